@@ -1,0 +1,123 @@
+package dev.chorus.engine.checkpoint;
+
+import dev.chorus.engine.model.ModelConfig;
+import dev.chorus.engine.model.RopeStyle;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * llama2.c checkpoint files: a header of 7 little-endian int32 (dim, hidden_dim, n_layers, n_heads,
+ * n_kv_heads, vocab_size, seq_len; a negative vocab_size means a separate classifier follows), then
+ * float32 weights in llama2.c's order. Weights use Meta's interleaved RoPE layout.
+ */
+public final class Llama2cCheckpoint {
+    static final int HEADER_BYTES = 7 * Integer.BYTES;
+    /** llama2.c's tokenizer uses 1 for BOS and 2 for EOS. */
+    public static final int BOS = 1;
+    public static final int EOS = 2;
+
+    private Llama2cCheckpoint() {
+    }
+
+    public static boolean looksLike(Path path) {
+        return Files.isRegularFile(path) && path.getFileName().toString().endsWith(".bin");
+    }
+
+    public static DenseParameters read(Path file) {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = channel.size();
+            if (size < HEADER_BYTES) {
+                throw new CheckpointFormatException(file + ": too short for a llama2.c header (" + size + " bytes)");
+            }
+            ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            channel.read(header, 0);
+            header.flip();
+            int dim = header.getInt();
+            int hidden = header.getInt();
+            int layers = header.getInt();
+            int heads = header.getInt();
+            int kvHeads = header.getInt();
+            int vocabField = header.getInt();
+            int seqLen = header.getInt();
+            boolean shared = vocabField > 0;
+            int vocab = Math.abs(vocabField);
+            ModelConfig config;
+            try {
+                config = new ModelConfig(dim, hidden, heads, kvHeads, layers, vocab, seqLen, 1e-5f, 10000f, shared, BOS, EOS,
+                        RopeStyle.INTERLEAVED);
+            } catch (CheckpointFormatException e) {
+                throw new CheckpointFormatException(file + ": invalid llama2.c header: " + e.getMessage());
+            }
+            long expected = HEADER_BYTES + 4L * floatCount(config, shared);
+            if (size != expected) {
+                throw new CheckpointFormatException(file + ": size " + size + " bytes does not match the header's shape (expected "
+                        + expected + " bytes)");
+            }
+            FloatBuffer floats = channel.map(FileChannel.MapMode.READ_ONLY, HEADER_BYTES, size - HEADER_BYTES)
+                    .order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+            return parse(config, floats, shared);
+        } catch (IOException e) {
+            throw new CheckpointFormatException(file + ": cannot read llama2.c checkpoint: " + e.getMessage(), e);
+        }
+    }
+
+    /** Number of float32 values after the header, freq_cis tables included (llama2.c still writes them). */
+    static long floatCount(ModelConfig c, boolean sharedClassifier) {
+        long dim = c.hiddenSize();
+        long kv = c.kvDim();
+        long hidden = c.intermediateSize();
+        long perLayer = dim + dim * dim + 2 * kv * dim + dim * dim + dim + 3 * hidden * dim;
+        long total = c.vocabSize() * dim + c.numLayers() * perLayer + dim + (long) c.maxPositions() * c.headDim();
+        return sharedClassifier ? total : total + c.vocabSize() * dim;
+    }
+
+    private static DenseParameters parse(ModelConfig c, FloatBuffer in, boolean shared) {
+        int n = c.numLayers();
+        int dim = c.hiddenSize();
+        int kv = c.kvDim();
+        int hidden = c.intermediateSize();
+        float[] embedding = take(in, (long) c.vocabSize() * dim);
+        float[][] attnNorm = takeLayers(in, n, dim);
+        float[][] wq = takeLayers(in, n, (long) dim * dim);
+        float[][] wk = takeLayers(in, n, (long) kv * dim);
+        float[][] wv = takeLayers(in, n, (long) kv * dim);
+        float[][] wo = takeLayers(in, n, (long) dim * dim);
+        float[][] ffnNorm = takeLayers(in, n, dim);
+        float[][] w1 = takeLayers(in, n, (long) hidden * dim);
+        float[][] w2 = takeLayers(in, n, (long) dim * hidden);
+        float[][] w3 = takeLayers(in, n, (long) hidden * dim);
+        float[] finalNorm = take(in, dim);
+        in.position(in.position() + c.maxPositions() * c.headDim()); // legacy freq_cis_real + freq_cis_imag
+        float[] classifier = shared ? embedding : take(in, (long) c.vocabSize() * dim);
+        List<DenseParameters.Layer> layers = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            layers.add(new DenseParameters.Layer(attnNorm[i], wq[i], wk[i], wv[i], wo[i], ffnNorm[i], w1[i], w3[i], w2[i]));
+        }
+        return new DenseParameters(c, embedding, layers, finalNorm, classifier);
+    }
+
+    private static float[][] takeLayers(FloatBuffer in, int layers, long each) {
+        float[][] out = new float[layers][];
+        for (int i = 0; i < layers; i++) {
+            out[i] = take(in, each);
+        }
+        return out;
+    }
+
+    private static float[] take(FloatBuffer in, long count) {
+        if (count > Integer.MAX_VALUE - 8) {
+            throw new CheckpointFormatException("tensor of " + count + " elements is too large");
+        }
+        float[] out = new float[(int) count];
+        in.get(out);
+        return out;
+    }
+}

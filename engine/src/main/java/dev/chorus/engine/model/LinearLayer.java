@@ -1,0 +1,19 @@
+package dev.chorus.engine.model;
+
+import ai.djl.ndarray.NDArray;
+
+/** y = W x for a weight W of shape [out, in], however W is stored (dense today, compressed later). */
+public interface LinearLayer extends AutoCloseable {
+    /** x [..., in] -> [..., out], attached to x's manager. */
+    NDArray apply(NDArray x);
+
+    int inFeatures();
+
+    int outFeatures();
+
+    /** Bytes this layer keeps resident on the device. */
+    long bytesResident();
+
+    @Override
+    void close();
+}

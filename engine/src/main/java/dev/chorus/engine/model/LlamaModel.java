@@ -1,0 +1,193 @@
+package dev.chorus.engine.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+
+/**
+ * The Llama forward pass: embeddings, per block RMSNorm → grouped-query attention with RoPE and a
+ * KV cache → residual, RMSNorm → SwiGLU MLP → residual; final RMSNorm and the classifier.
+ *
+ * <p>A call runs B rows of L tokens each; row b continues the sequence in cache slot
+ * {@code slots[b]} at position {@code starts[b]}. Prefill is one row with the whole prompt, decode
+ * is many rows of one token, all through the same causal mask: key t is visible to query l of row b
+ * iff t ≤ starts[b] + l. Rows at different positions therefore decode together exactly.
+ */
+public final class LlamaModel implements AutoCloseable {
+    private final LlamaWeights weights;
+    private final ModelConfig config;
+    private final NDManager manager;
+    private final NDArray ropeCos; // [maxPositions, headDim/2]
+    private final NDArray ropeSin; // [maxPositions, headDim/2]
+
+    public LlamaModel(LlamaWeights weights) {
+        this.weights = weights;
+        this.config = weights.config;
+        this.manager = weights.manager().newSubManager();
+        int half = config.headDim() / 2;
+        int positions = config.maxPositions();
+        float[] cos = new float[positions * half];
+        float[] sin = new float[positions * half];
+        for (int p = 0; p < positions; p++) {
+            for (int j = 0; j < half; j++) {
+                double inverseFrequency = Math.pow(config.ropeTheta(), -2.0 * j / config.headDim());
+                double angle = p * inverseFrequency;
+                cos[p * half + j] = (float) Math.cos(angle);
+                sin[p * half + j] = (float) Math.sin(angle);
+            }
+        }
+        ropeCos = manager.create(cos, new Shape(positions, half));
+        ropeSin = manager.create(sin, new Shape(positions, half));
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public LlamaWeights weights() {
+        return weights;
+    }
+
+    /** A KV cache sized for this model, owned by the caller. */
+    public KvCache newCache(int slots, int capacity) {
+        return new KvCache(config, manager, slots, capacity);
+    }
+
+    /**
+     * Logits [B, vocab] for the last token of each row, or [B, L, vocab] for every token when
+     * {@code allPositions}; all intermediates live in {@code step}.
+     */
+    public NDArray forward(NDManager step, KvCache cache, int[] slots, int[] starts, int[][] tokens, boolean allPositions) {
+        int rows = tokens.length;
+        int length = tokens[0].length;
+        validate(cache, slots, starts, tokens);
+        long[] flatTokens = new long[rows * length];
+        long[] positions = new long[rows * length];
+        long[] slotOfToken = new long[rows * length];
+        int visible = 0; // keys any row may look at: max over rows of starts[b] + L
+        for (int b = 0; b < rows; b++) {
+            for (int l = 0; l < length; l++) {
+                flatTokens[b * length + l] = tokens[b][l];
+                positions[b * length + l] = starts[b] + l;
+                slotOfToken[b * length + l] = slots[b];
+            }
+            visible = Math.max(visible, starts[b] + length);
+        }
+        NDArray positionIndex = step.create(positions);
+        NDArray slotIndex = step.create(slotOfToken);
+        NDArray rowSlots = step.create(java.util.Arrays.stream(slots).asLongStream().toArray());
+        Shape ropeShape = new Shape(rows, length, 1, config.headDim() / 2);
+        NDArray cos = ropeCos.get(step, new NDIndex("{}", positionIndex)).reshape(ropeShape);
+        NDArray sin = ropeSin.get(step, new NDIndex("{}", positionIndex)).reshape(ropeShape);
+        NDArray mask = causalMask(step, starts, length, visible);
+
+        NDArray x = weights.tokenEmbedding.get(step, new NDIndex("{}", step.create(flatTokens)))
+                .reshape(rows, length, config.hiddenSize());
+        for (int layer = 0; layer < weights.blocks.size(); layer++) {
+            LlamaWeights.Block block = weights.blocks.get(layer);
+            NDArray h = rmsNorm(x, block.attentionNorm());
+            NDArray attention = attention(block, layer, h, cache, cos, sin, mask, slotIndex, positionIndex, rowSlots, visible);
+            x = x.add(attention);
+            h = rmsNorm(x, block.ffnNorm());
+            NDArray gate = block.gate().apply(h);
+            NDArray swiGlu = gate.mul(Activation.sigmoid(gate)).mul(block.up().apply(h));
+            x = x.add(block.down().apply(swiGlu));
+        }
+        if (!allPositions) {
+            x = x.get(new NDIndex(":, -1, :")); // [B, dim]
+        }
+        return weights.classifier.apply(rmsNorm(x, weights.finalNorm));
+    }
+
+    private NDArray attention(LlamaWeights.Block block, int layer, NDArray h, KvCache cache, NDArray cos, NDArray sin, NDArray mask,
+            NDArray slotIndex, NDArray positionIndex, NDArray rowSlots, int visible) {
+        long rows = h.getShape().get(0);
+        long length = h.getShape().get(1);
+        int headDim = config.headDim();
+        int kvHeads = config.numKvHeads();
+        NDArray q = rope(block.query().apply(h).reshape(rows, length, config.numHeads(), headDim), cos, sin);
+        NDArray k = rope(block.key().apply(h).reshape(rows, length, kvHeads, headDim), cos, sin);
+        NDArray v = block.value().apply(h).reshape(rows, length, kvHeads, headDim);
+
+        // Append this step's keys/values at (slot, position) of every token.
+        NDIndex writeAt = new NDIndex("{}, :, {}", slotIndex, positionIndex);
+        cache.keys(layer).set(writeAt, k.reshape(rows * length, kvHeads, headDim));
+        cache.values(layer).set(writeAt, v.reshape(rows * length, kvHeads, headDim));
+
+        NDIndex readRows = new NDIndex("{}, :, :{}", rowSlots, visible);
+        NDArray keys = cache.keys(layer).get(h.getManager(), readRows).expandDims(2); // [B, kvHeads, 1, T, headDim]
+        NDArray values = cache.values(layer).get(h.getManager(), readRows).expandDims(2); // [B, kvHeads, 1, T, headDim]
+        NDArray queries = q.reshape(rows, length, kvHeads, config.groupSize(), headDim)
+                .transpose(0, 2, 3, 1, 4); // [B, kvHeads, group, L, headDim]
+        NDArray scores = queries.matMul(keys.swapAxes(3, 4)).mul(1.0 / Math.sqrt(headDim)).add(mask); // [B, kvHeads, group, L, T]
+        NDArray mixed = scores.softmax(-1).matMul(values); // [B, kvHeads, group, L, headDim]
+        NDArray merged = mixed.transpose(0, 3, 1, 2, 4).reshape(rows, length, config.hiddenSize());
+        return block.output().apply(merged);
+    }
+
+    /** Additive mask [B, 1, 1, L, T]: 0 where key t is visible to query l of row b, −∞ elsewhere. */
+    private static NDArray causalMask(NDManager step, int[] starts, int length, int visible) {
+        float[] mask = new float[starts.length * length * visible];
+        for (int b = 0; b < starts.length; b++) {
+            for (int l = 0; l < length; l++) {
+                int base = (b * length + l) * visible;
+                for (int t = starts[b] + l + 1; t < visible; t++) {
+                    mask[base + t] = Float.NEGATIVE_INFINITY;
+                }
+            }
+        }
+        return step.create(mask, new Shape(starts.length, 1, 1, length, visible));
+    }
+
+    private NDArray rmsNorm(NDArray x, NDArray weight) {
+        NDArray meanSquare = x.square().mean(new int[] {-1}, true);
+        return x.div(meanSquare.add(config.rmsNormEps()).sqrt()).mul(weight);
+    }
+
+    /** Rotates x [B, L, heads, headDim] by its positions' angles; cos/sin are [B, L, 1, headDim/2]. */
+    private NDArray rope(NDArray x, NDArray cos, NDArray sin) {
+        int half = config.headDim() / 2;
+        if (config.ropeStyle() == RopeStyle.HALF_SPLIT) {
+            NDArray x1 = x.get("..., :" + half);
+            NDArray x2 = x.get("..., " + half + ":");
+            return NDArrays.concat(new NDList(x1.mul(cos).sub(x2.mul(sin)), x2.mul(cos).add(x1.mul(sin))), -1);
+        }
+        Shape shape = x.getShape();
+        NDArray pairs = x.reshape(shape.get(0), shape.get(1), shape.get(2), half, 2);
+        NDArray x1 = pairs.get("..., 0");
+        NDArray x2 = pairs.get("..., 1");
+        return NDArrays.stack(new NDList(x1.mul(cos).sub(x2.mul(sin)), x1.mul(sin).add(x2.mul(cos))), -1).reshape(shape);
+    }
+
+    private void validate(KvCache cache, int[] slots, int[] starts, int[][] tokens) {
+        if (tokens.length == 0 || slots.length != tokens.length || starts.length != tokens.length) {
+            throw new IllegalArgumentException("rows, slots and starts must have the same non-zero length");
+        }
+        for (int b = 0; b < tokens.length; b++) {
+            if (tokens[b].length != tokens[0].length || tokens[b].length == 0) {
+                throw new IllegalArgumentException("all rows must have the same non-zero number of tokens");
+            }
+            if (slots[b] < 0 || slots[b] >= cache.slots()) {
+                throw new IllegalArgumentException("slot " + slots[b] + " outside the cache's " + cache.slots() + " slots");
+            }
+            if (starts[b] < 0 || starts[b] + tokens[b].length > cache.capacity()) {
+                throw new IllegalArgumentException("positions " + starts[b] + ".." + (starts[b] + tokens[b].length)
+                        + " exceed the cache capacity " + cache.capacity());
+            }
+            for (int t : tokens[b]) {
+                if (t < 0 || t >= config.vocabSize()) {
+                    throw new IllegalArgumentException("token id " + t + " outside the vocabulary of " + config.vocabSize());
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

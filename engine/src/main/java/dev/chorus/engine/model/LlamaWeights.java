@@ -1,0 +1,100 @@
+package dev.chorus.engine.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.chorus.engine.checkpoint.DenseParameters;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Immutable device-resident weights of a Llama model. */
+public final class LlamaWeights implements AutoCloseable {
+    public final ModelConfig config;
+    public final NDArray tokenEmbedding; // [vocab, dim]
+    public final List<Block> blocks;
+    public final NDArray finalNorm; // [dim]
+    public final LinearLayer classifier; // [vocab, dim]
+    private final NDManager manager;
+
+    /** One transformer block. */
+    public record Block(
+            NDArray attentionNorm, // [dim]
+            LinearLayer query, // [heads*headDim, dim]
+            LinearLayer key, // [kvHeads*headDim, dim]
+            LinearLayer value, // [kvHeads*headDim, dim]
+            LinearLayer output, // [dim, heads*headDim]
+            NDArray ffnNorm, // [dim]
+            LinearLayer gate, // [hidden, dim]
+            LinearLayer up, // [hidden, dim]
+            LinearLayer down) { // [dim, hidden]
+
+        public List<LinearLayer> linears() {
+            return List.of(query, key, value, output, gate, up, down);
+        }
+    }
+
+    public LlamaWeights(ModelConfig config, NDManager manager, NDArray tokenEmbedding, List<Block> blocks, NDArray finalNorm,
+            LinearLayer classifier) {
+        this.config = config;
+        this.manager = manager;
+        this.tokenEmbedding = tokenEmbedding;
+        this.blocks = List.copyOf(blocks);
+        this.finalNorm = finalNorm;
+        this.classifier = classifier;
+    }
+
+    /** Uploads dense parameters into a new child manager of {@code parent}. */
+    public static LlamaWeights upload(DenseParameters p, NDManager parent) {
+        ModelConfig c = p.config();
+        NDManager m = parent.newSubManager();
+        int dim = c.hiddenSize();
+        int kv = c.kvDim();
+        int ff = c.intermediateSize();
+        List<Block> blocks = new ArrayList<>();
+        for (DenseParameters.Layer l : p.layers()) {
+            blocks.add(new Block(
+                    m.create(l.attentionNorm()),
+                    new DenseLinear(m, l.query(), dim, dim),
+                    new DenseLinear(m, l.key(), kv, dim),
+                    new DenseLinear(m, l.value(), kv, dim),
+                    new DenseLinear(m, l.output(), dim, dim),
+                    m.create(l.ffnNorm()),
+                    new DenseLinear(m, l.gate(), ff, dim),
+                    new DenseLinear(m, l.up(), ff, dim),
+                    new DenseLinear(m, l.down(), dim, ff)));
+        }
+        NDArray embedding = m.create(p.tokenEmbedding(), new Shape(c.vocabSize(), dim));
+        LinearLayer classifier = p.classifier() == p.tokenEmbedding()
+                ? new DenseLinear(embedding)
+                : new DenseLinear(m, p.classifier(), c.vocabSize(), dim);
+        return new LlamaWeights(c, m, embedding, blocks, m.create(p.finalNorm()), classifier);
+    }
+
+    /** Bytes resident for all weights; a tied classifier shares the embedding's storage. */
+    public long bytesResident() {
+        long total = (tokenEmbedding.getShape().size() + finalNorm.getShape().size()) * Float.BYTES;
+        if (!classifierSharesEmbedding()) {
+            total += classifier.bytesResident();
+        }
+        for (Block b : blocks) {
+            total += (b.attentionNorm.getShape().size() + b.ffnNorm.getShape().size()) * Float.BYTES;
+            for (LinearLayer l : b.linears()) {
+                total += l.bytesResident();
+            }
+        }
+        return total;
+    }
+
+    public boolean classifierSharesEmbedding() {
+        return classifier instanceof DenseLinear d && d.weight() == tokenEmbedding;
+    }
+
+    public NDManager manager() {
+        return manager;
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}
