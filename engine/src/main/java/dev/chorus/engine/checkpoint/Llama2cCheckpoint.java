@@ -104,6 +104,82 @@ public final class Llama2cCheckpoint {
         return new DenseParameters(c, embedding, layers, finalNorm, classifier);
     }
 
+    /**
+     * Writes parameters in llama2.c's layout (freq_cis tables included, as llama2.c readers expect);
+     * the classifier is stored only when it is not the embedding. Written to a temp file, then renamed.
+     */
+    public static void write(DenseParameters p, Path file) {
+        ModelConfig c = p.config();
+        if (c.ropeStyle() != RopeStyle.INTERLEAVED) {
+            throw new CheckpointFormatException("llama2.c files use interleaved RoPE; this model uses " + c.ropeStyle());
+        }
+        boolean shared = p.classifier() == p.tokenEmbedding();
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE)) {
+            ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            header.putInt(c.hiddenSize()).putInt(c.intermediateSize()).putInt(c.numLayers()).putInt(c.numHeads())
+                    .putInt(c.numKvHeads()).putInt(shared ? c.vocabSize() : -c.vocabSize()).putInt(c.maxPositions()).flip();
+            out.write(header);
+            List<DenseParameters.Layer> l = p.layers();
+            put(out, p.tokenEmbedding());
+            for (java.util.function.Function<DenseParameters.Layer, float[]> part : List.<java.util.function.Function<DenseParameters.Layer, float[]>>of(
+                    DenseParameters.Layer::attentionNorm, DenseParameters.Layer::query, DenseParameters.Layer::key,
+                    DenseParameters.Layer::value, DenseParameters.Layer::output, DenseParameters.Layer::ffnNorm,
+                    DenseParameters.Layer::gate, DenseParameters.Layer::down, DenseParameters.Layer::up)) {
+                for (DenseParameters.Layer layer : l) {
+                    put(out, part.apply(layer));
+                }
+            }
+            put(out, p.finalNorm());
+            put(out, legacyFrequencies(c));
+            if (!shared) {
+                put(out, p.classifier());
+            }
+            out.force(true);
+        } catch (IOException e) {
+            throw new CheckpointFormatException(file + ": cannot write checkpoint: " + e.getMessage(), e);
+        }
+        try {
+            Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new CheckpointFormatException(file + ": cannot write checkpoint: " + e.getMessage(), e);
+        }
+    }
+
+    /** The cos then sin tables [seqLen, headDim/2] that old llama2.c files carry. */
+    private static float[] legacyFrequencies(ModelConfig c) {
+        int half = c.headDim() / 2;
+        int n = c.maxPositions() * half;
+        float[] out = new float[2 * n];
+        for (int pos = 0; pos < c.maxPositions(); pos++) {
+            for (int j = 0; j < half; j++) {
+                double angle = pos * Math.pow(c.ropeTheta(), -2.0 * j / c.headDim());
+                out[pos * half + j] = (float) Math.cos(angle);
+                out[n + pos * half + j] = (float) Math.sin(angle);
+            }
+        }
+        return out;
+    }
+
+    private static void put(FileChannel out, float[] data) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+        for (float f : data) {
+            if (!buffer.hasRemaining()) {
+                buffer.flip();
+                while (buffer.hasRemaining()) {
+                    out.write(buffer);
+                }
+                buffer.clear();
+            }
+            buffer.putFloat(f);
+        }
+        buffer.flip();
+        while (buffer.hasRemaining()) {
+            out.write(buffer);
+        }
+    }
+
     private static float[][] takeLayers(FloatBuffer in, int layers, long each) {
         float[][] out = new float[layers][];
         for (int i = 0; i < layers; i++) {

@@ -1,0 +1,114 @@
+package dev.chorus.engine.cli;
+
+import ai.djl.ndarray.NDManager;
+import dev.chorus.engine.model.KvCache;
+import dev.chorus.engine.model.LoadedModel;
+import dev.chorus.engine.sampling.Sampler;
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * bench decode: B sequences decoded together for N greedy steps after a short prefill each; prints
+ * tokens/s and how a step splits into the forward pass (DJL ops + logits copy) and sampling.
+ */
+final class BenchCommand {
+    private static final int WARMUP_STEPS = 3;
+
+    private BenchCommand() {
+    }
+
+    static void run(List<String> argv, PrintStream out, PrintStream err) {
+        if (argv.isEmpty() || !argv.get(0).equals("decode")) {
+            throw new UsageException("usage: chorus bench decode --model PATH [--batch B] [--tokens N] [--json]");
+        }
+        CliArgs args = new CliArgs(argv.subList(1, argv.size()), Set.of("json"));
+        var modelPath = args.requiredPath("model");
+        int batch = args.integer("batch", 1, 1, 1024);
+        int tokens = args.integer("tokens", 128, 1, 1 << 20);
+        boolean json = args.flag("json");
+        String device = args.string("device").orElse("cpu");
+        args.rejectUnknown();
+
+        try (LoadedModel model = LoadedModel.load(modelPath, Optional.empty(), device)) {
+            int prompt = 4;
+            int capacity = model.config().maxPositions();
+            if (prompt + WARMUP_STEPS + tokens > capacity) {
+                throw new UsageException("--tokens " + tokens + " does not fit the context of " + capacity + " (max "
+                        + (capacity - prompt - WARMUP_STEPS) + ")");
+            }
+            Result r = measure(model, batch, prompt, tokens);
+            if (json) {
+                out.printf(Locale.ROOT,
+                        "{\"model\":\"%s\",\"batch\":%d,\"tokens\":%d,\"tokens_per_s\":%.1f,\"ms_per_step\":%.3f,"
+                                + "\"forward_ms_per_step\":%.3f,\"sampling_ms_per_step\":%.3f,\"prefill_ms_per_sequence\":%.3f}%n",
+                        model.name(), batch, tokens, r.tokensPerSecond(), r.msPerStep, r.forwardMsPerStep, r.samplingMsPerStep,
+                        r.prefillMs);
+            } else {
+                out.printf(Locale.ROOT, "%s decode batch=%d tokens=%d: %.1f tokens/s, %.3f ms/step (forward %.3f, sampling %.3f), "
+                                + "prefill %.3f ms/sequence%n", model.name(), batch, tokens, r.tokensPerSecond(), r.msPerStep,
+                        r.forwardMsPerStep, r.samplingMsPerStep, r.prefillMs);
+            }
+        }
+    }
+
+    private record Result(int batch, double msPerStep, double forwardMsPerStep, double samplingMsPerStep, double prefillMs) {
+        double tokensPerSecond() {
+            return batch * 1000.0 / msPerStep;
+        }
+    }
+
+    private static Result measure(LoadedModel model, int batch, int promptLength, int tokens) {
+        int vocab = model.config().vocabSize();
+        try (KvCache cache = model.model().newCache(batch, model.config().maxPositions())) {
+            int[] slots = new int[batch];
+            int[] positions = new int[batch];
+            int[] next = new int[batch];
+            long prefillStart = System.nanoTime();
+            for (int b = 0; b < batch; b++) {
+                slots[b] = b;
+                int[] prompt = new int[promptLength];
+                prompt[0] = model.config().bosId();
+                for (int i = 1; i < promptLength; i++) {
+                    prompt[i] = (b * 31 + i * 7 + 3) % vocab; // distinct prompts per row
+                }
+                try (NDManager step = model.manager().newSubManager()) {
+                    next[b] = Sampler.argMax(model.model().forward(step, cache, new int[] {b}, new int[] {0}, new int[][] {prompt}, false)
+                            .toFloatArray());
+                }
+                positions[b] = promptLength;
+            }
+            double prefillMs = (System.nanoTime() - prefillStart) / 1e6 / batch;
+            long forwardNanos = 0;
+            long samplingNanos = 0;
+            for (int s = 0; s < WARMUP_STEPS + tokens; s++) {
+                if (s == WARMUP_STEPS) {
+                    forwardNanos = 0;
+                    samplingNanos = 0;
+                }
+                long t0 = System.nanoTime();
+                float[] logits;
+                int[][] rows = new int[batch][];
+                for (int b = 0; b < batch; b++) {
+                    rows[b] = new int[] {next[b]};
+                }
+                try (NDManager step = model.manager().newSubManager()) {
+                    logits = model.model().forward(step, cache, slots, positions, rows, false).toFloatArray();
+                }
+                long t1 = System.nanoTime();
+                for (int b = 0; b < batch; b++) {
+                    next[b] = Sampler.argMax(Arrays.copyOfRange(logits, b * vocab, (b + 1) * vocab));
+                    positions[b]++;
+                }
+                forwardNanos += t1 - t0;
+                samplingNanos += System.nanoTime() - t1;
+            }
+            double forwardMs = forwardNanos / 1e6 / tokens;
+            double samplingMs = samplingNanos / 1e6 / tokens;
+            return new Result(batch, forwardMs + samplingMs, forwardMs, samplingMs, prefillMs);
+        }
+    }
+}

@@ -1,0 +1,52 @@
+package dev.chorus.engine.cli;
+
+import dev.chorus.engine.EngineException;
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.List;
+
+/** Entry point of bin/chorus: dispatches to a command; maps failures to one stderr line and an exit code. */
+public final class Chorus {
+    static final int OK = 0;
+    static final int FAILED = 1;
+    static final int USAGE = 2;
+
+    private static final String HELP = """
+            usage: chorus <command> [options]
+              generate --model PATH [--tokenizer PATH] [--prompt TEXT] [--max-tokens N] [--temperature T]
+                       [--top-k K] [--top-p P] [--seed S] [--device cpu|gpu]
+              synth    --shape stories15M|stories42M|stories110M --out FILE [--seed S]
+              bench decode --model PATH [--batch B] [--tokens N] [--json] [--device cpu|gpu]""";
+
+    private Chorus() {
+    }
+
+    public static void main(String[] args) {
+        int code = run(args, System.out, System.err);
+        System.out.flush();
+        System.exit(code);
+    }
+
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0 || args[0].equals("--help") || args[0].equals("help")) {
+            (args.length == 0 ? err : out).println(HELP);
+            return args.length == 0 ? USAGE : OK;
+        }
+        List<String> rest = Arrays.asList(args).subList(1, args.length);
+        try {
+            switch (args[0]) {
+                case "generate" -> GenerateCommand.run(rest, out, err);
+                case "synth" -> SynthCommand.run(rest, err);
+                case "bench" -> BenchCommand.run(rest, out, err);
+                default -> throw new UsageException("unknown command '" + args[0] + "'\n" + HELP);
+            }
+            return OK;
+        } catch (UsageException e) {
+            err.println("chorus: " + e.getMessage());
+            return USAGE;
+        } catch (EngineException | IllegalArgumentException e) {
+            err.println("chorus: " + e.getMessage());
+            return FAILED;
+        }
+    }
+}

@@ -1,0 +1,335 @@
+package dev.chorus.engine.generation;
+
+import ai.djl.ndarray.NDManager;
+import dev.chorus.engine.EngineException;
+import dev.chorus.engine.InvalidRequestException;
+import dev.chorus.engine.model.KvCache;
+import dev.chorus.engine.model.LoadedModel;
+import dev.chorus.engine.tokenizer.StreamingDetokenizer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Continuous batching. One thread owns the model and the KV cache; other threads only enqueue
+ * commands. Each iteration admits waiting requests into free slots (one prefill pass each, within a
+ * token budget), then runs one decode step for every running sequence together.
+ */
+public final class EngineLoop implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(EngineLoop.class.getName());
+
+    /** maxBatch = KV cache slots; prefillBudget = prompt tokens admitted per iteration before decoding again. */
+    public record Settings(int maxBatch, int maxWaiting, int prefillBudget) {
+        public Settings {
+            if (maxBatch < 1 || maxWaiting < 0 || prefillBudget < 1) {
+                throw new IllegalArgumentException("maxBatch and prefillBudget must be >= 1, maxWaiting >= 0");
+            }
+        }
+    }
+
+    private final LoadedModel model;
+    private final Settings settings;
+    private final KvCache cache;
+    private final LinkedBlockingQueue<Runnable> commands = new LinkedBlockingQueue<>();
+    private final Deque<Sequence> waiting = new ArrayDeque<>();
+    private final List<Sequence> running = new ArrayList<>();
+    private final Deque<Integer> freeSlots = new ArrayDeque<>();
+    private final Thread thread;
+    private final StepRunner steps;
+    private volatile boolean closed;
+    private final AtomicInteger queued = new AtomicInteger(); // submitted and not yet finished
+    private volatile EngineStats stats = new EngineStats(0, 0, 0, 0, 0, 0);
+    // Engine-thread counters, published through stats.
+    private int lastBatchSize;
+    private long decodeSteps;
+    private long generatedTokens;
+
+    public EngineLoop(LoadedModel model, Settings settings) {
+        this.model = model;
+        this.settings = settings;
+        this.cache = model.model().newCache(settings.maxBatch(), model.config().maxPositions());
+        for (int s = 0; s < settings.maxBatch(); s++) {
+            freeSlots.add(s);
+        }
+        this.steps = new StepRunner(model, cache);
+        this.thread = new Thread(this::run, "chorus-engine");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    public LoadedModel model() {
+        return model;
+    }
+
+    /** Context positions available to prompt + completion. */
+    public int contextLength() {
+        return cache.capacity();
+    }
+
+    /**
+     * Queues a request. Fails fast with {@link InvalidRequestException} when prompt + max tokens do
+     * not fit the context, and with {@link EngineOverloadedException} when the queue is full.
+     */
+    public void submit(GenerationRequest request, TokenSink sink) {
+        int needed = request.promptIds().length + request.maxTokens();
+        if (needed > contextLength()) {
+            throw new InvalidRequestException("prompt (" + request.promptIds().length + " tokens) + max_tokens (" + request.maxTokens()
+                    + ") exceeds the context length of " + contextLength());
+        }
+        for (int id : request.promptIds()) {
+            if (id < 0 || id >= model.config().vocabSize()) {
+                throw new InvalidRequestException("token id " + id + " outside the vocabulary");
+            }
+        }
+        if (!request.stopStrings().isEmpty() && model.tokenizer().isEmpty()) {
+            throw new InvalidRequestException("stop strings need a tokenizer, and this model has none");
+        }
+        if (closed) {
+            throw new EngineException("engine is shut down");
+        }
+        if (queued.incrementAndGet() > settings.maxWaiting() + settings.maxBatch()) {
+            queued.decrementAndGet();
+            throw new EngineOverloadedException("too many requests waiting (" + settings.maxWaiting() + "); retry later");
+        }
+        StreamingDetokenizer detokenizer = model.tokenizer().map(t -> new StreamingDetokenizer(t, request.promptIds())).orElse(null);
+        Sequence sequence = new Sequence(request, sink, detokenizer);
+        commands.add(() -> waiting.add(sequence));
+    }
+
+    /** Stops a request early; its sink gets onFinish(CANCELLED). Unknown ids are ignored. */
+    public void cancel(String requestId) {
+        commands.add(() -> {
+            waiting.removeIf(s -> s.request.id().equals(requestId) && finish(s, FinishReason.CANCELLED));
+            running.removeIf(s -> s.request.id().equals(requestId) && finish(s, FinishReason.CANCELLED));
+        });
+    }
+
+    public EngineStats stats() {
+        return stats;
+    }
+
+    private void run() {
+        while (!closed) {
+            try {
+                drainCommands();
+                admit();
+                decode();
+                publishStats();
+            } catch (InterruptedException e) {
+                break;
+            } catch (RuntimeException e) {
+                LOG.log(Level.SEVERE, "engine step failed; failing the running requests", e);
+                EngineException error = new EngineException("engine step failed: " + e.getMessage(), e);
+                for (Sequence s : running) {
+                    fail(s, error);
+                }
+                running.clear();
+            }
+        }
+        EngineException shutdown = new EngineException("engine shut down");
+        drainQuietly();
+        running.forEach(s -> fail(s, shutdown));
+        waiting.forEach(s -> fail(s, shutdown));
+        running.clear();
+        waiting.clear();
+    }
+
+    private void drainCommands() throws InterruptedException {
+        if (running.isEmpty() && waiting.isEmpty()) {
+            Runnable first = commands.poll(200, TimeUnit.MILLISECONDS);
+            if (first != null) {
+                first.run();
+            }
+        }
+        Runnable next;
+        while ((next = commands.poll()) != null) {
+            next.run();
+        }
+    }
+
+    private void drainQuietly() {
+        Runnable next;
+        while ((next = commands.poll()) != null) {
+            next.run();
+        }
+    }
+
+    private void admit() {
+        int budget = settings.prefillBudget();
+        while (!waiting.isEmpty() && !freeSlots.isEmpty()) {
+            Sequence s = waiting.peek();
+            // Always admit one when nothing runs, so a prompt longer than the budget still starts.
+            if (s.request.promptIds().length > budget && !(running.isEmpty() && budget == settings.prefillBudget())) {
+                break;
+            }
+            waiting.poll();
+            budget -= s.request.promptIds().length;
+            s.slot = freeSlots.poll();
+            try {
+                float[] logits = steps.prefill(s);
+                running.add(s);
+                accept(s, s.sampler.next(logits));
+            } catch (RuntimeException e) {
+                freeSlots.add(s.slot);
+                fail(s, new EngineException("prefill failed: " + e.getMessage(), e));
+            }
+        }
+        running.removeIf(this::releaseIfDone);
+    }
+
+    private void decode() {
+        if (running.isEmpty()) {
+            return;
+        }
+        float[][] logits = steps.decode(running);
+        for (int i = 0; i < running.size(); i++) {
+            accept(running.get(i), running.get(i).sampler.next(logits[i]));
+        }
+        running.removeIf(this::releaseIfDone);
+        lastBatchSize = logits.length;
+        decodeSteps++;
+    }
+
+    /** Records a sampled token, emits its text and decides whether the sequence is done. */
+    private void accept(Sequence s, int token) {
+        s.generated++;
+        s.lastToken = token;
+        generatedTokens++;
+        if (model.stopTokens().contains(token)) {
+            s.done = FinishReason.STOP;
+            String tail = heldBackText(s); // an end token carries no text of its own
+            if (!tail.isEmpty()) {
+                emit(s, token, tail);
+            }
+            return;
+        }
+        String text = s.detokenizer == null ? "" : s.stops.accept(s.detokenizer.push(token));
+        if (s.stops.stopped()) {
+            s.done = FinishReason.STOP;
+        } else if (s.generated >= s.request.maxTokens()) {
+            s.done = FinishReason.LENGTH;
+            text += heldBackText(s);
+        }
+        emit(s, token, text);
+    }
+
+    private static String heldBackText(Sequence s) {
+        return s.detokenizer == null ? "" : s.stops.accept(s.detokenizer.flush()) + s.stops.flush();
+    }
+
+    private boolean releaseIfDone(Sequence s) {
+        if (s.done == null) {
+            return false;
+        }
+        return finish(s, s.done);
+    }
+
+    private boolean finish(Sequence s, FinishReason reason) {
+        if (s.slot >= 0) {
+            freeSlots.add(s.slot);
+            s.slot = -1;
+        }
+        queued.decrementAndGet();
+        try {
+            s.sink.onFinish(reason, s.request.promptIds().length, s.generated);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "token sink of " + s.request.id() + " failed on finish", e);
+        }
+        return true;
+    }
+
+    private void emit(Sequence s, int token, String text) {
+        try {
+            s.sink.onToken(token, text);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "token sink of " + s.request.id() + " failed; cancelling it", e);
+            s.done = FinishReason.CANCELLED;
+        }
+    }
+
+    private void fail(Sequence s, EngineException error) {
+        if (s.slot >= 0) {
+            freeSlots.add(s.slot);
+            s.slot = -1;
+        }
+        queued.decrementAndGet();
+        try {
+            s.sink.onError(error);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "token sink of " + s.request.id() + " failed on error", e);
+        }
+    }
+
+    private void publishStats() {
+        long used = 0;
+        for (Sequence s : running) {
+            used += s.position;
+        }
+        double usage = (double) used / ((long) cache.slots() * cache.capacity());
+        stats = new EngineStats(running.size(), waiting.size() + commands.size(), usage, lastBatchSize, decodeSteps, generatedTokens);
+    }
+
+    /** Stops the thread; requests still queued or running get onError. */
+    @Override
+    public void close() {
+        closed = true;
+        thread.interrupt();
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        cache.close();
+    }
+
+    /** Runs forward passes for the loop: one prefill row, or one decode row per running sequence. */
+    private static final class StepRunner {
+        private final LoadedModel model;
+        private final KvCache cache;
+
+        StepRunner(LoadedModel model, KvCache cache) {
+            this.model = model;
+            this.cache = cache;
+        }
+
+        float[] prefill(Sequence s) {
+            int[] prompt = s.request.promptIds();
+            try (NDManager step = model.manager().newSubManager()) {
+                float[] logits = model.model().forward(step, cache, new int[] {s.slot}, new int[] {0}, new int[][] {prompt}, false)
+                        .toFloatArray();
+                s.position = prompt.length;
+                return logits;
+            }
+        }
+
+        float[][] decode(List<Sequence> batch) {
+            int n = batch.size();
+            int[] slots = new int[n];
+            int[] starts = new int[n];
+            int[][] tokens = new int[n][];
+            for (int i = 0; i < n; i++) {
+                Sequence s = batch.get(i);
+                slots[i] = s.slot;
+                starts[i] = s.position;
+                tokens[i] = new int[] {s.lastToken};
+            }
+            try (NDManager step = model.manager().newSubManager()) {
+                float[] flat = model.model().forward(step, cache, slots, starts, tokens, false).toFloatArray();
+                int vocab = flat.length / n;
+                float[][] out = new float[n][];
+                for (int i = 0; i < n; i++) {
+                    out[i] = Arrays.copyOfRange(flat, i * vocab, (i + 1) * vocab);
+                    batch.get(i).position++;
+                }
+                return out;
+            }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+package dev.chorus.engine.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import dev.chorus.engine.EngineException;
+import dev.chorus.engine.checkpoint.CheckpointFormatException;
+import dev.chorus.engine.checkpoint.DenseParameters;
+import dev.chorus.engine.checkpoint.HfCheckpoint;
+import dev.chorus.engine.checkpoint.Llama2cCheckpoint;
+import dev.chorus.engine.tokenizer.HfTokenizer;
+import dev.chorus.engine.tokenizer.Llama2cTokenizer;
+import dev.chorus.engine.tokenizer.Tokenizer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * A model ready to run: weights on the device, its tokenizer (absent for bare synthetic
+ * checkpoints) and the token ids that end a sequence.
+ */
+public final class LoadedModel implements AutoCloseable {
+    private final String name;
+    private final LlamaModel model;
+    private final Tokenizer tokenizer;
+    private final Set<Integer> stopTokens;
+    private final NDManager root;
+
+    private LoadedModel(String name, LlamaModel model, Tokenizer tokenizer, Set<Integer> stopTokens, NDManager root) {
+        this.name = name;
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.stopTokens = stopTokens;
+        this.root = root;
+    }
+
+    /**
+     * Loads a Hugging Face directory (config.json) or a llama2.c .bin file, auto-detected. The
+     * tokenizer is {@code tokenizer} when given, else tokenizer.json in the directory, else
+     * tokenizer.bin or tok512.bin beside the .bin.
+     */
+    public static LoadedModel load(Path path, Optional<Path> tokenizer, String deviceName) {
+        if (!Files.exists(path)) {
+            throw new CheckpointFormatException(path + ": no such file or directory");
+        }
+        Device device = device(deviceName);
+        DenseParameters parameters;
+        Tokenizer tok;
+        if (HfCheckpoint.looksLike(path)) {
+            parameters = HfCheckpoint.read(path);
+            Path json = tokenizer.orElse(path.resolve("tokenizer.json"));
+            tok = Files.isRegularFile(json) ? HfTokenizer.load(json) : null;
+        } else if (Llama2cCheckpoint.looksLike(path)) {
+            parameters = Llama2cCheckpoint.read(path);
+            Optional<Path> bin = tokenizer.or(() -> besideLlama2c(path));
+            tok = bin.map(p -> Llama2cTokenizer.load(p, parameters.config().vocabSize())).orElse(null);
+        } else {
+            throw new CheckpointFormatException(path + ": not a model (expected a directory with config.json or a llama2.c .bin file)");
+        }
+        if (tokenizer.isPresent() && !Files.isRegularFile(tokenizer.get())) {
+            throw new CheckpointFormatException(tokenizer.get() + ": tokenizer file not found");
+        }
+        ModelConfig config = parameters.config();
+        // llama2.c ends a story by starting the next one with BOS; treat that as the end too.
+        Set<Integer> stops = config.ropeStyle() == RopeStyle.INTERLEAVED ? Set.of(config.eosId(), config.bosId()) : Set.of(config.eosId());
+        NDManager root = NDManager.newBaseManager(device);
+        try {
+            LlamaModel model = new LlamaModel(LlamaWeights.upload(parameters, root));
+            return new LoadedModel(path.getFileName().toString(), model, tok, stops, root);
+        } catch (RuntimeException e) {
+            root.close();
+            if (tok != null) {
+                tok.close();
+            }
+            throw e;
+        }
+    }
+
+    private static Optional<Path> besideLlama2c(Path bin) {
+        Path dir = bin.toAbsolutePath().getParent();
+        for (String name : new String[] {"tokenizer.bin", "tok512.bin"}) {
+            if (Files.isRegularFile(dir.resolve(name))) {
+                return Optional.of(dir.resolve(name));
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static Device device(String name) {
+        try {
+            Device d = Device.fromName(name);
+            if (d.isGpu() && ai.djl.engine.Engine.getInstance().getGpuCount() <= d.getDeviceId()) {
+                throw new EngineException("device " + name + " requested but no such GPU is available");
+            }
+            return d;
+        } catch (IllegalArgumentException e) {
+            throw new EngineException("unknown device '" + name + "' (use cpu, gpu or gpu0, gpu1, ...)");
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public LlamaModel model() {
+        return model;
+    }
+
+    public ModelConfig config() {
+        return model.config();
+    }
+
+    public Optional<Tokenizer> tokenizer() {
+        return Optional.ofNullable(tokenizer);
+    }
+
+    /** The tokenizer, or a clear error for checkpoints that came without one. */
+    public Tokenizer requireTokenizer() {
+        if (tokenizer == null) {
+            throw new CheckpointFormatException(name + ": no tokenizer found; pass --tokenizer");
+        }
+        return tokenizer;
+    }
+
+    public Set<Integer> stopTokens() {
+        return stopTokens;
+    }
+
+    public NDManager manager() {
+        return root;
+    }
+
+    @Override
+    public void close() {
+        root.close();
+        if (tokenizer != null) {
+            tokenizer.close();
+        }
+    }
+}
