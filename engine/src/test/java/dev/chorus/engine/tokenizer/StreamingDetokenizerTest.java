@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -142,7 +143,7 @@ class StreamingDetokenizerTest {
             int[] prompt = {1, 3, 4, 5, 3, 4, 5, 3, 4, 5};
             int[] generated = {3, 4, 5, 6, 7};
             List<String> chunks = stream(t, prompt, generated);
-            assertEquals(List.of("", "", "日", "", " a", ""), chunks);
+            assertEquals(List.of("", "", "日", " ", "a", ""), chunks);
         }
     }
 
@@ -169,7 +170,7 @@ class StreamingDetokenizerTest {
 
     private static int[] withoutBos(int[] ids) {
         assertEquals(1, ids[0]);
-        return java.util.Arrays.copyOfRange(ids, 1, ids.length);
+        return Arrays.copyOfRange(ids, 1, ids.length);
     }
 
     private static int idOfPiece(String piece) {
