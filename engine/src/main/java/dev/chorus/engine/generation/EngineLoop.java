@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Deque;
 import java.util.List;
+import java.util.PriorityQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -40,7 +41,8 @@ public final class EngineLoop implements AutoCloseable {
     private final LinkedBlockingQueue<Runnable> commands = new LinkedBlockingQueue<>();
     private final Deque<Sequence> waiting = new ArrayDeque<>();
     private final List<Sequence> running = new ArrayList<>();
-    private final Deque<Integer> freeSlots = new ArrayDeque<>();
+    // Lowest slot first keeps running sequences packed, so decode rows usually cover consecutive slots.
+    private final PriorityQueue<Integer> freeSlots = new PriorityQueue<>();
     private final Thread thread;
     private final StepRunner steps;
     private volatile boolean closed;
@@ -309,23 +311,44 @@ public final class EngineLoop implements AutoCloseable {
             }
         }
 
+        /**
+         * One decode step for {@code batch}; returns its logits in batch order. When the batch's slots
+         * span few holes, rows cover the whole slot range (holes decode a throwaway token at position 0 of
+         * their free slot) so the model reads the cache through a view instead of a gather.
+         */
         float[][] decode(List<Sequence> batch) {
-            int n = batch.size();
+            int lo = Integer.MAX_VALUE;
+            int hi = -1;
+            for (Sequence s : batch) {
+                lo = Math.min(lo, s.slot);
+                hi = Math.max(hi, s.slot);
+            }
+            boolean padded = hi - lo + 1 <= batch.size() + Math.max(1, batch.size() / 4);
+            int n = padded ? hi - lo + 1 : batch.size();
             int[] slots = new int[n];
             int[] starts = new int[n];
             int[][] tokens = new int[n][];
-            for (int i = 0; i < n; i++) {
+            int[] rowOf = new int[batch.size()];
+            if (padded) {
+                for (int r = 0; r < n; r++) {
+                    slots[r] = lo + r;
+                    tokens[r] = new int[] {model.config().bosId()};
+                }
+            }
+            for (int i = 0; i < batch.size(); i++) {
                 Sequence s = batch.get(i);
-                slots[i] = s.slot;
-                starts[i] = s.position;
-                tokens[i] = new int[] {s.lastToken};
+                int r = padded ? s.slot - lo : i;
+                rowOf[i] = r;
+                slots[r] = s.slot;
+                starts[r] = s.position;
+                tokens[r] = new int[] {s.lastToken};
             }
             try (NDManager step = model.manager().newSubManager()) {
                 float[] flat = model.model().forward(step, cache, slots, starts, tokens, false).toFloatArray();
                 int vocab = flat.length / n;
-                float[][] out = new float[n][];
-                for (int i = 0; i < n; i++) {
-                    out[i] = Arrays.copyOfRange(flat, i * vocab, (i + 1) * vocab);
+                float[][] out = new float[batch.size()][];
+                for (int i = 0; i < batch.size(); i++) {
+                    out[i] = Arrays.copyOfRange(flat, rowOf[i] * vocab, (rowOf[i] + 1) * vocab);
                     batch.get(i).position++;
                 }
                 return out;

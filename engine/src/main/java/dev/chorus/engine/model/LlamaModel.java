@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
+import java.util.Arrays;
 
 /**
  * The Llama forward pass: embeddings, per block RMSNorm → grouped-query attention with RoPE and a
@@ -79,7 +80,9 @@ public final class LlamaModel implements AutoCloseable {
         }
         NDArray positionIndex = step.create(positions);
         NDArray slotIndex = step.create(slotOfToken);
-        NDArray rowSlots = step.create(java.util.Arrays.stream(slots).asLongStream().toArray());
+        NDIndex readRows = consecutive(slots)
+                ? new NDIndex(slots[0] + ":" + (slots[0] + rows) + ", :, :" + visible)
+                : new NDIndex("{}, :, :{}", step.create(Arrays.stream(slots).asLongStream().toArray()), visible);
         Shape ropeShape = new Shape(rows, length, 1, config.headDim() / 2);
         NDArray cos = ropeCos.get(step, new NDIndex("{}", positionIndex)).reshape(ropeShape);
         NDArray sin = ropeSin.get(step, new NDIndex("{}", positionIndex)).reshape(ropeShape);
@@ -90,7 +93,7 @@ public final class LlamaModel implements AutoCloseable {
         for (int layer = 0; layer < weights.blocks.size(); layer++) {
             LlamaWeights.Block block = weights.blocks.get(layer);
             NDArray h = rmsNorm(x, block.attentionNorm());
-            NDArray attention = attention(block, layer, h, cache, cos, sin, mask, slotIndex, positionIndex, rowSlots, visible);
+            NDArray attention = attention(block, layer, h, cache, cos, sin, mask, slotIndex, positionIndex, readRows);
             x = x.add(attention);
             h = rmsNorm(x, block.ffnNorm());
             NDArray gate = block.gate().apply(h);
@@ -104,7 +107,7 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     private NDArray attention(LlamaWeights.Block block, int layer, NDArray h, KvCache cache, NDArray cos, NDArray sin, NDArray mask,
-            NDArray slotIndex, NDArray positionIndex, NDArray rowSlots, int visible) {
+            NDArray slotIndex, NDArray positionIndex, NDIndex readRows) {
         long rows = h.getShape().get(0);
         long length = h.getShape().get(1);
         int headDim = config.headDim();
@@ -118,7 +121,6 @@ public final class LlamaModel implements AutoCloseable {
         cache.keys(layer).set(writeAt, k.reshape(rows * length, kvHeads, headDim));
         cache.values(layer).set(writeAt, v.reshape(rows * length, kvHeads, headDim));
 
-        NDIndex readRows = new NDIndex("{}, :, :{}", rowSlots, visible);
         NDArray keys = cache.keys(layer).get(h.getManager(), readRows).expandDims(2); // [B, kvHeads, 1, T, headDim]
         NDArray values = cache.values(layer).get(h.getManager(), readRows).expandDims(2); // [B, kvHeads, 1, T, headDim]
         NDArray queries = q.reshape(rows, length, kvHeads, config.groupSize(), headDim)
@@ -127,6 +129,16 @@ public final class LlamaModel implements AutoCloseable {
         NDArray mixed = scores.softmax(-1).matMul(values); // [B, kvHeads, group, L, headDim]
         NDArray merged = mixed.transpose(0, 3, 1, 2, 4).reshape(rows, length, config.hiddenSize());
         return block.output().apply(merged);
+    }
+
+    /** Rows over consecutive slots can read the cache through a slice view instead of a gather (much slower in PyTorch). */
+    private static boolean consecutive(int[] slots) {
+        for (int b = 1; b < slots.length; b++) {
+            if (slots[b] != slots[0] + b) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Additive mask [B, 1, 1, L, T]: 0 where key t is visible to query l of row b, −∞ elsewhere. */

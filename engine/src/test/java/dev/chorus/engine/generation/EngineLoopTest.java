@@ -63,6 +63,38 @@ class EngineLoopTest {
     }
 
     @Test
+    void staggeredArrivalsAndDeparturesStayExact() throws Exception {
+        // Different lengths and a second wave leave holes in the slot range: exercises padded rows and the gather path.
+        int[] maxTokens = {5, 40, 9, 33, 2, 27, 14, 21};
+        List<int[]> alone = new ArrayList<>();
+        try (EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(1, 16, 512))) {
+            for (int i = 0; i < PROMPTS.length; i++) {
+                RecordingSink sink = new RecordingSink();
+                engine.submit(greedy("alone-" + i, PROMPTS[i], maxTokens[i]), sink);
+                sink.await();
+                alone.add(sink.tokenArray());
+            }
+        }
+        try (EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(6, 16, 512))) {
+            List<RecordingSink> sinks = new ArrayList<>();
+            for (int i = 0; i < PROMPTS.length; i++) {
+                if (i == 5) {
+                    while (sinks.get(4).tokenArray().length < maxTokens[4]) {
+                        Thread.sleep(2); // second wave once the shortest has left a hole
+                    }
+                }
+                RecordingSink sink = new RecordingSink();
+                sinks.add(sink);
+                engine.submit(greedy("wave-" + i, PROMPTS[i], maxTokens[i]), sink);
+            }
+            for (int i = 0; i < PROMPTS.length; i++) {
+                sinks.get(i).await();
+                assertArrayEquals(alone.get(i), sinks.get(i).tokenArray(), "prompt " + i);
+            }
+        }
+    }
+
+    @Test
     void referenceContinuationThroughTheLoop() {
         try (EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(4, 4, 512))) {
             RecordingSink sink = new RecordingSink();

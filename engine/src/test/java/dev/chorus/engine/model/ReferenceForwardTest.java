@@ -66,6 +66,37 @@ class ReferenceForwardTest {
     }
 
     @Test
+    void rowsInScatteredSlotsAtDifferentPositionsDecodeLikeAlone() {
+        // Rows in slots 3, 0, 2 (not consecutive: the gather path) and 1..3 (consecutive: the view path).
+        int[][] prompts = {KEY_PROMPT, BOS_PROMPT, {1, 80, 388}};
+        int[][] scatteredSlots = {{3, 0, 2}, {1, 2, 3}};
+        for (int[] slots : scatteredSlots) {
+            try (KvCache cache = model.newCache(4, 128)) {
+                int[] positions = new int[3];
+                int[][] next = new int[3][];
+                for (int b = 0; b < 3; b++) {
+                    try (NDManager step = root.newSubManager()) {
+                        NDArray logits = model.forward(step, cache, new int[] {slots[b]}, new int[] {0}, new int[][] {prompts[b]}, false);
+                        next[b] = new int[] {(int) logits.argMax(-1).toLongArray()[0]};
+                    }
+                    positions[b] = prompts[b].length;
+                }
+                for (int i = 0; i < 20; i++) {
+                    try (NDManager step = root.newSubManager()) {
+                        long[] ids = model.forward(step, cache, slots, positions.clone(), next, false).argMax(-1).toLongArray();
+                        for (int b = 0; b < 3; b++) {
+                            int[] expected = greedy(prompts[b], i + 2);
+                            assertEquals(expected[i + 1], (int) ids[b], "row " + b + " step " + i + " slots " + Arrays.toString(slots));
+                            next[b] = new int[] {(int) ids[b]};
+                            positions[b]++;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void firstStepTopFiveLogitsMatchReference() {
         assertTopFive(BOS_PROMPT, new int[] {147, 429, 1166, 299, 875}, new float[] {14.7817f, 12.9551f, 10.1302f, 9.9054f, 9.8035f});
         assertTopFive(KEY_PROMPT, new int[] {891, 660, 140, 885, 759}, new float[] {13.9088f, 13.0127f, 12.8612f, 12.6651f, 12.5822f});
