@@ -1,0 +1,57 @@
+package dev.chorus.engine.compress;
+
+/**
+ * W[r, c] ≈ scales[r, g]·(codes[r, c] − zeros[r, g]) with g = c / groupSize. Codes are unsigned
+ * (0..2^bits−1, one per byte here; INT4 packs two per byte when stored). A pruned entry has code
+ * = its group's zero point, so it dequantizes to exactly 0.
+ */
+public record QuantizedMatrix(
+        int rows,
+        int cols,
+        QuantSpec spec,
+        byte[] codes, // [rows, cols], unsigned
+        float[] scales, // [rows, groups]
+        byte[] zeros, // [rows, groups], unsigned integer zero points
+        SparsityMask mask) implements CompressedMatrix {
+
+    public QuantizedMatrix {
+        int groups = spec.groups(cols);
+        if (codes.length != (long) rows * cols || scales.length != (long) rows * groups || zeros.length != (long) rows * groups) {
+            throw new IllegalArgumentException("codes/scales/zeros do not match " + rows + "x" + cols + " with " + groups + " groups per row");
+        }
+        if (mask.rows() != rows || mask.cols() != cols) {
+            throw new IllegalArgumentException("mask does not match " + rows + "x" + cols);
+        }
+    }
+
+    public int code(int row, int col) {
+        return codes[row * cols + col] & 0xFF;
+    }
+
+    public int zero(int row, int group) {
+        return zeros[row * spec.groups(cols) + group] & 0xFF;
+    }
+
+    public float scale(int row, int group) {
+        return scales[row * spec.groups(cols) + group];
+    }
+
+    @Override
+    public float[] dequantize() {
+        float[] out = new float[rows * cols];
+        int g = spec.groupSize();
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                int group = c / g;
+                out[r * cols + c] = scale(r, group) * (code(r, c) - zero(r, group));
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public long residentBytes() {
+        long codeBytes = spec.bits() == 4 ? ((long) cols + 1) / 2 * rows : (long) rows * cols;
+        return codeBytes + (long) scales.length * Float.BYTES + zeros.length + mask.packedBytes();
+    }
+}
