@@ -56,7 +56,7 @@ public final class HfCheckpoint {
                     root.path("tie_word_embeddings").asBoolean(false),
                     optionalInt(root, "bos_token_id", 1),
                     optionalInt(root, "eos_token_id", 2),
-                    RopeStyle.HALF_SPLIT);
+                    ropeStyle(root));
         } catch (CheckpointFormatException e) {
             throw new CheckpointFormatException(file + ": " + e.getMessage());
         }
@@ -97,6 +97,37 @@ public final class HfCheckpoint {
             float[] norm = shards.read("model.norm.weight", dim);
             return new DenseParameters(config, embedding, layers, norm, classifier);
         }
+    }
+
+    /** Our own field: checkpoints converted from llama2.c keep Meta's interleaved RoPE layout. */
+    private static RopeStyle ropeStyle(JsonNode root) {
+        String style = root.path("chorus_rope_style").asText("half_split");
+        return switch (style) {
+            case "half_split" -> RopeStyle.HALF_SPLIT;
+            case "interleaved" -> RopeStyle.INTERLEAVED;
+            default -> throw new CheckpointFormatException("field chorus_rope_style must be half_split or interleaved, got " + style);
+        };
+    }
+
+    /** Writes a Hugging Face style config.json for {@code c}. */
+    public static void writeConfig(ModelConfig c, Path file) throws IOException {
+        var root = JSON.createObjectNode();
+        root.putArray("architectures").add("LlamaForCausalLM");
+        root.put("model_type", "llama");
+        root.put("hidden_size", c.hiddenSize());
+        root.put("intermediate_size", c.intermediateSize());
+        root.put("num_attention_heads", c.numHeads());
+        root.put("num_key_value_heads", c.numKvHeads());
+        root.put("num_hidden_layers", c.numLayers());
+        root.put("vocab_size", c.vocabSize());
+        root.put("max_position_embeddings", c.maxPositions());
+        root.put("rms_norm_eps", c.rmsNormEps());
+        root.put("rope_theta", c.ropeTheta());
+        root.put("tie_word_embeddings", c.tiedEmbeddings());
+        root.put("bos_token_id", c.bosId());
+        root.put("eos_token_id", c.eosId());
+        root.put("chorus_rope_style", c.ropeStyle() == RopeStyle.INTERLEAVED ? "interleaved" : "half_split");
+        JSON.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), root);
     }
 
     private static int requiredInt(JsonNode root, String field) {

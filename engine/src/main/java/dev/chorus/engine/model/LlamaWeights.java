@@ -4,6 +4,11 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.chorus.engine.checkpoint.DenseParameters;
+import dev.chorus.engine.compress.BinaryCodedMatrix;
+import dev.chorus.engine.compress.CompressedParameters;
+import dev.chorus.engine.compress.CompressedMatrix;
+import dev.chorus.engine.compress.Projection;
+import dev.chorus.engine.compress.QuantizedMatrix;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -68,6 +73,44 @@ public final class LlamaWeights implements AutoCloseable {
                 ? new DenseLinear(embedding)
                 : new DenseLinear(m, p.classifier(), c.vocabSize(), dim);
         return new LlamaWeights(c, m, embedding, blocks, m.create(p.finalNorm()), classifier);
+    }
+
+    /** Uploads a compressed model: block linears stay compressed and are dequantized per call. */
+    public static LlamaWeights upload(CompressedParameters p, NDManager parent) {
+        ModelConfig c = p.config();
+        NDManager m = parent.newSubManager();
+        DequantScratch scratch = new DequantScratch(m);
+        List<Block> blocks = new ArrayList<>();
+        for (CompressedParameters.Block b : p.blocks()) {
+            java.util.function.Function<Projection, LinearLayer> linear = proj -> compressedLinear(m, b.linear(proj), scratch);
+            blocks.add(new Block(m.create(b.attentionNorm()), linear.apply(Projection.Q), linear.apply(Projection.K),
+                    linear.apply(Projection.V), linear.apply(Projection.O), m.create(b.ffnNorm()), linear.apply(Projection.GATE),
+                    linear.apply(Projection.UP), linear.apply(Projection.DOWN)));
+        }
+        NDArray embedding = m.create(p.tokenEmbedding(), new Shape(c.vocabSize(), c.hiddenSize()));
+        LinearLayer classifier = p.tied() ? new DenseLinear(embedding) : new DenseLinear(m, p.classifier(), c.vocabSize(), c.hiddenSize());
+        return new LlamaWeights(c, m, embedding, blocks, m.create(p.finalNorm()), classifier);
+    }
+
+    private static LinearLayer compressedLinear(NDManager m, CompressedMatrix matrix, DequantScratch scratch) {
+        if (matrix instanceof QuantizedMatrix q) {
+            return new QuantizedLinear(m, q, scratch);
+        }
+        if (matrix instanceof BinaryCodedMatrix bcq) {
+            return new BinaryCodedLinear(m, bcq);
+        }
+        return new DenseLinear(m, matrix.dequantize(), matrix.rows(), matrix.cols());
+    }
+
+    /** Bytes of the seven linears of every block as they sit on the device. */
+    public long linearBytesResident() {
+        long total = 0;
+        for (Block b : blocks) {
+            for (LinearLayer l : b.linears()) {
+                total += l.bytesResident();
+            }
+        }
+        return total;
     }
 
     /** Bytes resident for all weights; a tied classifier shares the embedding's storage. */

@@ -7,6 +7,8 @@ import dev.chorus.engine.checkpoint.CheckpointFormatException;
 import dev.chorus.engine.checkpoint.DenseParameters;
 import dev.chorus.engine.checkpoint.HfCheckpoint;
 import dev.chorus.engine.checkpoint.Llama2cCheckpoint;
+import dev.chorus.engine.compress.CompressedCheckpoint;
+import dev.chorus.engine.compress.CompressedParameters;
 import dev.chorus.engine.tokenizer.HfTokenizer;
 import dev.chorus.engine.tokenizer.Llama2cTokenizer;
 import dev.chorus.engine.tokenizer.Tokenizer;
@@ -35,37 +37,46 @@ public final class LoadedModel implements AutoCloseable {
     }
 
     /**
-     * Loads a Hugging Face directory (config.json) or a llama2.c .bin file, auto-detected. The
-     * tokenizer is {@code tokenizer} when given, else tokenizer.json in the directory, else
-     * tokenizer.bin or tok512.bin beside the .bin.
+     * Loads a compressed checkpoint directory, a Hugging Face directory (config.json) or a llama2.c
+     * .bin file, auto-detected. The tokenizer is {@code tokenizer} when given, else tokenizer.json or
+     * tokenizer.bin in the directory, else tokenizer.bin or tok512.bin beside the .bin.
      */
     public static LoadedModel load(Path path, Optional<Path> tokenizer, String deviceName) {
         if (!Files.exists(path)) {
             throw new CheckpointFormatException(path + ": no such file or directory");
         }
         Device device = device(deviceName);
-        DenseParameters parameters;
-        Tokenizer tok;
-        if (HfCheckpoint.looksLike(path)) {
-            parameters = HfCheckpoint.read(path);
-            Path json = tokenizer.orElse(path.resolve("tokenizer.json"));
-            tok = Files.isRegularFile(json) ? HfTokenizer.load(json) : null;
+        ModelConfig config;
+        java.util.function.Function<NDManager, LlamaWeights> upload;
+        Optional<Path> tokenizerFile;
+        if (CompressedCheckpoint.looksLike(path)) {
+            CompressedParameters compressed = CompressedCheckpoint.read(path);
+            config = compressed.config();
+            upload = m -> LlamaWeights.upload(compressed, m);
+            tokenizerFile = tokenizer.or(() -> inDirectory(path));
+        } else if (HfCheckpoint.looksLike(path)) {
+            DenseParameters dense = HfCheckpoint.read(path);
+            config = dense.config();
+            upload = m -> LlamaWeights.upload(dense, m);
+            tokenizerFile = tokenizer.or(() -> inDirectory(path));
         } else if (Llama2cCheckpoint.looksLike(path)) {
-            parameters = Llama2cCheckpoint.read(path);
-            Optional<Path> bin = tokenizer.or(() -> besideLlama2c(path));
-            tok = bin.map(p -> Llama2cTokenizer.load(p, parameters.config().vocabSize())).orElse(null);
+            DenseParameters dense = Llama2cCheckpoint.read(path);
+            config = dense.config();
+            upload = m -> LlamaWeights.upload(dense, m);
+            tokenizerFile = tokenizer.or(() -> besideLlama2c(path));
         } else {
             throw new CheckpointFormatException(path + ": not a model (expected a directory with config.json or a llama2.c .bin file)");
         }
         if (tokenizer.isPresent() && !Files.isRegularFile(tokenizer.get())) {
             throw new CheckpointFormatException(tokenizer.get() + ": tokenizer file not found");
         }
-        ModelConfig config = parameters.config();
+        Tokenizer tok = tokenizerFile.map(f -> f.getFileName().toString().endsWith(".json")
+                ? HfTokenizer.load(f) : (Tokenizer) Llama2cTokenizer.load(f, config.vocabSize())).orElse(null);
         // llama2.c ends a story by starting the next one with BOS; treat that as the end too.
         Set<Integer> stops = config.ropeStyle() == RopeStyle.INTERLEAVED ? Set.of(config.eosId(), config.bosId()) : Set.of(config.eosId());
         NDManager root = NDManager.newBaseManager(device);
         try {
-            LlamaModel model = new LlamaModel(LlamaWeights.upload(parameters, root));
+            LlamaModel model = new LlamaModel(upload.apply(root));
             return new LoadedModel(path.getFileName().toString(), model, tok, stops, root);
         } catch (RuntimeException e) {
             root.close();
@@ -74,6 +85,16 @@ public final class LoadedModel implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /** tokenizer.json (Hugging Face) or tokenizer.bin (llama2.c) inside a model directory. */
+    private static Optional<Path> inDirectory(Path dir) {
+        for (String name : new String[] {"tokenizer.json", "tokenizer.bin"}) {
+            if (Files.isRegularFile(dir.resolve(name))) {
+                return Optional.of(dir.resolve(name));
+            }
+        }
+        return Optional.empty();
     }
 
     private static Optional<Path> besideLlama2c(Path bin) {
