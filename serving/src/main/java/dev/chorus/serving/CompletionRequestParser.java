@@ -1,0 +1,213 @@
+package dev.chorus.serving;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.math.BigInteger;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * Turns a /v1/completions body into a {@link CompletionRequest}, with OpenAI's defaults and ranges.
+ * Every rejection names the offending parameter; unknown fields are ignored as OpenAI does.
+ */
+public final class CompletionRequestParser {
+    static final int DEFAULT_MAX_TOKENS = 16;
+    static final int MAX_STOP_STRINGS = 4;
+
+    private CompletionRequestParser() {
+    }
+
+    public static CompletionRequest parse(Buffer body) {
+        JsonObject json = object(body);
+        rejectUnsupported(json);
+        boolean stream = bool(json, "stream", false);
+        return new CompletionRequest(
+                Optional.ofNullable(string(json, "model")),
+                prompt(json.getValue("prompt")),
+                integer(json, "max_tokens", DEFAULT_MAX_TOKENS, 1),
+                (float) number(json, "temperature", 1.0, 0.0, 2.0),
+                topP(json),
+                integer(json, "top_k", 0, 0),
+                seed(json),
+                stop(json.getValue("stop")),
+                stream,
+                includeUsage(json, stream));
+    }
+
+    private static JsonObject object(Buffer body) {
+        if (body == null || body.length() == 0) {
+            throw ApiException.invalid("request body must be a JSON object", null);
+        }
+        try {
+            return new JsonObject(body);
+        } catch (DecodeException | ClassCastException e) {
+            // The decoder's message says where parsing stopped; it carries no server internals.
+            throw ApiException.invalid("request body is not a valid JSON object: " + firstLine(e.getMessage()), null);
+        }
+    }
+
+    private static void rejectUnsupported(JsonObject json) {
+        int n = integer(json, "n", 1, 1);
+        if (n != 1) {
+            throw ApiException.invalid("only n = 1 is supported", "n");
+        }
+        Object bestOf = json.getValue("best_of");
+        if (bestOf != null && !(bestOf instanceof Number number && number.doubleValue() == 1)) {
+            throw ApiException.invalid("only best_of = 1 is supported", "best_of");
+        }
+        if (bool(json, "echo", false)) {
+            throw ApiException.invalid("echo is not supported", "echo");
+        }
+        if (json.getValue("logprobs") != null) {
+            throw ApiException.invalid("logprobs is not supported", "logprobs");
+        }
+        Object suffix = json.getValue("suffix");
+        if (suffix != null && !"".equals(suffix)) {
+            throw ApiException.invalid("suffix is not supported", "suffix");
+        }
+    }
+
+    private static String prompt(Object value) {
+        if (value instanceof String text) {
+            return text;
+        }
+        if (value instanceof JsonArray array && array.size() == 1 && array.getValue(0) instanceof String text) {
+            return text;
+        }
+        if (value == null) {
+            throw ApiException.invalid("prompt is required", "prompt");
+        }
+        throw ApiException.invalid("prompt must be a string or an array holding exactly one string", "prompt");
+    }
+
+    private static float topP(JsonObject json) {
+        double topP = number(json, "top_p", 1.0, 0.0, 1.0);
+        if (topP <= 0.0) {
+            throw ApiException.invalid("top_p must be in (0, 1], got " + topP, "top_p");
+        }
+        return (float) topP;
+    }
+
+    private static OptionalLong seed(JsonObject json) {
+        Object value = json.getValue("seed");
+        if (value == null) {
+            return OptionalLong.empty();
+        }
+        Long seed = asLong(value);
+        if (seed == null) {
+            throw ApiException.invalid("seed must be an integer", "seed");
+        }
+        return OptionalLong.of(seed);
+    }
+
+    private static List<String> stop(Object value) {
+        if (value == null) {
+            return List.of();
+        }
+        if (value instanceof String text) {
+            return List.of(text);
+        }
+        if (value instanceof JsonArray array) {
+            if (array.size() > MAX_STOP_STRINGS) {
+                throw ApiException.invalid("stop holds at most " + MAX_STOP_STRINGS + " strings", "stop");
+            }
+            List<String> stops = new ArrayList<>(array.size());
+            for (Object item : array) {
+                if (!(item instanceof String text)) {
+                    throw ApiException.invalid("stop must be a string or an array of strings", "stop");
+                }
+                stops.add(text);
+            }
+            return List.copyOf(stops);
+        }
+        throw ApiException.invalid("stop must be a string or an array of strings", "stop");
+    }
+
+    private static boolean includeUsage(JsonObject json, boolean stream) {
+        Object value = json.getValue("stream_options");
+        if (value == null) {
+            return false;
+        }
+        if (!(value instanceof JsonObject options)) {
+            throw ApiException.invalid("stream_options must be an object", "stream_options");
+        }
+        if (!stream) {
+            throw ApiException.invalid("stream_options is only allowed when stream is true", "stream_options");
+        }
+        return bool(options, "include_usage", false);
+    }
+
+    private static String string(JsonObject json, String field) {
+        Object value = json.getValue(field);
+        if (value == null || value instanceof String) {
+            return (String) value;
+        }
+        throw ApiException.invalid(field + " must be a string", field);
+    }
+
+    private static boolean bool(JsonObject json, String field, boolean absent) {
+        Object value = json.getValue(field);
+        if (value == null) {
+            return absent;
+        }
+        if (value instanceof Boolean flag) {
+            return flag;
+        }
+        throw ApiException.invalid(field + " must be a boolean", field);
+    }
+
+    private static int integer(JsonObject json, String field, int absent, int min) {
+        Object value = json.getValue(field);
+        if (value == null) {
+            return absent;
+        }
+        Long number = asLong(value);
+        if (number == null) {
+            throw ApiException.invalid(field + " must be an integer", field);
+        }
+        if (number < min) {
+            throw ApiException.invalid(field + " must be >= " + min + ", got " + number, field);
+        }
+        return (int) Math.min(number, Integer.MAX_VALUE); // huge values fail the context check later
+    }
+
+    private static double number(JsonObject json, String field, double absent, double min, double max) {
+        Object value = json.getValue(field);
+        if (value == null) {
+            return absent;
+        }
+        if (!(value instanceof Number number)) {
+            throw ApiException.invalid(field + " must be a number", field);
+        }
+        double v = number.doubleValue();
+        if (!(v >= min && v <= max)) {
+            throw ApiException.invalid(field + " must be between " + min + " and " + max + ", got " + number, field);
+        }
+        return v;
+    }
+
+    /** Integral JSON numbers only: 16 yes, 16.5 and "16" no. */
+    private static Long asLong(Object value) {
+        if (value instanceof Integer || value instanceof Long || value instanceof Short || value instanceof Byte) {
+            return ((Number) value).longValue();
+        }
+        if (value instanceof BigInteger big && big.bitLength() < 64) {
+            return big.longValue();
+        }
+        return null;
+    }
+
+    private static String firstLine(String message) {
+        if (message == null) {
+            return "malformed JSON";
+        }
+        int newline = message.indexOf('\n');
+        String line = newline < 0 ? message : message.substring(0, newline);
+        int source = line.indexOf(" at [Source"); // Jackson's location names an internal buffer class
+        return source < 0 ? line : line.substring(0, source);
+    }
+}

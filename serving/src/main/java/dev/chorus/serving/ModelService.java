@@ -1,0 +1,142 @@
+package dev.chorus.serving;
+
+import dev.chorus.engine.generation.EngineLoop;
+import dev.chorus.engine.generation.EngineStats;
+import dev.chorus.engine.model.LoadedModel;
+import dev.chorus.engine.tokenizer.Tokenizer;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.nio.file.Path;
+import java.util.Optional;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+/**
+ * Owns the served model and its engine loop: loads them on a background thread after startup (so
+ * the HTTP server and health endpoints answer while weights load) and closes them on shutdown.
+ */
+@ApplicationScoped
+public class ModelService {
+    private static final Logger LOG = Logger.getLogger(ModelService.class);
+    private static final EngineStats IDLE = new EngineStats(0, 0, 0, 0, 0, 0);
+
+    private final ChorusConfig.Model modelConfig;
+    private final ChorusConfig.Engine engineConfig;
+    private final Object lock = new Object();
+    private volatile ServedModel served;
+    private volatile String failure;
+    private boolean stopped; // guarded by lock
+
+    private final int httpPort;
+
+    public ModelService(ChorusConfig config, @ConfigProperty(name = "quarkus.http.port") int httpPort) {
+        this.modelConfig = config.model();
+        this.engineConfig = config.engine();
+        this.httpPort = httpPort;
+    }
+
+    void onStart(@Observes StartupEvent event) {
+        Thread loader = new Thread(this::load, "chorus-model-loader");
+        loader.setDaemon(true);
+        loader.start();
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        ServedModel current;
+        synchronized (lock) {
+            stopped = true;
+            current = served;
+            served = null;
+        }
+        if (current != null) {
+            close(current);
+        }
+    }
+
+    private void load() {
+        long started = System.nanoTime();
+        Path path = Path.of(modelConfig.path());
+        LOG.infof("loading model %s on %s", path.toAbsolutePath().normalize(), modelConfig.device());
+        ServedModel loaded;
+        try {
+            loaded = open(path);
+        } catch (RuntimeException | LinkageError e) { // LinkageError: the native engine failed to load
+            failure = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            LOG.errorf(e, "model %s failed to load", path);
+            return;
+        }
+        synchronized (lock) {
+            if (!stopped) {
+                served = loaded;
+                LOG.infof("model %s ready in %d ms (context %d tokens, max batch %d)", loaded.name(),
+                        (System.nanoTime() - started) / 1_000_000, loaded.engine().contextLength(), engineConfig.maxBatch());
+                LOG.infof("try: curl -N http://localhost:%d/v1/completions -H 'Content-Type: application/json' "
+                        + "-d '{\"prompt\": \"Once upon a time\", \"max_tokens\": 64, \"stream\": true}'", httpPort);
+                return;
+            }
+        }
+        close(loaded); // shut down while we were loading
+    }
+
+    private ServedModel open(Path path) {
+        LoadedModel model = LoadedModel.load(path, modelConfig.tokenizer().map(Path::of), modelConfig.device());
+        try {
+            Tokenizer tokenizer = model.requireTokenizer(); // text prompts need one; fail at load, not per request
+            EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(
+                    engineConfig.maxBatch(), engineConfig.maxWaiting(), engineConfig.prefillBudget()));
+            return new ServedModel(model, engine, tokenizer);
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+    }
+
+    private static void close(ServedModel model) {
+        try {
+            model.engine().close();
+        } finally {
+            model.model().close();
+        }
+    }
+
+    /** The model when it is ready to take requests. */
+    public Optional<ServedModel> served() {
+        return Optional.ofNullable(served);
+    }
+
+    /** The name clients use in {@code model}; known before loading finishes. */
+    public String modelName() {
+        ServedModel current = served;
+        if (current != null) {
+            return current.name();
+        }
+        Path file = Path.of(modelConfig.path()).getFileName();
+        return file == null ? modelConfig.path() : file.toString();
+    }
+
+    /** Why requests cannot be served right now; null once the model is ready. */
+    public String unavailableReason() {
+        if (served != null) {
+            return null;
+        }
+        String error = failure;
+        if (error != null) {
+            return "model " + modelName() + " failed to load: " + error;
+        }
+        synchronized (lock) {
+            return stopped ? "the server is shutting down" : "model " + modelName() + " is still loading";
+        }
+    }
+
+    /** Whether waiting can help: false once loading failed. */
+    public boolean loadFailed() {
+        return failure != null;
+    }
+
+    public EngineStats stats() {
+        ServedModel current = served;
+        return current == null ? IDLE : current.engine().stats();
+    }
+}
