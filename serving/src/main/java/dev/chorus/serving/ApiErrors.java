@@ -2,6 +2,7 @@ package dev.chorus.serving;
 
 import dev.chorus.engine.EngineException;
 import dev.chorus.engine.InvalidRequestException;
+import dev.chorus.engine.generation.EngineClosedException;
 import dev.chorus.engine.generation.EngineOverloadedException;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
@@ -23,6 +24,9 @@ public final class ApiErrors {
         }
         if (error instanceof EngineOverloadedException) {
             return ApiException.overloaded(error.getMessage());
+        }
+        if (error instanceof EngineClosedException) {
+            return ApiException.unavailable(error.getMessage(), 5);
         }
         if (error instanceof EngineException) {
             LOG.warnf("engine failure: %s", error.getMessage());

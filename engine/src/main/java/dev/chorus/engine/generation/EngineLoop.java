@@ -94,7 +94,7 @@ public final class EngineLoop implements AutoCloseable {
             throw new InvalidRequestException("stop strings need a tokenizer, and this model has none");
         }
         if (closed) {
-            throw new EngineException("engine is shut down");
+            throw new EngineClosedException("engine is shut down");
         }
         if (queued.incrementAndGet() > settings.maxWaiting() + settings.maxBatch()) {
             queued.decrementAndGet();
@@ -135,7 +135,7 @@ public final class EngineLoop implements AutoCloseable {
                 running.clear();
             }
         }
-        EngineException shutdown = new EngineException("engine shut down");
+        EngineException shutdown = new EngineClosedException("engine shut down");
         drainQuietly();
         running.forEach(s -> fail(s, shutdown));
         waiting.forEach(s -> fail(s, shutdown));
@@ -275,7 +275,9 @@ public final class EngineLoop implements AutoCloseable {
             used += s.position;
         }
         double usage = (double) used / ((long) cache.slots() * cache.capacity());
-        stats = new EngineStats(running.size(), waiting.size() + commands.size(), usage, lastBatchSize, decodeSteps, generatedTokens);
+        // Submitted and unfinished, minus running: waiting requests incl. those whose command is still queued.
+        int waitingRequests = Math.max(0, queued.get() - running.size());
+        stats = new EngineStats(running.size(), waitingRequests, usage, lastBatchSize, decodeSteps, generatedTokens);
     }
 
     /** Stops the thread; requests still queued or running get onError. */
