@@ -18,7 +18,7 @@ import java.util.Map;
  * model.safetensors.index.json. Handles tied embeddings stored under either name.
  */
 public final class HfCheckpoint {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper().enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private static final String EMBED = "model.embed_tokens.weight";
     private static final String LM_HEAD = "lm_head.weight";
 
@@ -68,16 +68,17 @@ public final class HfCheckpoint {
             int dim = config.hiddenSize();
             int vocab = config.vocabSize();
             // Tied models may store only one of the two names (TinyStories-656K keeps lm_head only).
-            String embedName = shards.contains(EMBED) ? EMBED : LM_HEAD;
-            float[] embedding = shards.read(embedName, vocab, dim);
-            float[] classifier;
-            if (shards.contains(LM_HEAD)) {
-                classifier = embedName.equals(LM_HEAD) ? embedding : shards.read(LM_HEAD, vocab, dim);
-            } else if (config.tiedEmbeddings() || shards.contains(EMBED)) {
-                classifier = embedding;
-            } else {
+            boolean hasEmbed = shards.contains(EMBED);
+            boolean hasHead = shards.contains(LM_HEAD);
+            if (!hasEmbed && !(hasHead && config.tiedEmbeddings())) {
+                throw new CheckpointFormatException(dir + ": no model.embed_tokens.weight"
+                        + (hasHead ? " and tie_word_embeddings is false, so lm_head.weight cannot stand in for it" : ""));
+            }
+            if (!hasHead && !config.tiedEmbeddings()) {
                 throw new CheckpointFormatException(dir + ": no lm_head.weight and tie_word_embeddings is false");
             }
+            float[] embedding = shards.read(hasEmbed ? EMBED : LM_HEAD, vocab, dim);
+            float[] classifier = hasHead && hasEmbed ? shards.read(LM_HEAD, vocab, dim) : embedding;
             List<DenseParameters.Layer> layers = new ArrayList<>();
             int kv = config.kvDim();
             int ff = config.intermediateSize();

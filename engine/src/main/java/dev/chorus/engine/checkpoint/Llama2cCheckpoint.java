@@ -56,7 +56,12 @@ public final class Llama2cCheckpoint {
             } catch (CheckpointFormatException e) {
                 throw new CheckpointFormatException(file + ": invalid llama2.c header: " + e.getMessage());
             }
-            long expected = HEADER_BYTES + 4L * floatCount(config, shared);
+            long expected;
+            try {
+                expected = Math.addExact(HEADER_BYTES, Math.multiplyExact(4L, floatCount(config, shared)));
+            } catch (ArithmeticException e) {
+                throw new CheckpointFormatException(file + ": the header's shape overflows any possible file size");
+            }
             if (size != expected) {
                 throw new CheckpointFormatException(file + ": size " + size + " bytes does not match the header's shape (expected "
                         + expected + " bytes)");
@@ -74,9 +79,12 @@ public final class Llama2cCheckpoint {
         long dim = c.hiddenSize();
         long kv = c.kvDim();
         long hidden = c.intermediateSize();
-        long perLayer = dim + dim * dim + 2 * kv * dim + dim * dim + dim + 3 * hidden * dim;
-        long total = c.vocabSize() * dim + c.numLayers() * perLayer + dim + (long) c.maxPositions() * c.headDim();
-        return sharedClassifier ? total : total + c.vocabSize() * dim;
+        long perLayer = Math.addExact(Math.addExact(2 * dim + 2 * Math.multiplyExact(dim, dim), 2 * Math.multiplyExact(kv, dim)),
+                Math.multiplyExact(3, Math.multiplyExact(hidden, dim)));
+        long embedding = Math.multiplyExact((long) c.vocabSize(), dim);
+        long total = Math.addExact(Math.addExact(embedding, Math.multiplyExact(c.numLayers(), perLayer)),
+                dim + (long) c.maxPositions() * c.headDim());
+        return sharedClassifier ? total : Math.addExact(total, embedding);
     }
 
     private static DenseParameters parse(ModelConfig c, FloatBuffer in, boolean shared) {
@@ -138,12 +146,21 @@ public final class Llama2cCheckpoint {
             }
             out.force(true);
         } catch (IOException e) {
+            deleteQuietly(tmp);
             throw new CheckpointFormatException(file + ": cannot write checkpoint: " + e.getMessage(), e);
         }
         try {
             Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new CheckpointFormatException(file + ": cannot write checkpoint: " + e.getMessage(), e);
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // best effort: the write already failed and that is what the caller hears about
         }
     }
 
