@@ -1,0 +1,6 @@
+package dev.chorus.engine.compress;
+
+/** Sees the input rows [T][in] that feed each linear layer of a block during a reference forward. */
+public interface ActivationObserver {
+    void onInput(Projection projection, float[][] inputs);
+}
