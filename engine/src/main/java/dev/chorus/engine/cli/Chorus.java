@@ -16,7 +16,10 @@ public final class Chorus {
               generate --model PATH [--tokenizer PATH] [--prompt TEXT] [--max-tokens N] [--temperature T]
                        [--top-k K] [--top-p P] [--seed S] [--device cpu|gpu]
               synth    --shape stories15M|stories42M|stories110M --out FILE [--seed S]
-              bench decode --model PATH [--batch B] [--tokens N] [--json] [--device cpu|gpu]""";
+              bench decode --model PATH [--batch B] [--tokens N] [--json] [--device cpu|gpu]
+              compress --model IN --out DIR --sparsity 0.5|2:4|4:8 [--bits 4|8] [--group-size 32|64|128] [--sym] [--gptq]
+                       [--ebft] [--bcq Q] [--calibration self:N|FILE] [--method wanda|magnitude] [--seed S]
+              eval     --model M [--reference DENSE] [--samples N] [--data FILE] [--json]""";
 
     private Chorus() {
     }
@@ -38,6 +41,8 @@ public final class Chorus {
                 case "generate" -> GenerateCommand.run(rest, out, err);
                 case "synth" -> SynthCommand.run(rest, err);
                 case "bench" -> BenchCommand.run(rest, out, err);
+                case "compress" -> CompressCommand.run(rest, err);
+                case "eval" -> EvalCommand.run(rest, out, err);
                 default -> throw new UsageException("unknown command '" + args[0] + "'\n" + HELP);
             }
             return OK;
