@@ -1,0 +1,47 @@
+package dev.chorus.engine.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDManager;
+import dev.chorus.engine.TestModels;
+import dev.chorus.engine.checkpoint.DenseParameters;
+import dev.chorus.engine.checkpoint.HfCheckpoint;
+import dev.chorus.engine.checkpoint.Llama2cCheckpoint;
+import org.junit.jupiter.api.Test;
+
+/** The plain-Java reference forward against the DJL forward and the README's reference logits. */
+class ReferenceLlamaTest {
+    static final int[] PROMPT = {1, 80, 388, 489, 432, 77, 140, 350, 119, 100, 200}; // valid in both vocabularies (512 and 2048)
+
+    @Test
+    void referenceEqualsDjlForwardOnBothCheckpointFormats() {
+        for (DenseParameters p : new DenseParameters[] {HfCheckpoint.read(TestModels.tinyStories656k()),
+                Llama2cCheckpoint.read(TestModels.stories260k())}) {
+            float[][] reference = new ReferenceLlama(p).forward(PROMPT);
+            float[] djl;
+            try (NDManager root = NDManager.newBaseManager(); LlamaModel model = new LlamaModel(LlamaWeights.upload(p, root));
+                    KvCache cache = model.newCache(1, 16); NDManager step = root.newSubManager()) {
+                djl = model.forward(step, cache, new int[] {0}, new int[] {0}, new int[][] {PROMPT}, true).toFloatArray();
+            }
+            int vocab = p.config().vocabSize();
+            double max = 0;
+            for (int t = 0; t < PROMPT.length; t++) {
+                for (int v = 0; v < vocab; v++) {
+                    max = Math.max(max, Math.abs(reference[t][v] - djl[t * vocab + v]));
+                }
+            }
+            assertTrue(max <= 1e-4, p.config().ropeStyle() + ": max |reference − DJL| = " + max);
+        }
+    }
+
+    @Test
+    void referenceReproducesTheReadmeFirstStepLogits() {
+        float[][] logits = new ReferenceLlama(HfCheckpoint.read(TestModels.tinyStories656k())).forward(new int[] {1});
+        int[] ids = {147, 429, 1166, 299, 875};
+        float[] expected = {14.7817f, 12.9551f, 10.1302f, 9.9054f, 9.8035f};
+        for (int i = 0; i < ids.length; i++) {
+            assertEquals(expected[i], logits[0][ids[i]], 1e-3, "logit of " + ids[i]);
+        }
+    }
+}
