@@ -9,7 +9,7 @@ public final class TestModels {
     }
 
     public static Path shared() {
-        Path p = Path.of(System.getProperty("chorus.shared.dir", "../shared")).toAbsolutePath().normalize();
+        Path p = Path.of(System.getProperty("test.shared.dir", "../shared")).toAbsolutePath().normalize();
         if (!Files.isDirectory(p.resolve("models"))) {
             throw new IllegalStateException("shared models not found at " + p + " (expected ../shared beside the checkout)");
         }

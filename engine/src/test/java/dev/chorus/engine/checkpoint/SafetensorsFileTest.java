@@ -124,7 +124,7 @@ class SafetensorsFileTest {
 
     @Test
     void readsTheRealTinyStoriesCheckpoint() {
-        Path shared = Path.of(System.getProperty("chorus.shared.dir", "../shared"));
+        Path shared = Path.of(System.getProperty("test.shared.dir", "../shared"));
         Path model = shared.resolve("models/TinyStories-656K/model.safetensors");
         try (SafetensorsFile st = SafetensorsFile.open(model)) {
             assertEquals(20, st.names().size());

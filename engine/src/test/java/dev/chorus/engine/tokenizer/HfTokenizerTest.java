@@ -42,7 +42,7 @@ class HfTokenizerTest {
     private static HfTokenizer tokenizer;
 
     static Path sharedModel(String relative) {
-        return Path.of(System.getProperty("chorus.shared.dir", "../shared")).resolve("models").resolve(relative);
+        return Path.of(System.getProperty("test.shared.dir", "../shared")).resolve("models").resolve(relative);
     }
 
     static int[] concat(int[] a, int[] b) {
