@@ -1,14 +1,12 @@
 package dev.chorus.engine.compress;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
 import dev.chorus.engine.model.ModelConfig;
-import dev.chorus.engine.model.RopeStyle;
+import dev.chorus.engine.model.LlamaOps;
 import java.util.Map;
 
 /**
@@ -25,17 +23,9 @@ public final class BlockTrainer {
     public BlockTrainer(ModelConfig config, int seqLen, NDManager manager) {
         this.c = config;
         int half = config.headDim() / 2;
-        float[] cos = new float[seqLen * half];
-        float[] sin = new float[seqLen * half];
-        for (int p = 0; p < seqLen; p++) {
-            for (int j = 0; j < half; j++) {
-                double angle = p * Math.pow(config.ropeTheta(), -2.0 * j / config.headDim());
-                cos[p * half + j] = (float) Math.cos(angle);
-                sin[p * half + j] = (float) Math.sin(angle);
-            }
-        }
-        ropeCos = manager.create(cos, new Shape(seqLen, 1, half));
-        ropeSin = manager.create(sin, new Shape(seqLen, 1, half));
+        float[][] tables = LlamaOps.ropeTables(config, seqLen);
+        ropeCos = manager.create(tables[0], new Shape(seqLen, 1, half));
+        ropeSin = manager.create(tables[1], new Shape(seqLen, 1, half));
         float[] mask = new float[seqLen * seqLen];
         for (int i = 0; i < seqLen; i++) {
             for (int j = i + 1; j < seqLen; j++) {
@@ -72,21 +62,11 @@ public final class BlockTrainer {
     }
 
     private NDArray rmsNorm(NDArray x, NDArray weight) {
-        return x.div(x.square().mean(new int[] {-1}, true).add(c.rmsNormEps()).sqrt()).mul(weight);
+        return LlamaOps.rmsNorm(x, weight, c.rmsNormEps());
     }
 
     /** x [N, T, heads, headDim] rotated by position. */
     private NDArray rope(NDArray x) {
-        int half = c.headDim() / 2;
-        if (c.ropeStyle() == RopeStyle.HALF_SPLIT) {
-            NDArray x1 = x.get("..., :" + half);
-            NDArray x2 = x.get("..., " + half + ":");
-            return NDArrays.concat(new NDList(x1.mul(ropeCos).sub(x2.mul(ropeSin)), x2.mul(ropeCos).add(x1.mul(ropeSin))), -1);
-        }
-        Shape s = x.getShape();
-        NDArray pairs = x.reshape(s.get(0), s.get(1), s.get(2), half, 2);
-        NDArray x1 = pairs.get("..., 0");
-        NDArray x2 = pairs.get("..., 1");
-        return NDArrays.stack(new NDList(x1.mul(ropeCos).sub(x2.mul(ropeSin)), x1.mul(ropeSin).add(x2.mul(ropeCos))), -1).reshape(s);
+        return LlamaOps.rope(x, ropeCos, ropeSin, c.ropeStyle());
     }
 }

@@ -233,12 +233,16 @@ public final class EngineLoop implements AutoCloseable {
         return finish(s, s.done);
     }
 
-    private boolean finish(Sequence s, FinishReason reason) {
+    private void releaseSlot(Sequence s) {
         if (s.slot >= 0) {
             freeSlots.add(s.slot);
             s.slot = -1;
         }
         queued.decrementAndGet();
+    }
+
+    private boolean finish(Sequence s, FinishReason reason) {
+        releaseSlot(s);
         try {
             s.sink.onFinish(reason, s.request.promptIds().length, s.generated);
         } catch (RuntimeException e) {
@@ -257,11 +261,7 @@ public final class EngineLoop implements AutoCloseable {
     }
 
     private void fail(Sequence s, EngineException error) {
-        if (s.slot >= 0) {
-            freeSlots.add(s.slot);
-            s.slot = -1;
-        }
-        queued.decrementAndGet();
+        releaseSlot(s);
         try {
             s.sink.onError(error);
         } catch (RuntimeException e) {

@@ -1,8 +1,6 @@
 package dev.chorus.engine.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
@@ -31,18 +29,9 @@ public final class LlamaModel implements AutoCloseable {
         this.manager = weights.manager().newSubManager();
         int half = config.headDim() / 2;
         int positions = config.maxPositions();
-        float[] cos = new float[positions * half];
-        float[] sin = new float[positions * half];
-        for (int p = 0; p < positions; p++) {
-            for (int j = 0; j < half; j++) {
-                double inverseFrequency = Math.pow(config.ropeTheta(), -2.0 * j / config.headDim());
-                double angle = p * inverseFrequency;
-                cos[p * half + j] = (float) Math.cos(angle);
-                sin[p * half + j] = (float) Math.sin(angle);
-            }
-        }
-        ropeCos = manager.create(cos, new Shape(positions, half));
-        ropeSin = manager.create(sin, new Shape(positions, half));
+        float[][] tables = LlamaOps.ropeTables(config, positions);
+        ropeCos = manager.create(tables[0], new Shape(positions, half));
+        ropeSin = manager.create(tables[1], new Shape(positions, half));
     }
 
     public ModelConfig config() {
@@ -156,23 +145,11 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     private NDArray rmsNorm(NDArray x, NDArray weight) {
-        NDArray meanSquare = x.square().mean(new int[] {-1}, true);
-        return x.div(meanSquare.add(config.rmsNormEps()).sqrt()).mul(weight);
+        return LlamaOps.rmsNorm(x, weight, config.rmsNormEps());
     }
 
-    /** Rotates x [B, L, heads, headDim] by its positions' angles; cos/sin are [B, L, 1, headDim/2]. */
     private NDArray rope(NDArray x, NDArray cos, NDArray sin) {
-        int half = config.headDim() / 2;
-        if (config.ropeStyle() == RopeStyle.HALF_SPLIT) {
-            NDArray x1 = x.get("..., :" + half);
-            NDArray x2 = x.get("..., " + half + ":");
-            return NDArrays.concat(new NDList(x1.mul(cos).sub(x2.mul(sin)), x2.mul(cos).add(x1.mul(sin))), -1);
-        }
-        Shape shape = x.getShape();
-        NDArray pairs = x.reshape(shape.get(0), shape.get(1), shape.get(2), half, 2);
-        NDArray x1 = pairs.get("..., 0");
-        NDArray x2 = pairs.get("..., 1");
-        return NDArrays.stack(new NDList(x1.mul(cos).sub(x2.mul(sin)), x1.mul(sin).add(x2.mul(cos))), -1).reshape(shape);
+        return LlamaOps.rope(x, cos, sin, config.ropeStyle());
     }
 
     private void validate(KvCache cache, int[] slots, int[] starts, int[][] tokens) {
