@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
+import dev.chorus.engine.compress.Projection;
 import java.util.Arrays;
 
 /**
@@ -52,6 +53,12 @@ public final class LlamaModel implements AutoCloseable {
      * {@code allPositions}; all intermediates live in {@code step}.
      */
     public NDArray forward(NDManager step, KvCache cache, int[] slots, int[] starts, int[][] tokens, boolean allPositions) {
+        return forward(step, cache, slots, starts, tokens, allPositions, null);
+    }
+
+    /** As above, with each row's adapter applied to every block linear ({@code adapters} null: base only). */
+    public NDArray forward(NDManager step, KvCache cache, int[] slots, int[] starts, int[][] tokens, boolean allPositions,
+            RowAdapters adapters) {
         int rows = tokens.length;
         int length = tokens[0].length;
         validate(cache, slots, starts, tokens);
@@ -82,12 +89,12 @@ public final class LlamaModel implements AutoCloseable {
         for (int layer = 0; layer < weights.blocks.size(); layer++) {
             LlamaWeights.Block block = weights.blocks.get(layer);
             NDArray h = rmsNorm(x, block.attentionNorm());
-            NDArray attention = attention(block, layer, h, cache, cos, sin, mask, slotIndex, positionIndex, readRows);
+            NDArray attention = attention(block, layer, h, cache, cos, sin, mask, slotIndex, positionIndex, readRows, adapters);
             x = x.add(attention);
             h = rmsNorm(x, block.ffnNorm());
-            NDArray gate = block.gate().apply(h);
-            NDArray swiGlu = gate.mul(Activation.sigmoid(gate)).mul(block.up().apply(h));
-            x = x.add(block.down().apply(swiGlu));
+            NDArray gate = project(adapters, layer, Projection.GATE, block.gate(), h);
+            NDArray swiGlu = gate.mul(Activation.sigmoid(gate)).mul(project(adapters, layer, Projection.UP, block.up(), h));
+            x = x.add(project(adapters, layer, Projection.DOWN, block.down(), swiGlu));
         }
         if (!allPositions) {
             x = x.get(new NDIndex(":, -1, :")); // [B, dim]
@@ -96,14 +103,14 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     private NDArray attention(LlamaWeights.Block block, int layer, NDArray h, KvCache cache, NDArray cos, NDArray sin, NDArray mask,
-            NDArray slotIndex, NDArray positionIndex, NDIndex readRows) {
+            NDArray slotIndex, NDArray positionIndex, NDIndex readRows, RowAdapters adapters) {
         long rows = h.getShape().get(0);
         long length = h.getShape().get(1);
         int headDim = config.headDim();
         int kvHeads = config.numKvHeads();
-        NDArray q = rope(block.query().apply(h).reshape(rows, length, config.numHeads(), headDim), cos, sin);
-        NDArray k = rope(block.key().apply(h).reshape(rows, length, kvHeads, headDim), cos, sin);
-        NDArray v = block.value().apply(h).reshape(rows, length, kvHeads, headDim);
+        NDArray q = rope(project(adapters, layer, Projection.Q, block.query(), h).reshape(rows, length, config.numHeads(), headDim), cos, sin);
+        NDArray k = rope(project(adapters, layer, Projection.K, block.key(), h).reshape(rows, length, kvHeads, headDim), cos, sin);
+        NDArray v = project(adapters, layer, Projection.V, block.value(), h).reshape(rows, length, kvHeads, headDim);
 
         // Append this step's keys/values at (slot, position) of every token.
         NDIndex writeAt = new NDIndex("{}, :, {}", slotIndex, positionIndex);
@@ -117,7 +124,13 @@ public final class LlamaModel implements AutoCloseable {
         NDArray scores = queries.matMul(keys.swapAxes(3, 4)).mul(1.0 / Math.sqrt(headDim)).add(mask); // [B, kvHeads, group, L, T]
         NDArray mixed = scores.softmax(-1).matMul(values); // [B, kvHeads, group, L, headDim]
         NDArray merged = mixed.transpose(0, 3, 1, 2, 4).reshape(rows, length, config.hiddenSize());
-        return block.output().apply(merged);
+        return project(adapters, layer, Projection.O, block.output(), merged);
+    }
+
+    /** y = Ŵx, plus each row's adapter when there are any. */
+    private static NDArray project(RowAdapters adapters, int layer, Projection p, LinearLayer base, NDArray x) {
+        NDArray y = base.apply(x);
+        return adapters == null ? y : adapters.apply(layer, p, x, y);
     }
 
     /** Rows over consecutive slots can read the cache through a slice view instead of a gather (much slower in PyTorch). */

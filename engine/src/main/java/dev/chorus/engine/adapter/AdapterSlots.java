@@ -1,0 +1,176 @@
+package dev.chorus.engine.adapter;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.chorus.engine.compress.Projection;
+import dev.chorus.engine.model.ModelConfig;
+import dev.chorus.engine.model.RowAdapters;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Device-resident adapter weights for every target module in preallocated slot tensors (the
+ * Punica/S-LoRA layout). Slot 0 is the zero adapter; smaller ranks are zero-padded to maxRank; a
+ * qa-lora A [r, in/g] is stored expanded to [r, in] with A'[:, j] = A[:, j/g]/g, so A'x = A·pool_g(x)
+ * and lora and qa-lora share one layout. Only the engine thread touches it.
+ *
+ * <p>Per module the batched op is, for row i with slot idx[i]:
+ * {@code y[i] = base[i] ⊙ (1 + d[idx[i]]) + s[idx[i]]·(x[i]·A[idx[i]]ᵀ)·B[idx[i]]ᵀ}, where d = α − 1 for
+ * scale adapters and 0 otherwise.
+ */
+public final class AdapterSlots implements AutoCloseable {
+    public record Settings(int maxAdapters, int maxRank, Set<Projection> targets) {
+        public Settings {
+            if (maxAdapters < 1 || maxRank < 1 || targets.isEmpty()) {
+                throw new IllegalArgumentException("need at least one adapter slot, rank >= 1 and one target module");
+            }
+            targets = Set.copyOf(targets);
+        }
+    }
+
+    private final ModelConfig config;
+    private final Settings settings;
+    private final NDManager manager;
+    private final Map<Adapter.Module, NDArray> down = new HashMap<>(); // [slots, maxRank, in]
+    private final Map<Adapter.Module, NDArray> up = new HashMap<>(); // [slots, out, maxRank]
+    private final Map<Adapter.Module, NDArray> scaleDelta = new HashMap<>(); // [slots, out]
+    private final NDArray scaling; // [slots]
+    private final boolean[] lowRank; // slot holds a lora/qa-lora adapter
+    private final boolean[] scaled; // slot holds a scale adapter
+
+    public AdapterSlots(ModelConfig config, Settings settings, NDManager parent) {
+        this.config = config;
+        this.settings = settings;
+        this.manager = parent.newSubManager();
+        int slots = settings.maxAdapters() + 1;
+        for (int layer = 0; layer < config.numLayers(); layer++) {
+            for (Projection p : settings.targets()) {
+                Adapter.Module m = new Adapter.Module(layer, p);
+                down.put(m, manager.zeros(new Shape(slots, settings.maxRank(), p.inFeatures(config)), DataType.FLOAT32));
+                up.put(m, manager.zeros(new Shape(slots, p.outFeatures(config), settings.maxRank()), DataType.FLOAT32));
+                scaleDelta.put(m, manager.zeros(new Shape(slots, p.outFeatures(config)), DataType.FLOAT32));
+            }
+        }
+        scaling = manager.zeros(new Shape(slots), DataType.FLOAT32);
+        lowRank = new boolean[slots];
+        scaled = new boolean[slots];
+    }
+
+    public int slots() {
+        return settings.maxAdapters() + 1;
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    /** Writes {@code a} into {@code slot} (1..maxAdapters), replacing whatever was there. */
+    public void load(int slot, Adapter a) {
+        if (slot < 1 || slot > settings.maxAdapters()) {
+            throw new IllegalArgumentException("slot " + slot + " outside 1.." + settings.maxAdapters());
+        }
+        if (a.rank() > settings.maxRank()) {
+            throw new AdapterFormatException("adapter rank " + a.rank() + " exceeds the slot rank " + settings.maxRank());
+        }
+        if (!settings.targets().containsAll(a.targets())) {
+            throw new AdapterFormatException("adapter targets " + a.targets() + " but slots hold only " + settings.targets());
+        }
+        clear(slot);
+        int r = settings.maxRank();
+        for (var e : a.modules().entrySet()) {
+            Adapter.Module m = e.getKey();
+            Adapter.Weights w = e.getValue();
+            int in = m.projection().inFeatures(config);
+            int out = m.projection().outFeatures(config);
+            if (a.type() == AdapterType.SCALE) {
+                float[] d = new float[out];
+                for (int o = 0; o < out; o++) {
+                    d[o] = w.scales()[o] - 1f;
+                }
+                scaleDelta.get(m).set(new NDIndex(slot + ", :"), manager.create(d));
+                continue;
+            }
+            float[] paddedA = new float[r * in]; // [maxRank, in]
+            float[] paddedB = new float[out * r]; // [out, maxRank]
+            int rank = a.rank();
+            int g = a.type() == AdapterType.QA_LORA ? a.groupSize() : 1;
+            int cols = in / g;
+            for (int k = 0; k < rank; k++) {
+                for (int j = 0; j < in; j++) {
+                    paddedA[k * in + j] = w.a()[k * cols + j / g] / g;
+                }
+            }
+            for (int o = 0; o < out; o++) {
+                System.arraycopy(w.b(), o * rank, paddedB, o * r, rank);
+            }
+            down.get(m).set(new NDIndex(slot + ", :, :"), manager.create(paddedA, new Shape(r, in)));
+            up.get(m).set(new NDIndex(slot + ", :, :"), manager.create(paddedB, new Shape(out, r)));
+        }
+        lowRank[slot] = a.type() != AdapterType.SCALE;
+        scaled[slot] = a.type() == AdapterType.SCALE;
+        scaling.set(new NDIndex(String.valueOf(slot)), a.type() == AdapterType.SCALE ? 0f : a.scaling());
+    }
+
+    /** Resets a slot to the zero adapter. */
+    public void clear(int slot) {
+        for (Adapter.Module m : down.keySet()) {
+            down.get(m).set(new NDIndex(slot + ", :, :"), 0f);
+            up.get(m).set(new NDIndex(slot + ", :, :"), 0f);
+            scaleDelta.get(m).set(new NDIndex(slot + ", :"), 0f);
+        }
+        scaling.set(new NDIndex(String.valueOf(slot)), 0f);
+        lowRank[slot] = false;
+        scaled[slot] = false;
+    }
+
+    /**
+     * Adds each row's adapter to the base output of one module. x [B, L, in], base [B, L, out],
+     * rowSlots one slot per row; rows on slot 0 get exactly base.
+     */
+    public NDArray apply(int layer, Projection p, NDArray x, NDArray base, int[] rowSlots) {
+        Adapter.Module m = new Adapter.Module(layer, p);
+        if (!down.containsKey(m)) {
+            return base;
+        }
+        boolean anyLowRank = false;
+        boolean anyScaled = false;
+        for (int s : rowSlots) {
+            anyLowRank |= lowRank[s];
+            anyScaled |= scaled[s];
+        }
+        if (!anyLowRank && !anyScaled) {
+            return base;
+        }
+        NDManager step = x.getManager();
+        NDIndex rows = new NDIndex("{}", step.create(java.util.Arrays.stream(rowSlots).asLongStream().toArray()));
+        long b = rowSlots.length;
+        NDArray y = base;
+        if (anyScaled) {
+            NDArray d = scaleDelta.get(m).get(step, rows); // [B, out]
+            y = y.add(base.mul(d.reshape(b, 1, -1)));
+        }
+        if (anyLowRank) {
+            NDArray a = down.get(m).get(step, rows); // [B, r, in]
+            NDArray bUp = up.get(m).get(step, rows); // [B, out, r]
+            NDArray s = scaling.get(step, rows).reshape(b, 1, 1);
+            NDArray delta = x.matMul(a.transpose(0, 2, 1)).matMul(bUp.transpose(0, 2, 1)); // [B, L, out]
+            y = y.add(delta.mul(s));
+        }
+        return y;
+    }
+
+    /** The forward's view of these slots for one batch: row i uses slot rowSlots[i]. */
+    public RowAdapters forRows(int[] rowSlots) {
+        int[] copy = rowSlots.clone();
+        return (layer, projection, x, base) -> apply(layer, projection, x, base, copy);
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,250 @@
+package dev.chorus.engine.adapter;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDManager;
+import dev.chorus.engine.TestModels;
+import dev.chorus.engine.checkpoint.DenseParameters;
+import dev.chorus.engine.checkpoint.HfCheckpoint;
+import dev.chorus.engine.compress.CompressedParameters;
+import dev.chorus.engine.compress.GroupQuantizer;
+import dev.chorus.engine.compress.Projection;
+import dev.chorus.engine.compress.QuantSpec;
+import dev.chorus.engine.compress.SparsityMask;
+import dev.chorus.engine.compress.SparsityPattern;
+import dev.chorus.engine.compress.Pruner;
+import dev.chorus.engine.compress.CompressedMatrix;
+import dev.chorus.engine.compress.CompressionManifest;
+import dev.chorus.engine.model.KvCache;
+import dev.chorus.engine.model.LlamaModel;
+import dev.chorus.engine.model.LlamaWeights;
+import dev.chorus.engine.model.ModelConfig;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The batched multi-adapter forward against two oracles: each row decoded alone (batching is exact)
+ * and a plain dense model with the adapter merged into its weights (the per-request math).
+ */
+class BatchedAdapterForwardTest {
+    static final int MAX_RANK = 16;
+    static final int[][] PROMPTS = {{1, 80, 388, 489}, {1, 147, 201}, {1, 80, 388, 489}, {1, 299, 875, 429, 12}, {1, 5}, {1, 77, 891}};
+
+    static Adapter randomAdapter(ModelConfig c, AdapterType type, int rank, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        Map<Adapter.Module, Adapter.Weights> modules = new HashMap<>();
+        int g = 32;
+        for (int layer = 0; layer < c.numLayers(); layer++) {
+            for (Projection p : Projection.values()) {
+                int in = p.inFeatures(c);
+                int out = p.outFeatures(c);
+                if (type == AdapterType.SCALE) {
+                    float[] s = new float[out];
+                    for (int o = 0; o < out; o++) {
+                        s[o] = (float) (1 + 0.2 * rnd.nextGaussian());
+                    }
+                    modules.put(new Adapter.Module(layer, p), new Adapter.Weights(null, null, s));
+                } else {
+                    int cols = type == AdapterType.QA_LORA ? in / g : in;
+                    modules.put(new Adapter.Module(layer, p), new Adapter.Weights(gaussian(rnd, rank * cols, 0.1), gaussian(rnd, out * rank, 0.1), null));
+                }
+            }
+        }
+        int r = type == AdapterType.SCALE ? 0 : rank;
+        return new Adapter(type, r, 2f * Math.max(r, 1), r == 0 ? 0f : 2f, EnumSet.allOf(Projection.class),
+                type == AdapterType.QA_LORA ? g : null, null, modules);
+    }
+
+    static float[] gaussian(SplittableRandom rnd, int n, double std) {
+        float[] out = new float[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = (float) (std * rnd.nextGaussian());
+        }
+        return out;
+    }
+
+    /** W' = W + s·B·A (A expanded over groups for qa-lora) or diag(α)·W: the independent per-request math. */
+    static DenseParameters merged(DenseParameters base, Adapter a) {
+        if (a == null) {
+            return base;
+        }
+        ModelConfig c = base.config();
+        List<DenseParameters.Layer> layers = new ArrayList<>();
+        for (int layer = 0; layer < c.numLayers(); layer++) {
+            DenseParameters.Layer l = base.layers().get(layer);
+            for (Projection p : Projection.values()) {
+                Adapter.Weights w = a.modules().get(new Adapter.Module(layer, p));
+                int in = p.inFeatures(c);
+                int out = p.outFeatures(c);
+                float[] m = p.of(l).clone();
+                for (int o = 0; o < out; o++) {
+                    for (int j = 0; j < in; j++) {
+                        if (a.type() == AdapterType.SCALE) {
+                            m[o * in + j] *= w.scales()[o];
+                            continue;
+                        }
+                        int g = a.type() == AdapterType.QA_LORA ? a.groupSize() : 1;
+                        double delta = 0;
+                        for (int k = 0; k < a.rank(); k++) {
+                            delta += (double) w.b()[o * a.rank() + k] * w.a()[k * (in / g) + j / g] / g;
+                        }
+                        m[o * in + j] += (float) (a.scaling() * delta);
+                    }
+                }
+                l = p.with(l, m);
+            }
+            layers.add(l);
+        }
+        return new DenseParameters(c, base.tokenEmbedding(), layers, base.finalNorm(), base.classifier());
+    }
+
+    /** Last-position logits after each row's prefill, then of one decode step run for all rows together. */
+    static float[][] run(LlamaWeights weights, AdapterSlots slots, int[] rowSlots, int[][] prompts, int[] decodeTokens, NDManager root) {
+        try (LlamaModel model = new LlamaModel(weights); KvCache cache = model.newCache(prompts.length, 32)) {
+            int n = prompts.length;
+            float[][] logits = new float[n][];
+            int[] positions = new int[n];
+            for (int i = 0; i < n; i++) {
+                try (NDManager step = root.newSubManager()) {
+                    logits[i] = model.forward(step, cache, new int[] {i}, new int[] {0}, new int[][] {prompts[i]}, false,
+                            slots == null ? null : slots.forRows(new int[] {rowSlots[i]})).toFloatArray();
+                }
+                positions[i] = prompts[i].length;
+            }
+            int[] cacheSlots = new int[n];
+            int[][] next = new int[n][];
+            for (int i = 0; i < n; i++) {
+                cacheSlots[i] = i;
+                next[i] = new int[] {decodeTokens[i]};
+            }
+            try (NDManager step = root.newSubManager()) { // one batched decode step over all rows
+                float[] flat = model.forward(step, cache, cacheSlots, positions, next, false, slots == null ? null : slots.forRows(rowSlots))
+                        .toFloatArray();
+                int vocab = flat.length / n;
+                float[][] out = new float[n][];
+                for (int i = 0; i < n; i++) {
+                    out[i] = concat(logits[i], java.util.Arrays.copyOfRange(flat, i * vocab, (i + 1) * vocab));
+                }
+                return out;
+            }
+        }
+    }
+
+    static float[] concat(float[] a, float[] b) {
+        float[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    static double maxDiff(float[] a, float[] b) {
+        double m = 0;
+        for (int i = 0; i < a.length; i++) {
+            m = Math.max(m, Math.abs(a[i] - b[i]));
+        }
+        return m;
+    }
+
+    /** Adapters by row: patterns identical / distinct / zipf-like / mixed with base-only, mixed ranks and types. */
+    static void check(DenseParameters base, boolean compressed, List<Adapter> adapters, int[] rowAdapter, String pattern) {
+        ModelConfig c = base.config();
+        try (NDManager root = NDManager.newBaseManager();
+                AdapterSlots slots = new AdapterSlots(c, new AdapterSlots.Settings(adapters.size(), MAX_RANK, EnumSet.allOf(Projection.class)), root)) {
+            for (int i = 0; i < adapters.size(); i++) {
+                slots.load(i + 1, adapters.get(i));
+            }
+            int[] rowSlots = new int[PROMPTS.length];
+            for (int i = 0; i < rowSlots.length; i++) {
+                rowSlots[i] = rowAdapter[i] < 0 ? 0 : rowAdapter[i] + 1;
+            }
+            int[] decode = new int[PROMPTS.length];
+            for (int i = 0; i < decode.length; i++) {
+                decode[i] = (i * 37 + 11) % c.vocabSize();
+            }
+            float[][] batched = run(upload(base, compressed, root), slots, rowSlots, PROMPTS, decode, root);
+            for (int i = 0; i < PROMPTS.length; i++) {
+                Adapter a = rowAdapter[i] < 0 ? null : adapters.get(rowAdapter[i]);
+                int[] own = {decode[i]};
+                float[][] alone = run(upload(base, compressed, root), slots, new int[] {rowSlots[i]}, new int[][] {PROMPTS[i]}, own, root);
+                float[][] mergedRef = run(upload(merged(compressed ? dequantized(base) : base, a), false, root), null, new int[] {0},
+                        new int[][] {PROMPTS[i]}, own, root);
+                double batching = maxDiff(batched[i], alone[0]);
+                double math = maxDiff(batched[i], mergedRef[0]);
+                assertTrue(batching <= 1e-5, pattern + " row " + i + ": batched vs alone differs by " + batching);
+                assertTrue(math <= 1e-4, pattern + " row " + i + " (" + (a == null ? "base" : a.type()) + "): vs merged weights " + math);
+            }
+        }
+    }
+
+    static LlamaWeights upload(DenseParameters base, boolean compressed, NDManager root) {
+        return compressed ? LlamaWeights.upload(compress(base), root) : LlamaWeights.upload(base, root);
+    }
+
+    static CompressedParameters compress(DenseParameters p) {
+        ModelConfig c = p.config();
+        List<CompressedParameters.Block> blocks = new ArrayList<>();
+        for (DenseParameters.Layer l : p.layers()) {
+            Map<Projection, CompressedMatrix> m = new EnumMap<>(Projection.class);
+            for (Projection proj : Projection.values()) {
+                int rows = proj.outFeatures(c);
+                int cols = proj.inFeatures(c);
+                SparsityMask mask = Pruner.magnitude(proj.of(l), rows, cols, new SparsityPattern.Unstructured(0.5));
+                m.put(proj, GroupQuantizer.quantize(proj.of(l), rows, cols, mask, new QuantSpec(4, 128, false)));
+            }
+            blocks.add(new CompressedParameters.Block(l.attentionNorm(), l.ffnNorm(), m));
+        }
+        return new CompressedParameters(c, p.tokenEmbedding(), p.classifier(), p.finalNorm(), blocks,
+                new CompressionManifest(1, "0.5", 0.5, 4, 128, false, "magnitude", false, false, null, "test", "none"));
+    }
+
+    static DenseParameters dequantized(DenseParameters p) {
+        CompressedParameters cp = compress(p);
+        List<DenseParameters.Layer> layers = new ArrayList<>();
+        for (int i = 0; i < cp.blocks().size(); i++) {
+            DenseParameters.Layer l = p.layers().get(i);
+            for (Projection proj : Projection.values()) {
+                l = proj.with(l, cp.blocks().get(i).linear(proj).dequantize());
+            }
+            layers.add(l);
+        }
+        return new DenseParameters(p.config(), p.tokenEmbedding(), layers, p.finalNorm(), p.classifier());
+    }
+
+    @Test
+    void everySharingPatternAndTypeOnDenseAndCompressedBases() {
+        DenseParameters base = HfCheckpoint.read(TestModels.tinyStories656k());
+        ModelConfig c = base.config();
+        List<Adapter> adapters = List.of(randomAdapter(c, AdapterType.LORA, 16, 1), randomAdapter(c, AdapterType.LORA, 4, 2),
+                randomAdapter(c, AdapterType.QA_LORA, 8, 3), randomAdapter(c, AdapterType.SCALE, 0, 4), randomAdapter(c, AdapterType.LORA, 8, 5));
+        for (boolean compressed : new boolean[] {false, true}) {
+            check(base, compressed, adapters, new int[] {0, 0, 0, 0, 0, 0}, "identical");
+            check(base, compressed, adapters, new int[] {0, 1, 2, 3, 4, -1}, "distinct+base");
+            check(base, compressed, adapters, new int[] {0, 0, 0, 1, 0, 2}, "zipf");
+            check(base, compressed, adapters, new int[] {-1, 3, -1, 2, -1, 1}, "mixed with base-only");
+        }
+    }
+
+    @Test
+    void adapterFilesRoundTripAndLoadIntoSlotsIdentically(@TempDir Path dir) {
+        DenseParameters base = HfCheckpoint.read(TestModels.tinyStories656k());
+        for (AdapterType type : AdapterType.values()) {
+            Adapter a = randomAdapter(base.config(), type, 8, 9);
+            Path d = dir.resolve(type.label());
+            AdapterFiles.write(a, d);
+            Adapter back = AdapterFiles.read(d, base.config(), MAX_RANK, null);
+            assertTrue(back.type() == a.type() && back.rank() == a.rank() && back.scaling() == a.scaling() && back.targets().equals(a.targets()));
+            for (var e : a.modules().entrySet()) {
+                Adapter.Weights w = back.modules().get(e.getKey());
+                assertTrue(java.util.Arrays.equals(e.getValue().a(), w.a()) && java.util.Arrays.equals(e.getValue().b(), w.b())
+                        && java.util.Arrays.equals(e.getValue().scales(), w.scales()), type + " " + e.getKey());
+            }
+        }
+    }
+}
