@@ -2,10 +2,11 @@ package dev.chorus.engine.compress;
 
 /**
  * GPTQ-style quantization with error compensation, mask-preserving: columns are quantized left to
- * right and each column's rounding error is spread over the not-yet-quantized kept weights of the
- * row through the upper Cholesky factor U of H⁻¹ (H = Σ x xᵀ + damping). Pruned weights are never
- * updated, code to the zero point and dequantize to exactly 0. A group's scale and zero point are
- * chosen when its first column is reached, from the weights as updated so far.
+ * right and each column's rounding error is spread over the row's not-yet-quantized weights through
+ * the upper Cholesky factor U of H⁻¹ (H = Σ x xᵀ + damping). As in SparseGPT, a pruned weight is
+ * quantized to exactly 0 (code = zero point) and its residual is compensated like any other, so the
+ * result keeps the mask exactly. A group's scale and zero point are chosen when its first column is
+ * reached, from the kept weights as updated so far.
  */
 public final class GptqQuantizer {
     private GptqQuantizer() {
@@ -54,15 +55,14 @@ public final class GptqQuantizer {
                     scales[r * groups + g] = current[r].scale();
                     zeros[r * groups + g] = (byte) current[r].zero();
                 }
-                if (!mask.kept(r, j)) {
-                    codes[r * cols + j] = (byte) current[r].zero();
-                    continue;
-                }
-                int code = current[r].code(row[j], spec);
+                // A pruned weight is "quantized" to exactly 0 (code = zero point); like any other rounding,
+                // the difference from its updated value is compensated by the columns still to come.
+                boolean kept = mask.kept(r, j);
+                int code = kept ? current[r].code(row[j], spec) : current[r].zero();
                 codes[r * cols + j] = (byte) code;
-                double error = (row[j] - current[r].dequantize(code)) / ujj;
-                for (int k = j + 1; k < cols; k++) {
-                    if (mask.kept(r, k)) {
+                double error = (row[j] - (kept ? current[r].dequantize(code) : 0.0)) / ujj;
+                if (error != 0) {
+                    for (int k = j + 1; k < cols; k++) {
                         row[k] -= error * u[j * cols + k];
                     }
                 }
