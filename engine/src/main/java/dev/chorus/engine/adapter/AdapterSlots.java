@@ -22,7 +22,7 @@ import java.util.Set;
  * {@code y[i] = base[i] ⊙ (1 + d[idx[i]]) + s[idx[i]]·(x[i]·A[idx[i]]ᵀ)·B[idx[i]]ᵀ}, where d = α − 1 for
  * scale adapters and 0 otherwise.
  */
-public final class AdapterSlots implements AutoCloseable {
+public final class AdapterSlots implements AdapterCache.SlotWriter, AutoCloseable {
     public record Settings(int maxAdapters, int maxRank, Set<Projection> targets) {
         public Settings {
             if (maxAdapters < 1 || maxRank < 1 || targets.isEmpty()) {
@@ -69,6 +69,7 @@ public final class AdapterSlots implements AutoCloseable {
     }
 
     /** Writes {@code a} into {@code slot} (1..maxAdapters), replacing whatever was there. */
+    @Override
     public void load(int slot, Adapter a) {
         if (slot < 1 || slot > settings.maxAdapters()) {
             throw new IllegalArgumentException("slot " + slot + " outside 1.." + settings.maxAdapters());
@@ -116,6 +117,7 @@ public final class AdapterSlots implements AutoCloseable {
     }
 
     /** Resets a slot to the zero adapter. */
+    @Override
     public void clear(int slot) {
         for (Adapter.Module m : down.keySet()) {
             down.get(m).set(new NDIndex(slot + ", :, :"), 0f);
