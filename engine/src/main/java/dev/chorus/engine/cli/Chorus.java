@@ -43,7 +43,7 @@ public final class Chorus {
                 case "bench" -> BenchCommand.run(rest, out, err);
                 case "compress" -> CompressCommand.run(rest, err);
                 case "eval" -> EvalCommand.run(rest, out, err);
-                default -> throw new UsageException("unknown command '" + args[0] + "'\n" + HELP);
+                default -> throw new UsageException("unknown command '" + args[0] + "' (commands: generate, synth, bench, compress, eval; see chorus help)");
             }
             return OK;
         } catch (UsageException e) {
