@@ -3,8 +3,11 @@ package dev.chorus.engine.generation;
 import ai.djl.ndarray.NDManager;
 import dev.chorus.engine.EngineException;
 import dev.chorus.engine.InvalidRequestException;
+import dev.chorus.engine.adapter.AdapterKey;
+import dev.chorus.engine.adapter.AdapterRuntime;
 import dev.chorus.engine.model.KvCache;
 import dev.chorus.engine.model.LoadedModel;
+import dev.chorus.engine.model.RowAdapters;
 import dev.chorus.engine.tokenizer.StreamingDetokenizer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -36,6 +39,7 @@ public final class EngineLoop implements AutoCloseable {
     }
 
     private final LoadedModel model;
+    private final AdapterRuntime adapters; // null: base model only
     private final Settings settings;
     private final KvCache cache;
     private final LinkedBlockingQueue<Runnable> commands = new LinkedBlockingQueue<>();
@@ -54,13 +58,22 @@ public final class EngineLoop implements AutoCloseable {
     private long generatedTokens;
 
     public EngineLoop(LoadedModel model, Settings settings) {
+        this(model, settings, null);
+    }
+
+    /** With {@code adapters} non-null, requests may name an adapter version; the loop pins it while they run. */
+    public EngineLoop(LoadedModel model, Settings settings, AdapterRuntime adapters) {
         this.model = model;
+        this.adapters = adapters;
+        if (adapters != null) {
+            adapters.onLoaded(() -> commands.add(() -> { })); // wake an idle loop when a load finishes
+        }
         this.settings = settings;
         this.cache = model.model().newCache(settings.maxBatch(), model.config().maxPositions());
         for (int s = 0; s < settings.maxBatch(); s++) {
             freeSlots.add(s);
         }
-        this.steps = new StepRunner(model, cache);
+        this.steps = new StepRunner(model, cache, adapters);
         this.thread = new Thread(this::run, "chorus-engine");
         thread.setDaemon(true);
         thread.start();
@@ -89,6 +102,9 @@ public final class EngineLoop implements AutoCloseable {
             if (id < 0 || id >= model.config().vocabSize()) {
                 throw new InvalidRequestException("token id " + id + " outside the vocabulary");
             }
+        }
+        if (request.adapter() != null && adapters == null) {
+            throw new InvalidRequestException("this engine serves no adapters");
         }
         if (!request.stopStrings().isEmpty() && model.tokenizer().isEmpty()) {
             throw new InvalidRequestException("stop strings need a tokenizer, and this model has none");
@@ -144,7 +160,9 @@ public final class EngineLoop implements AutoCloseable {
     }
 
     private void drainCommands() throws InterruptedException {
-        if (running.isEmpty() && waiting.isEmpty()) {
+        // Nothing running: sleep until a command arrives (a waiting request can only be waiting for an
+        // adapter load, whose completion posts a wake-up command).
+        if (running.isEmpty()) {
             Runnable first = commands.poll(200, TimeUnit.MILLISECONDS);
             if (first != null) {
                 first.run();
@@ -165,13 +183,20 @@ public final class EngineLoop implements AutoCloseable {
 
     private void admit() {
         int budget = settings.prefillBudget();
-        while (!waiting.isEmpty() && !freeSlots.isEmpty()) {
-            Sequence s = waiting.peek();
+        for (var it = waiting.iterator(); it.hasNext() && !freeSlots.isEmpty(); ) {
+            Sequence s = it.next();
             // Always admit one when nothing runs, so a prompt longer than the budget still starts.
             if (s.request.promptIds().length > budget && !(running.isEmpty() && budget == settings.prefillBudget())) {
                 break;
             }
-            waiting.poll();
+            if (!pinAdapter(s)) {
+                continue; // its adapter is loading or every adapter slot is pinned: later requests may go first
+            }
+            if (s.done != null) { // its adapter failed to load
+                it.remove();
+                continue;
+            }
+            it.remove();
             budget -= s.request.promptIds().length;
             s.slot = freeSlots.poll();
             try {
@@ -179,11 +204,31 @@ public final class EngineLoop implements AutoCloseable {
                 running.add(s);
                 accept(s, s.sampler.next(logits));
             } catch (RuntimeException e) {
-                freeSlots.add(s.slot);
                 fail(s, new EngineException("prefill failed: " + e.getMessage(), e));
             }
         }
         running.removeIf(this::releaseIfDone);
+    }
+
+    /** True when the sequence may start (base model, or its adapter pinned in a slot, or it failed). */
+    private boolean pinAdapter(Sequence s) {
+        AdapterKey key = s.request.adapter();
+        if (key == null || s.adapterPinned) {
+            return true;
+        }
+        try {
+            int slot = adapters.tryAcquire(key);
+            if (slot < 0) {
+                return false;
+            }
+            s.adapterSlot = slot;
+            s.adapterPinned = true;
+            return true;
+        } catch (EngineException e) {
+            fail(s, e); // only this adapter's requests fail
+            s.done = FinishReason.CANCELLED;
+            return true;
+        }
     }
 
     private void decode() {
@@ -238,6 +283,10 @@ public final class EngineLoop implements AutoCloseable {
             freeSlots.add(s.slot);
             s.slot = -1;
         }
+        if (s.adapterPinned) {
+            adapters.release(s.request.adapter());
+            s.adapterPinned = false;
+        }
         queued.decrementAndGet();
     }
 
@@ -291,70 +340,5 @@ public final class EngineLoop implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         cache.close();
-    }
-
-    /** Runs forward passes for the loop: one prefill row, or one decode row per running sequence. */
-    private static final class StepRunner {
-        private final LoadedModel model;
-        private final KvCache cache;
-
-        StepRunner(LoadedModel model, KvCache cache) {
-            this.model = model;
-            this.cache = cache;
-        }
-
-        float[] prefill(Sequence s) {
-            int[] prompt = s.request.promptIds();
-            try (NDManager step = model.manager().newSubManager()) {
-                float[] logits = model.model().forward(step, cache, new int[] {s.slot}, new int[] {0}, new int[][] {prompt}, false)
-                        .toFloatArray();
-                s.position = prompt.length;
-                return logits;
-            }
-        }
-
-        /**
-         * One decode step for {@code batch}; returns its logits in batch order. When the batch's slots
-         * span few holes, rows cover the whole slot range (holes decode a throwaway token at position 0 of
-         * their free slot) so the model reads the cache through a view instead of a gather.
-         */
-        float[][] decode(List<Sequence> batch) {
-            int lo = Integer.MAX_VALUE;
-            int hi = -1;
-            for (Sequence s : batch) {
-                lo = Math.min(lo, s.slot);
-                hi = Math.max(hi, s.slot);
-            }
-            boolean padded = hi - lo + 1 <= batch.size() + Math.max(1, batch.size() / 4);
-            int n = padded ? hi - lo + 1 : batch.size();
-            int[] slots = new int[n];
-            int[] starts = new int[n];
-            int[][] tokens = new int[n][];
-            int[] rowOf = new int[batch.size()];
-            if (padded) {
-                for (int r = 0; r < n; r++) {
-                    slots[r] = lo + r;
-                    tokens[r] = new int[] {model.config().bosId()};
-                }
-            }
-            for (int i = 0; i < batch.size(); i++) {
-                Sequence s = batch.get(i);
-                int r = padded ? s.slot - lo : i;
-                rowOf[i] = r;
-                slots[r] = s.slot;
-                starts[r] = s.position;
-                tokens[r] = new int[] {s.lastToken};
-            }
-            try (NDManager step = model.manager().newSubManager()) {
-                float[] flat = model.model().forward(step, cache, slots, starts, tokens, false).toFloatArray();
-                int vocab = flat.length / n;
-                float[][] out = new float[batch.size()][];
-                for (int i = 0; i < batch.size(); i++) {
-                    out[i] = Arrays.copyOfRange(flat, rowOf[i] * vocab, (rowOf[i] + 1) * vocab);
-                    batch.get(i).position++;
-                }
-                return out;
-            }
-        }
     }
 }

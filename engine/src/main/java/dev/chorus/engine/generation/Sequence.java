@@ -15,6 +15,8 @@ final class Sequence {
     int lastToken;
     int generated;
     FinishReason done; // set once the sequence must leave the batch
+    int adapterSlot; // 0: the base model
+    boolean adapterPinned; // holds a pin on its adapter version until it finishes
 
     Sequence(GenerationRequest request, TokenSink sink, StreamingDetokenizer detokenizer) {
         this.request = request;

@@ -39,36 +39,7 @@ class BatchedAdapterForwardTest {
     static final int[][] PROMPTS = {{1, 80, 388, 489}, {1, 147, 201}, {1, 80, 388, 489}, {1, 299, 875, 429, 12}, {1, 5}, {1, 77, 891}};
 
     static Adapter randomAdapter(ModelConfig c, AdapterType type, int rank, long seed) {
-        SplittableRandom rnd = new SplittableRandom(seed);
-        Map<Adapter.Module, Adapter.Weights> modules = new HashMap<>();
-        int g = 32;
-        for (int layer = 0; layer < c.numLayers(); layer++) {
-            for (Projection p : Projection.values()) {
-                int in = p.inFeatures(c);
-                int out = p.outFeatures(c);
-                if (type == AdapterType.SCALE) {
-                    float[] s = new float[out];
-                    for (int o = 0; o < out; o++) {
-                        s[o] = (float) (1 + 0.2 * rnd.nextGaussian());
-                    }
-                    modules.put(new Adapter.Module(layer, p), new Adapter.Weights(null, null, s));
-                } else {
-                    int cols = type == AdapterType.QA_LORA ? in / g : in;
-                    modules.put(new Adapter.Module(layer, p), new Adapter.Weights(gaussian(rnd, rank * cols, 0.1), gaussian(rnd, out * rank, 0.1), null));
-                }
-            }
-        }
-        int r = type == AdapterType.SCALE ? 0 : rank;
-        return new Adapter(type, r, 2f * Math.max(r, 1), r == 0 ? 0f : 2f, EnumSet.allOf(Projection.class),
-                type == AdapterType.QA_LORA ? g : null, null, modules);
-    }
-
-    static float[] gaussian(SplittableRandom rnd, int n, double std) {
-        float[] out = new float[n];
-        for (int i = 0; i < n; i++) {
-            out[i] = (float) (std * rnd.nextGaussian());
-        }
-        return out;
+        return BatchedAdapterForwardTestSupport.randomAdapter(c, type, rank, seed);
     }
 
     /** W' = W + s·B·A (A expanded over groups for qa-lora) or diag(α)·W: the independent per-request math. */
