@@ -19,8 +19,8 @@ import java.util.Set;
  * and lora and qa-lora share one layout. Only the engine thread touches it.
  *
  * <p>Per module the batched op is, for row i with slot idx[i]:
- * {@code y[i] = base[i] ⊙ (1 + d[idx[i]]) + s[idx[i]]·(x[i]·A[idx[i]]ᵀ)·B[idx[i]]ᵀ}, where d = α − 1 for
- * scale adapters and 0 otherwise.
+ * {@code y[i] = base[i] ⊙ (1 + d[idx[i]]) + (x[i]·A[idx[i]]ᵀ)·(s·B)[idx[i]]ᵀ}, where d = α − 1 for
+ * scale adapters and 0 otherwise; the scaling s is folded into B when the adapter is loaded.
  */
 public final class AdapterSlots implements AdapterCache.SlotWriter, AutoCloseable {
     public record Settings(int maxAdapters, int maxRank, Set<Projection> targets) {
@@ -36,9 +36,8 @@ public final class AdapterSlots implements AdapterCache.SlotWriter, AutoCloseabl
     private final Settings settings;
     private final NDManager manager;
     private final Map<Adapter.Module, NDArray> down = new HashMap<>(); // [slots, maxRank, in]
-    private final Map<Adapter.Module, NDArray> up = new HashMap<>(); // [slots, out, maxRank]
+    private final Map<Adapter.Module, NDArray> up = new HashMap<>(); // [slots, out, maxRank], scaled by s
     private final Map<Adapter.Module, NDArray> scaleDelta = new HashMap<>(); // [slots, out]
-    private final NDArray scaling; // [slots]
     private final boolean[] lowRank; // slot holds a lora/qa-lora adapter
     private final boolean[] scaled; // slot holds a scale adapter
 
@@ -55,7 +54,6 @@ public final class AdapterSlots implements AdapterCache.SlotWriter, AutoCloseabl
                 scaleDelta.put(m, manager.zeros(new Shape(slots, p.outFeatures(config)), DataType.FLOAT32));
             }
         }
-        scaling = manager.zeros(new Shape(slots), DataType.FLOAT32);
         lowRank = new boolean[slots];
         scaled = new boolean[slots];
     }
@@ -106,14 +104,15 @@ public final class AdapterSlots implements AdapterCache.SlotWriter, AutoCloseabl
                 }
             }
             for (int o = 0; o < out; o++) {
-                System.arraycopy(w.b(), o * rank, paddedB, o * r, rank);
+                for (int k = 0; k < rank; k++) {
+                    paddedB[o * r + k] = a.scaling() * w.b()[o * rank + k];
+                }
             }
             down.get(m).set(new NDIndex(slot + ", :, :"), manager.create(paddedA, new Shape(r, in)));
             up.get(m).set(new NDIndex(slot + ", :, :"), manager.create(paddedB, new Shape(out, r)));
         }
         lowRank[slot] = a.type() != AdapterType.SCALE;
         scaled[slot] = a.type() == AdapterType.SCALE;
-        scaling.set(new NDIndex(String.valueOf(slot)), a.type() == AdapterType.SCALE ? 0f : a.scaling());
     }
 
     /** Resets a slot to the zero adapter. */
@@ -124,51 +123,75 @@ public final class AdapterSlots implements AdapterCache.SlotWriter, AutoCloseabl
             up.get(m).set(new NDIndex(slot + ", :, :"), 0f);
             scaleDelta.get(m).set(new NDIndex(slot + ", :"), 0f);
         }
-        scaling.set(new NDIndex(String.valueOf(slot)), 0f);
         lowRank[slot] = false;
         scaled[slot] = false;
     }
 
     /**
-     * Adds each row's adapter to the base output of one module. x [B, L, in], base [B, L, out],
-     * rowSlots one slot per row; rows on slot 0 get exactly base.
+     * Adds each row's adapter to the base output of one module. x [B, L, in], base [B, L, out];
+     * {@code rows} selects each row's slot; rows on slot 0 get exactly base.
      */
-    public NDArray apply(int layer, Projection p, NDArray x, NDArray base, int[] rowSlots) {
+    NDArray apply(int layer, Projection p, NDArray x, NDArray base, BatchRows rows) {
         Adapter.Module m = new Adapter.Module(layer, p);
-        if (!down.containsKey(m)) {
-            return base;
-        }
-        boolean anyLowRank = false;
-        boolean anyScaled = false;
-        for (int s : rowSlots) {
-            anyLowRank |= lowRank[s];
-            anyScaled |= scaled[s];
-        }
-        if (!anyLowRank && !anyScaled) {
+        if (!down.containsKey(m) || !(rows.anyLowRank || rows.anyScaled)) {
             return base;
         }
         NDManager step = x.getManager();
-        NDIndex rows = new NDIndex("{}", step.create(java.util.Arrays.stream(rowSlots).asLongStream().toArray()));
-        long b = rowSlots.length;
+        NDIndex index = rows.index(step);
         NDArray y = base;
-        if (anyScaled) {
-            NDArray d = scaleDelta.get(m).get(step, rows); // [B, out]
-            y = y.add(base.mul(d.reshape(b, 1, -1)));
+        if (rows.anyScaled) {
+            NDArray d = scaleDelta.get(m).get(step, index); // [B, out]
+            y = y.add(base.mul(d.reshape(rows.count(), 1, -1)));
         }
-        if (anyLowRank) {
-            NDArray a = down.get(m).get(step, rows); // [B, r, in]
-            NDArray bUp = up.get(m).get(step, rows); // [B, out, r]
-            NDArray s = scaling.get(step, rows).reshape(b, 1, 1);
-            NDArray delta = x.matMul(a.transpose(0, 2, 1)).matMul(bUp.transpose(0, 2, 1)); // [B, L, out]
-            y = y.add(delta.mul(s));
+        if (rows.anyLowRank) {
+            NDArray a = down.get(m).get(step, index); // [B, r, in]
+            NDArray b = up.get(m).get(step, index); // [B, out, r]
+            y = y.add(x.matMul(a.transpose(0, 2, 1)).matMul(b.transpose(0, 2, 1))); // [B, L, out]
         }
         return y;
     }
 
+    /** One batch's row → slot assignment, with what the whole batch needs computed once per step. */
+    final class BatchRows {
+        private final int[] slotOfRow;
+        final boolean anyLowRank;
+        final boolean anyScaled;
+        private NDIndex index;
+
+        BatchRows(int[] slotOfRow) {
+            this.slotOfRow = slotOfRow.clone();
+            boolean lr = false;
+            boolean sc = false;
+            for (int s : slotOfRow) {
+                lr |= lowRank[s];
+                sc |= scaled[s];
+            }
+            anyLowRank = lr;
+            anyScaled = sc;
+        }
+
+        long count() {
+            return slotOfRow.length;
+        }
+
+        /** Consecutive slots read a slice view; anything else a gather (PyTorch's index kernel is much slower). */
+        NDIndex index(NDManager step) {
+            if (index == null) {
+                boolean consecutive = true;
+                for (int i = 1; i < slotOfRow.length; i++) {
+                    consecutive &= slotOfRow[i] == slotOfRow[0] + i;
+                }
+                index = consecutive ? new NDIndex(slotOfRow[0] + ":" + (slotOfRow[0] + slotOfRow.length))
+                        : new NDIndex("{}", step.create(java.util.Arrays.stream(slotOfRow).asLongStream().toArray()));
+            }
+            return index;
+        }
+    }
+
     /** The forward's view of these slots for one batch: row i uses slot rowSlots[i]. */
     public RowAdapters forRows(int[] rowSlots) {
-        int[] copy = rowSlots.clone();
-        return (layer, projection, x, base) -> apply(layer, projection, x, base, copy);
+        BatchRows rows = new BatchRows(rowSlots);
+        return (layer, projection, x, base) -> apply(layer, projection, x, base, rows);
     }
 
     @Override

@@ -17,13 +17,24 @@ import java.util.Set;
  */
 final class BenchCommand {
     private static final int WARMUP_STEPS = 3;
+    private static final long WARMUP_NANOS = 4_000_000_000L;
 
     private BenchCommand() {
     }
 
     static void run(List<String> argv, PrintStream out, PrintStream err) {
-        if (argv.isEmpty() || !argv.get(0).equals("decode")) {
-            throw new UsageException("usage: chorus bench decode --model PATH [--batch B] [--tokens N] [--json]");
+        if (argv.isEmpty() || !(argv.get(0).equals("decode") || argv.get(0).equals("multi-lora"))) {
+            throw new UsageException("usage: chorus bench decode|multi-lora --model PATH [--batch B] [--tokens N] [--json]");
+        }
+        if (argv.get(0).equals("multi-lora")) {
+            CliArgs args = new CliArgs(argv.subList(1, argv.size()), Set.of("json"));
+            var modelPath = args.requiredPath("model");
+            boolean json = args.flag("json");
+            String device = args.string("device").orElse("cpu");
+            try (LoadedModel model = LoadedModel.load(modelPath, Optional.empty(), device)) {
+                MultiLoraBench.run(args, model, out, json);
+            }
+            return;
         }
         CliArgs args = new CliArgs(argv.subList(1, argv.size()), Set.of("json"));
         var modelPath = args.requiredPath("model");
@@ -39,6 +50,12 @@ final class BenchCommand {
             if (prompt + WARMUP_STEPS + tokens > capacity) {
                 throw new UsageException("--tokens " + tokens + " does not fit the context of " + capacity + " (max "
                         + (capacity - prompt - WARMUP_STEPS) + ")");
+            }
+            // Warm up for a few seconds: DJL's Java side (index parsing, JNI wrappers) gets several times
+            // faster once the JIT has compiled it, which takes thousands of calls.
+            long warmUntil = System.nanoTime() + WARMUP_NANOS;
+            while (System.nanoTime() < warmUntil) {
+                measure(model, batch, prompt, Math.min(tokens, 64));
             }
             Result r = measure(model, batch, prompt, tokens);
             if (json) {

@@ -1,0 +1,219 @@
+package dev.chorus.engine.cli;
+
+import ai.djl.ndarray.NDManager;
+import dev.chorus.engine.adapter.Adapter;
+import dev.chorus.engine.adapter.AdapterFiles;
+import dev.chorus.engine.adapter.AdapterSlots;
+import dev.chorus.engine.adapter.AdapterType;
+import dev.chorus.engine.compress.Projection;
+import dev.chorus.engine.model.KvCache;
+import dev.chorus.engine.model.LoadedModel;
+import dev.chorus.engine.model.ModelConfig;
+import dev.chorus.engine.model.RowAdapters;
+import dev.chorus.engine.sampling.Sampler;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * bench multi-lora: decode tokens/s of a batch where rows use different adapters, against the base
+ * alone and against running each adapter's rows as a separate batch; plus adapter cold-load
+ * latency (PEFT files on disk → usable slot).
+ */
+final class MultiLoraBench {
+    private MultiLoraBench() {
+    }
+
+    static void run(CliArgs args, LoadedModel model, PrintStream out, boolean json) {
+        int adapters = args.integer("adapters", 8, 1, 4096);
+        int rank = args.integer("rank", 16, 1, 1024);
+        String targetsText = args.string("targets").orElse("all");
+        int batch = args.integer("batch", 8, 1, 1024);
+        int tokens = args.integer("tokens", 64, 1, 1 << 16);
+        String pattern = args.string("pattern").orElse("distinct");
+        args.rejectUnknown();
+        Set<Projection> targets = switch (targetsText) {
+            case "all" -> EnumSet.allOf(Projection.class);
+            case "qkvo" -> EnumSet.of(Projection.Q, Projection.K, Projection.V, Projection.O);
+            default -> throw new UsageException("--targets must be all or qkvo, got '" + targetsText + "'");
+        };
+        int[] rowAdapter = assign(pattern, batch, adapters);
+        ModelConfig c = model.config();
+        if (4 + tokens > c.maxPositions()) {
+            throw new UsageException("--tokens " + tokens + " does not fit the context of " + c.maxPositions());
+        }
+        List<Adapter> pool = new ArrayList<>();
+        for (int i = 0; i < adapters; i++) {
+            pool.add(random(c, rank, targets, 1000 + i));
+        }
+        try (AdapterSlots slots = new AdapterSlots(c, new AdapterSlots.Settings(adapters, rank, targets), model.manager())) {
+            double[] loadMs = coldLoads(pool, slots, c, rank);
+            int[] rowSlots = new int[batch];
+            for (int i = 0; i < batch; i++) {
+                rowSlots[i] = rowAdapter[i] + 1;
+            }
+            RowAdapters batchedRows = slots.forRows(rowSlots);
+            Map<Integer, Integer> groups = new LinkedHashMap<>();
+            for (int a : rowAdapter) {
+                groups.merge(a, 1, Integer::sum);
+            }
+            // One discarded round warms up the JIT (DJL's Java side speeds up several-fold), then three
+            // interleaved rounds, median of each, so drift on a shared machine hits all three alike.
+            double[][] rounds = new double[3][4];
+            for (int round = 0; round < 4; round++) {
+                rounds[0][round] = decode(model, batch, tokens, null);
+                rounds[1][round] = decode(model, batch, tokens, batchedRows);
+                double seconds = 0;
+                for (var g : groups.entrySet()) {
+                    int[] same = new int[g.getValue()];
+                    Arrays.fill(same, g.getKey() + 1);
+                    seconds += g.getValue() * tokens / decode(model, g.getValue(), tokens, slots.forRows(same));
+                }
+                rounds[2][round] = batch * tokens / seconds;
+            }
+            double base = median(rounds[0]);
+            double batched = median(rounds[1]);
+            double sequential = median(rounds[2]);
+            Arrays.sort(loadMs);
+            double p50 = loadMs[(int) Math.floor(0.5 * (loadMs.length - 1))];
+            double p99 = loadMs[(int) Math.floor(0.99 * (loadMs.length - 1))];
+            if (json) {
+                out.printf(Locale.ROOT, "{\"model\":\"%s\",\"adapters\":%d,\"rank\":%d,\"targets\":\"%s\",\"batch\":%d,\"tokens\":%d,\"pattern\":\"%s\","
+                                + "\"base_tokens_per_s\":%.1f,\"batched_tokens_per_s\":%.1f,\"sequential_tokens_per_s\":%.1f,"
+                                + "\"batched_over_base\":%.3f,\"batched_over_sequential\":%.2f,\"cold_load_ms_p50\":%.2f,\"cold_load_ms_p99\":%.2f}%n",
+                        model.name(), adapters, rank, targetsText, batch, tokens, pattern, base, batched, sequential, batched / base,
+                        batched / sequential, p50, p99);
+            } else {
+                out.printf(Locale.ROOT, "%s multi-lora: %d adapters r=%d %s, batch %d, %s: base %.1f tok/s, batched %.1f tok/s (%.2f of base), "
+                                + "per-adapter sequential %.1f tok/s (batched %.1fx); cold load p50 %.2f ms p99 %.2f ms%n",
+                        model.name(), adapters, rank, targetsText, batch, pattern, base, batched, batched / base, sequential,
+                        batched / sequential, p50, p99);
+            }
+        }
+    }
+
+    /** Median of the measured rounds (index 0 is the warm-up). */
+    private static double median(double[] values) {
+        double[] sorted = Arrays.copyOfRange(values, 1, values.length);
+        Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
+    }
+
+    /** Which adapter each row uses: all the same, all different (round robin), or Zipf(1)-distributed. */
+    static int[] assign(String pattern, int batch, int adapters) {
+        int[] out = new int[batch];
+        switch (pattern) {
+            case "identical" -> Arrays.fill(out, 0);
+            case "distinct" -> Arrays.setAll(out, i -> i % adapters);
+            case "zipf" -> {
+                double[] cumulative = new double[adapters];
+                double sum = 0;
+                for (int k = 0; k < adapters; k++) {
+                    sum += 1.0 / (k + 1);
+                    cumulative[k] = sum;
+                }
+                SplittableRandom rnd = new SplittableRandom(7);
+                for (int i = 0; i < batch; i++) {
+                    double u = rnd.nextDouble() * sum;
+                    int k = 0;
+                    while (cumulative[k] < u) {
+                        k++;
+                    }
+                    out[i] = k;
+                }
+            }
+            default -> throw new UsageException("--pattern must be distinct, identical or zipf, got '" + pattern + "'");
+        }
+        return out;
+    }
+
+    /** Decode tokens/s of {@code batch} rows for {@code tokens} greedy steps after a short prefill. */
+    private static double decode(LoadedModel model, int batch, int tokens, RowAdapters adapters) {
+        int vocab = model.config().vocabSize();
+        try (KvCache cache = model.model().newCache(batch, model.config().maxPositions())) {
+            int[] slots = new int[batch];
+            int[] positions = new int[batch];
+            int[][] next = new int[batch][];
+            Arrays.setAll(slots, i -> i);
+            int[][] prompts = new int[batch][];
+            for (int b = 0; b < batch; b++) {
+                prompts[b] = new int[] {model.config().bosId(), (b * 31 + 3) % vocab, (b * 7 + 5) % vocab};
+            }
+            try (NDManager step = model.manager().newSubManager()) { // all prompts have one length: one prefill pass
+                float[] logits = model.model().forward(step, cache, slots, new int[batch], prompts, false, adapters).toFloatArray();
+                for (int b = 0; b < batch; b++) {
+                    next[b] = new int[] {Sampler.argMax(Arrays.copyOfRange(logits, b * vocab, (b + 1) * vocab))};
+                    positions[b] = prompts[b].length;
+                }
+            }
+            long start = 0;
+            for (int s = -2; s < tokens; s++) { // two warm-up steps
+                if (s == 0) {
+                    start = System.nanoTime();
+                }
+                try (NDManager step = model.manager().newSubManager()) {
+                    float[] logits = model.model().forward(step, cache, slots, positions, next, false, adapters).toFloatArray();
+                    for (int b = 0; b < batch; b++) {
+                        next[b] = new int[] {Sampler.argMax(Arrays.copyOfRange(logits, b * vocab, (b + 1) * vocab))};
+                        positions[b]++;
+                    }
+                }
+            }
+            return batch * tokens / ((System.nanoTime() - start) / 1e9);
+        }
+    }
+
+    /** Writes each adapter as PEFT files, then times file → validated adapter → slot. */
+    private static double[] coldLoads(List<Adapter> pool, AdapterSlots slots, ModelConfig c, int rank) {
+        try {
+            Path dir = Files.createTempDirectory("chorus-bench-adapters");
+            double[] ms = new double[pool.size()];
+            try {
+                for (int i = 0; i < pool.size(); i++) {
+                    Path d = dir.resolve("a" + i);
+                    AdapterFiles.write(pool.get(i), d);
+                    long t0 = System.nanoTime();
+                    slots.load(i + 1, AdapterFiles.read(d, c, rank, null));
+                    ms[i] = (System.nanoTime() - t0) / 1e6;
+                }
+            } finally {
+                try (var files = Files.walk(dir)) {
+                    files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                }
+            }
+            return ms;
+        } catch (IOException e) {
+            throw new UsageException("cannot write benchmark adapters to a temp directory: " + e.getMessage());
+        }
+    }
+
+    static Adapter random(ModelConfig c, int rank, Set<Projection> targets, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        Map<Adapter.Module, Adapter.Weights> modules = new HashMap<>();
+        for (int layer = 0; layer < c.numLayers(); layer++) {
+            for (Projection p : targets) {
+                float[] a = new float[rank * p.inFeatures(c)];
+                float[] b = new float[p.outFeatures(c) * rank];
+                for (int i = 0; i < a.length; i++) {
+                    a[i] = (float) (0.02 * rnd.nextGaussian());
+                }
+                for (int i = 0; i < b.length; i++) {
+                    b[i] = (float) (0.02 * rnd.nextGaussian());
+                }
+                modules.put(new Adapter.Module(layer, p), new Adapter.Weights(a, b, null));
+            }
+        }
+        return new Adapter(AdapterType.LORA, rank, 2f * rank, 2f, targets, null, null, modules);
+    }
+}
