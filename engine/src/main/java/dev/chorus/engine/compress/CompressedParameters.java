@@ -1,5 +1,6 @@
 package dev.chorus.engine.compress;
 
+import dev.chorus.engine.checkpoint.DenseParameters;
 import dev.chorus.engine.model.ModelConfig;
 import java.util.EnumMap;
 import java.util.List;
@@ -24,6 +25,13 @@ public record CompressedParameters(
 
         public CompressedMatrix linear(Projection p) {
             return linears.get(p);
+        }
+
+        /** The block as the compressed model computes it, with every linear expanded to float32. */
+        public DenseParameters.Layer dequantized() {
+            return new DenseParameters.Layer(attentionNorm, linear(Projection.Q).dequantize(), linear(Projection.K).dequantize(),
+                    linear(Projection.V).dequantize(), linear(Projection.O).dequantize(), ffnNorm, linear(Projection.GATE).dequantize(),
+                    linear(Projection.UP).dequantize(), linear(Projection.DOWN).dequantize());
         }
     }
 

@@ -80,7 +80,7 @@ public final class Compressor {
             }
             CompressedParameters.Block block = new CompressedParameters.Block(layer.attentionNorm(), layer.ffnNorm(), linears);
             out.add(block);
-            DenseParameters.Layer served = servedLayer(block);
+            DenseParameters.Layer served = block.dequantized(); // what the next block will really see
             for (int s = 0; s < stream.size(); s++) {
                 stream.set(s, reference.block(i, served, stream.get(s), null));
             }
@@ -104,13 +104,6 @@ public final class Compressor {
         return settings.gptq()
                 ? GptqQuantizer.quantize(w, rows, cols, mask, settings.quantization(), stats.gram(p), 0.01)
                 : GroupQuantizer.quantize(w, rows, cols, mask, settings.quantization());
-    }
-
-    /** The block as the compressed model computes it (dequantized), to feed the next block. */
-    static DenseParameters.Layer servedLayer(CompressedParameters.Block b) {
-        return new DenseParameters.Layer(b.attentionNorm(), b.linear(Projection.Q).dequantize(), b.linear(Projection.K).dequantize(),
-                b.linear(Projection.V).dequantize(), b.linear(Projection.O).dequantize(), b.ffnNorm(), b.linear(Projection.GATE).dequantize(),
-                b.linear(Projection.UP).dequantize(), b.linear(Projection.DOWN).dequantize());
     }
 
     private static float[] flatten(float[][] rows) {

@@ -110,9 +110,7 @@ class CompressedModelTest {
     static DenseParameters dequantized(CompressedParameters p) {
         List<DenseParameters.Layer> layers = new ArrayList<>();
         for (CompressedParameters.Block b : p.blocks()) {
-            layers.add(new DenseParameters.Layer(b.attentionNorm(), b.linear(Projection.Q).dequantize(), b.linear(Projection.K).dequantize(),
-                    b.linear(Projection.V).dequantize(), b.linear(Projection.O).dequantize(), b.ffnNorm(),
-                    b.linear(Projection.GATE).dequantize(), b.linear(Projection.UP).dequantize(), b.linear(Projection.DOWN).dequantize()));
+            layers.add(b.dequantized());
         }
         return new DenseParameters(p.config(), p.tokenEmbedding(), layers, p.finalNorm(), p.classifier());
     }
