@@ -35,8 +35,9 @@ public final class AdapterSlots implements AdapterCache.SlotWriter, AutoCloseabl
     private final ModelConfig config;
     private final Settings settings;
     private final NDManager manager;
-    private final Map<Adapter.Module, NDArray> down = new HashMap<>(); // [slots, maxRank, in]
-    private final Map<Adapter.Module, NDArray> up = new HashMap<>(); // [slots, out, maxRank], scaled by s
+    // Stored transposed (Aᵀ, (s·B)ᵀ) so the batched op is two plain matmuls: x·Aᵀ·(sB)ᵀ.
+    private final Map<Adapter.Module, NDArray> down = new HashMap<>(); // [slots, in, maxRank]
+    private final Map<Adapter.Module, NDArray> up = new HashMap<>(); // [slots, maxRank, out], scaled by s
     private final Map<Adapter.Module, NDArray> scaleDelta = new HashMap<>(); // [slots, out]
     private final boolean[] lowRank; // slot holds a lora/qa-lora adapter
     private final boolean[] scaled; // slot holds a scale adapter
@@ -49,8 +50,8 @@ public final class AdapterSlots implements AdapterCache.SlotWriter, AutoCloseabl
         for (int layer = 0; layer < config.numLayers(); layer++) {
             for (Projection p : settings.targets()) {
                 Adapter.Module m = new Adapter.Module(layer, p);
-                down.put(m, manager.zeros(new Shape(slots, settings.maxRank(), p.inFeatures(config)), DataType.FLOAT32));
-                up.put(m, manager.zeros(new Shape(slots, p.outFeatures(config), settings.maxRank()), DataType.FLOAT32));
+                down.put(m, manager.zeros(new Shape(slots, p.inFeatures(config), settings.maxRank()), DataType.FLOAT32));
+                up.put(m, manager.zeros(new Shape(slots, settings.maxRank(), p.outFeatures(config)), DataType.FLOAT32));
                 scaleDelta.put(m, manager.zeros(new Shape(slots, p.outFeatures(config)), DataType.FLOAT32));
             }
         }
@@ -93,23 +94,23 @@ public final class AdapterSlots implements AdapterCache.SlotWriter, AutoCloseabl
                 scaleDelta.get(m).set(new NDIndex(slot + ", :"), manager.create(d));
                 continue;
             }
-            float[] paddedA = new float[r * in]; // [maxRank, in]
-            float[] paddedB = new float[out * r]; // [out, maxRank]
+            float[] downT = new float[in * r]; // Aᵀ [in, maxRank]
+            float[] upT = new float[r * out]; // (s·B)ᵀ [maxRank, out]
             int rank = a.rank();
             int g = a.type() == AdapterType.QA_LORA ? a.groupSize() : 1;
             int cols = in / g;
             for (int k = 0; k < rank; k++) {
                 for (int j = 0; j < in; j++) {
-                    paddedA[k * in + j] = w.a()[k * cols + j / g] / g;
+                    downT[j * r + k] = w.a()[k * cols + j / g] / g;
                 }
             }
             for (int o = 0; o < out; o++) {
                 for (int k = 0; k < rank; k++) {
-                    paddedB[o * r + k] = a.scaling() * w.b()[o * rank + k];
+                    upT[k * out + o] = a.scaling() * w.b()[o * rank + k];
                 }
             }
-            down.get(m).set(new NDIndex(slot + ", :, :"), manager.create(paddedA, new Shape(r, in)));
-            up.get(m).set(new NDIndex(slot + ", :, :"), manager.create(paddedB, new Shape(out, r)));
+            down.get(m).set(new NDIndex(slot + ", :, :"), manager.create(downT, new Shape(in, r)));
+            up.get(m).set(new NDIndex(slot + ", :, :"), manager.create(upT, new Shape(r, out)));
         }
         lowRank[slot] = a.type() != AdapterType.SCALE;
         scaled[slot] = a.type() == AdapterType.SCALE;
@@ -144,9 +145,9 @@ public final class AdapterSlots implements AdapterCache.SlotWriter, AutoCloseabl
             y = y.add(base.mul(d.reshape(rows.count(), 1, -1)));
         }
         if (rows.anyLowRank) {
-            NDArray a = down.get(m).get(step, index); // [B, r, in]
-            NDArray b = up.get(m).get(step, index); // [B, out, r]
-            y = y.add(x.matMul(a.transpose(0, 2, 1)).matMul(b.transpose(0, 2, 1))); // [B, L, out]
+            NDArray aT = down.get(m).get(step, index); // [B, in, r]
+            NDArray bT = up.get(m).get(step, index); // [B, r, out]
+            y = y.add(x.matMul(aT).matMul(bT)); // [B, L, out]
         }
         return y;
     }

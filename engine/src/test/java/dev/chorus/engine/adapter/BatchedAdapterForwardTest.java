@@ -148,7 +148,12 @@ class BatchedAdapterForwardTest {
                         new int[][] {PROMPTS[i]}, own, root);
                 double batching = maxDiff(batched[i], alone[0]);
                 double math = maxDiff(batched[i], mergedRef[0]);
-                assertTrue(batching <= 1e-5, pattern + " row " + i + ": batched vs alone differs by " + batching);
+                // fp32: batch shape changes how the matmuls are blocked; allow 1e-6 of the logit scale (~1.5e-5 here).
+                double scale = 0;
+                for (float v : alone[0]) {
+                    scale = Math.max(scale, Math.abs(v));
+                }
+                assertTrue(batching <= 1e-6 * scale, pattern + " row " + i + ": batched vs alone differs by " + batching + " (scale " + scale + ")");
                 assertTrue(math <= 1e-4, pattern + " row " + i + " (" + (a == null ? "base" : a.type()) + "): vs merged weights " + math);
             }
         }
