@@ -158,6 +158,7 @@ public final class AdapterSlots implements AdapterCache.SlotWriter, AutoCloseabl
         final boolean anyLowRank;
         final boolean anyScaled;
         private NDIndex index;
+        private NDManager indexManager; // a gather index lives in one step's manager
 
         BatchRows(int[] slotOfRow) {
             this.slotOfRow = slotOfRow.clone();
@@ -177,7 +178,8 @@ public final class AdapterSlots implements AdapterCache.SlotWriter, AutoCloseabl
 
         /** Consecutive slots read a slice view; anything else a gather (PyTorch's index kernel is much slower). */
         NDIndex index(NDManager step) {
-            if (index == null) {
+            if (index == null || indexManager != step) {
+                indexManager = step;
                 boolean consecutive = true;
                 for (int i = 1; i < slotOfRow.length; i++) {
                     consecutive &= slotOfRow[i] == slotOfRow[0] + i;

@@ -3,6 +3,7 @@ package dev.chorus.engine.cli;
 import ai.djl.ndarray.NDManager;
 import dev.chorus.engine.model.KvCache;
 import dev.chorus.engine.model.LoadedModel;
+import dev.chorus.engine.model.RowAdapters;
 import dev.chorus.engine.sampling.Sampler;
 import java.io.PrintStream;
 import java.util.Arrays;
@@ -55,9 +56,9 @@ final class BenchCommand {
             // faster once the JIT has compiled it, which takes thousands of calls.
             long warmUntil = System.nanoTime() + WARMUP_NANOS;
             while (System.nanoTime() < warmUntil) {
-                measure(model, batch, prompt, Math.min(tokens, 64));
+                measure(model, batch, prompt, Math.min(tokens, 64), null);
             }
-            Result r = measure(model, batch, prompt, tokens);
+            Result r = measure(model, batch, prompt, tokens, null);
             if (json) {
                 out.printf(Locale.ROOT,
                         "{\"model\":\"%s\",\"batch\":%d,\"tokens\":%d,\"tokens_per_s\":%.1f,\"ms_per_step\":%.3f,"
@@ -72,31 +73,34 @@ final class BenchCommand {
         }
     }
 
-    private record Result(int batch, double msPerStep, double forwardMsPerStep, double samplingMsPerStep, double prefillMs) {
+    record Result(int batch, double msPerStep, double forwardMsPerStep, double samplingMsPerStep, double prefillMs) {
         double tokensPerSecond() {
             return batch * 1000.0 / msPerStep;
         }
     }
 
-    private static Result measure(LoadedModel model, int batch, int promptLength, int tokens) {
+    /** Prefill then {@code tokens} greedy decode steps of {@code batch} rows, each row with its adapter ({@code adapters} may be null). */
+    static Result measure(LoadedModel model, int batch, int promptLength, int tokens, RowAdapters adapters) {
         int vocab = model.config().vocabSize();
         try (KvCache cache = model.model().newCache(batch, model.config().maxPositions())) {
             int[] slots = new int[batch];
             int[] positions = new int[batch];
             int[] next = new int[batch];
-            long prefillStart = System.nanoTime();
+            int[][] prompts = new int[batch][promptLength];
             for (int b = 0; b < batch; b++) {
                 slots[b] = b;
-                int[] prompt = new int[promptLength];
-                prompt[0] = model.config().bosId();
+                prompts[b][0] = model.config().bosId();
                 for (int i = 1; i < promptLength; i++) {
-                    prompt[i] = (b * 31 + i * 7 + 3) % vocab; // distinct prompts per row
-                }
-                try (NDManager step = model.manager().newSubManager()) {
-                    next[b] = Sampler.argMax(model.model().forward(step, cache, new int[] {b}, new int[] {0}, new int[][] {prompt}, false)
-                            .toFloatArray());
+                    prompts[b][i] = (b * 31 + i * 7 + 3) % vocab; // distinct prompts per row
                 }
                 positions[b] = promptLength;
+            }
+            long prefillStart = System.nanoTime();
+            try (NDManager step = model.manager().newSubManager()) { // equal lengths: all rows in one prefill pass
+                float[] logits = model.model().forward(step, cache, slots, new int[batch], prompts, false, adapters).toFloatArray();
+                for (int b = 0; b < batch; b++) {
+                    next[b] = Sampler.argMax(Arrays.copyOfRange(logits, b * vocab, (b + 1) * vocab));
+                }
             }
             double prefillMs = (System.nanoTime() - prefillStart) / 1e6 / batch;
             long forwardNanos = 0;
@@ -113,7 +117,7 @@ final class BenchCommand {
                     rows[b] = new int[] {next[b]};
                 }
                 try (NDManager step = model.manager().newSubManager()) {
-                    logits = model.model().forward(step, cache, slots, positions, rows, false).toFloatArray();
+                    logits = model.model().forward(step, cache, slots, positions, rows, false, adapters).toFloatArray();
                 }
                 long t1 = System.nanoTime();
                 for (int b = 0; b < batch; b++) {

@@ -1,16 +1,13 @@
 package dev.chorus.engine.cli;
 
-import ai.djl.ndarray.NDManager;
 import dev.chorus.engine.adapter.Adapter;
 import dev.chorus.engine.adapter.AdapterFiles;
 import dev.chorus.engine.adapter.AdapterSlots;
 import dev.chorus.engine.adapter.AdapterType;
 import dev.chorus.engine.compress.Projection;
-import dev.chorus.engine.model.KvCache;
 import dev.chorus.engine.model.LoadedModel;
 import dev.chorus.engine.model.ModelConfig;
 import dev.chorus.engine.model.RowAdapters;
-import dev.chorus.engine.sampling.Sampler;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -140,38 +137,7 @@ final class MultiLoraBench {
 
     /** Decode tokens/s of {@code batch} rows for {@code tokens} greedy steps after a short prefill. */
     private static double decode(LoadedModel model, int batch, int tokens, RowAdapters adapters) {
-        int vocab = model.config().vocabSize();
-        try (KvCache cache = model.model().newCache(batch, model.config().maxPositions())) {
-            int[] slots = new int[batch];
-            int[] positions = new int[batch];
-            int[][] next = new int[batch][];
-            Arrays.setAll(slots, i -> i);
-            int[][] prompts = new int[batch][];
-            for (int b = 0; b < batch; b++) {
-                prompts[b] = new int[] {model.config().bosId(), (b * 31 + 3) % vocab, (b * 7 + 5) % vocab};
-            }
-            try (NDManager step = model.manager().newSubManager()) { // all prompts have one length: one prefill pass
-                float[] logits = model.model().forward(step, cache, slots, new int[batch], prompts, false, adapters).toFloatArray();
-                for (int b = 0; b < batch; b++) {
-                    next[b] = new int[] {Sampler.argMax(Arrays.copyOfRange(logits, b * vocab, (b + 1) * vocab))};
-                    positions[b] = prompts[b].length;
-                }
-            }
-            long start = 0;
-            for (int s = -2; s < tokens; s++) { // two warm-up steps
-                if (s == 0) {
-                    start = System.nanoTime();
-                }
-                try (NDManager step = model.manager().newSubManager()) {
-                    float[] logits = model.model().forward(step, cache, slots, positions, next, false, adapters).toFloatArray();
-                    for (int b = 0; b < batch; b++) {
-                        next[b] = new int[] {Sampler.argMax(Arrays.copyOfRange(logits, b * vocab, (b + 1) * vocab))};
-                        positions[b]++;
-                    }
-                }
-            }
-            return batch * tokens / ((System.nanoTime() - start) / 1e9);
-        }
+        return BenchCommand.measure(model, batch, 3, tokens, adapters).tokensPerSecond();
     }
 
     /** Writes each adapter as PEFT files, then times file → validated adapter → slot. */

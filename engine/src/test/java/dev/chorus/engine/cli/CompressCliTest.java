@@ -32,6 +32,11 @@ class CompressCliTest {
         assertTrue(g.out().length() > 20, g.out());
         ChorusCliTest.Run b = ChorusCliTest.chorus("bench", "decode", "--model", out.toString(), "--batch", "2", "--tokens", "4", "--json");
         assertEquals(0, b.code(), b.err());
+        // Zipf rows land on non-consecutive slots: the gather path, reused across decode steps.
+        ChorusCliTest.Run m = ChorusCliTest.chorus("bench", "multi-lora", "--model", out.toString(), "--adapters", "4", "--rank", "4",
+                "--batch", "6", "--tokens", "3", "--pattern", "zipf", "--json");
+        assertEquals(0, m.code(), m.err());
+        assertTrue(m.out().contains("\"batched_over_sequential\""), m.out());
 
         ChorusCliTest.Run e = ChorusCliTest.chorus("eval", "--model", out.toString(), "--reference", model, "--samples", "4", "--length", "48",
                 "--json");
