@@ -1,0 +1,10 @@
+package dev.chorus.engine.adapter;
+
+import dev.chorus.engine.EngineException;
+
+/** No such adapter version for this tenant; the edge maps it to 404 whatever the reason, so existence never leaks. */
+public class AdapterNotFoundException extends EngineException {
+    public AdapterNotFoundException(AdapterKey key) {
+        super("adapter " + key.name() + "@" + key.version() + " not found");
+    }
+}

@@ -1,0 +1,84 @@
+package dev.chorus.engine.adapter;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.chorus.engine.TestModels;
+import dev.chorus.engine.checkpoint.HfCheckpoint;
+import dev.chorus.engine.checkpoint.SafetensorsWriter;
+import dev.chorus.engine.model.ModelConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** PEFT-format adapters: what Hugging Face PEFT writes loads; each kind of bad adapter gets its own clear error. */
+class AdapterFilesTest {
+    static final ModelConfig C = HfCheckpoint.readConfig(TestModels.tinyStories656k());
+    static final String Q = "base_model.model.model.layers.0.self_attn.q_proj.";
+    static final String DOWN = "base_model.model.model.layers.1.mlp.down_proj.";
+
+    /** A config as PEFT writes it (extra fields included), with q_proj of layer 0 and down_proj of layer 1. */
+    static Path peftAdapter(Path dir, String config, int rank, long[] qShapeA) throws Exception {
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("adapter_config.json"), config);
+        SafetensorsWriter w = new SafetensorsWriter();
+        w.addFloats(Q + "lora_A.weight", qShapeA, new float[(int) (qShapeA[0] * qShapeA[1])]);
+        w.addFloats(Q + "lora_B.weight", new long[] {128, rank}, new float[128 * rank]);
+        w.addFloats(DOWN + "lora_A.weight", new long[] {rank, 384}, new float[rank * 384]);
+        w.addFloats(DOWN + "lora_B.weight", new long[] {128, rank}, new float[128 * rank]);
+        w.write(dir.resolve("adapter_model.safetensors"));
+        return dir;
+    }
+
+    static String peftConfig(int r, String targets) {
+        return "{\"alpha_pattern\": {}, \"auto_mapping\": null, \"base_model_name_or_path\": \"raincandy-u/TinyStories-656K\", "
+                + "\"bias\": \"none\", \"fan_in_fan_out\": false, \"inference_mode\": true, \"init_lora_weights\": true, "
+                + "\"layers_pattern\": null, \"layers_to_transform\": null, \"lora_alpha\": 16, \"lora_dropout\": 0.05, "
+                + "\"modules_to_save\": null, \"peft_type\": \"LORA\", \"r\": " + r + ", \"rank_pattern\": {}, \"revision\": null, "
+                + "\"target_modules\": " + targets + ", \"task_type\": \"CAUSAL_LM\", \"use_rslora\": false}";
+    }
+
+    @Test
+    void aPeftWrittenAdapterLoadsUnchanged(@TempDir Path dir) throws Exception {
+        Adapter a = AdapterFiles.read(peftAdapter(dir, peftConfig(8, "[\"down_proj\", \"q_proj\"]"), 8, new long[] {8, 128}), C, 16, null);
+        assertEquals(AdapterType.LORA, a.type());
+        assertEquals(8, a.rank());
+        assertEquals(2f, a.scaling(), "lora_alpha / r");
+        assertEquals(2, a.modules().size());
+    }
+
+    @Test
+    void everyInvalidAdapterIsRejectedWithItsReason(@TempDir Path dir) throws Exception {
+        String targets = "[\"q_proj\", \"down_proj\"]";
+        expect(peftAdapter(dir.resolve("rank"), peftConfig(32, targets), 32, new long[] {32, 128}), "rank 32 exceeds the configured maximum 16");
+        expect(peftAdapter(dir.resolve("target"), peftConfig(8, "[\"q_proj\", \"down_proj\", \"wq\"]"), 8, new long[] {8, 128}),
+                "target module 'wq' does not exist");
+        expect(peftAdapter(dir.resolve("shape"), peftConfig(8, targets), 8, new long[] {8, 64}), "has shape [8, 64], expected [8, 128]");
+        expect(peftAdapter(dir.resolve("untargeted"), peftConfig(8, "[\"q_proj\"]"), 8, new long[] {8, 128}), "is not in target_modules");
+        String config = peftConfig(8, targets);
+        String withChorus = config.substring(0, config.length() - 1)
+                + ", \"chorus\": {\"type\": \"lora\", \"base_fingerprint\": \"sha256:aaaa\"}}";
+        Path fingerprinted = peftAdapter(dir.resolve("fp"), withChorus, 8, new long[] {8, 128});
+        AdapterFormatException e = assertThrows(AdapterFormatException.class, () -> AdapterFiles.read(fingerprinted, C, 16, "sha256:bbbb"));
+        assertTrue(e.getMessage().contains("made for base sha256:aaaa"), e.getMessage());
+        Path noConfig = Files.createDirectories(dir.resolve("none"));
+        expect(noConfig, "adapter_config.json: not found");
+        Path badJson = peftAdapter(dir.resolve("json"), "{\"r\": 8,", 8, new long[] {8, 128});
+        expect(badJson, "not valid JSON");
+        Path halfPair = dir.resolve("half");
+        Files.createDirectories(halfPair);
+        Files.writeString(halfPair.resolve("adapter_config.json"), peftConfig(8, "[\"q_proj\"]"));
+        new SafetensorsWriter().addFloats(Q + "lora_A.weight", new long[] {8, 128}, new float[8 * 128]).write(halfPair.resolve("adapter_model.safetensors"));
+        expect(halfPair, "needs both lora_A and lora_B");
+        Path corrupt = peftAdapter(dir.resolve("corrupt"), peftConfig(8, targets), 8, new long[] {8, 128});
+        Files.write(corrupt.resolve("adapter_model.safetensors"), new byte[] {1, 2, 3});
+        assertThrows(AdapterFormatException.class, () -> AdapterFiles.read(corrupt, C, 16, null));
+    }
+
+    private static void expect(Path dir, String message) {
+        AdapterFormatException e = assertThrows(AdapterFormatException.class, () -> AdapterFiles.read(dir, C, 16, null));
+        assertTrue(e.getMessage().contains(message), "expected '" + message + "' in: " + e.getMessage());
+    }
+}
