@@ -20,7 +20,6 @@ import org.jboss.logging.Logger;
 @ApplicationScoped
 public class ModelService {
     private static final Logger LOG = Logger.getLogger(ModelService.class);
-    private static final EngineStats IDLE = new EngineStats(0, 0, 0, 0, 0, 0);
 
     private final ChorusConfig.Model modelConfig;
     private final ChorusConfig.Engine engineConfig;
@@ -137,6 +136,6 @@ public class ModelService {
 
     public EngineStats stats() {
         ServedModel current = served;
-        return current == null ? IDLE : current.engine().stats();
+        return current == null ? EngineStats.IDLE : current.engine().stats();
     }
 }

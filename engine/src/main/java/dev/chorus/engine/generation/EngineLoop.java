@@ -15,6 +15,7 @@ import java.util.Arrays;
 import java.util.Deque;
 import java.util.List;
 import java.util.PriorityQueue;
+import java.util.Set;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -51,7 +52,7 @@ public final class EngineLoop implements AutoCloseable {
     private final StepRunner steps;
     private volatile boolean closed;
     private final AtomicInteger queued = new AtomicInteger(); // submitted and not yet finished
-    private volatile EngineStats stats = new EngineStats(0, 0, 0, 0, 0, 0);
+    private volatile EngineStats stats = EngineStats.IDLE;
     // Engine-thread counters, published through stats.
     private int lastBatchSize;
     private long decodeSteps;
@@ -326,7 +327,18 @@ public final class EngineLoop implements AutoCloseable {
         double usage = (double) used / ((long) cache.slots() * cache.capacity());
         // Submitted and unfinished, minus running: waiting requests incl. those whose command is still queued.
         int waitingRequests = Math.max(0, queued.get() - running.size());
-        stats = new EngineStats(running.size(), waitingRequests, usage, lastBatchSize, decodeSteps, generatedTokens);
+        stats = new EngineStats(running.size(), waitingRequests, usage, lastBatchSize, decodeSteps, generatedTokens, adapterNames(running),
+                adapterNames(waiting));
+    }
+
+    private static Set<String> adapterNames(java.util.Collection<Sequence> sequences) {
+        Set<String> names = new java.util.TreeSet<>();
+        for (Sequence s : sequences) {
+            if (s.request.adapter() != null) {
+                names.add(s.request.adapter().toString());
+            }
+        }
+        return names;
     }
 
     /** Stops the thread; requests still queued or running get onError. */

@@ -145,6 +145,11 @@ class AdapterServingTest {
             while (onV1.get(0).tokenArray().length < 5) {
                 Thread.sleep(2);
             }
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (!e.stats().runningAdapters().equals(java.util.Set.of("acme/pirate@1")) && System.nanoTime() < deadline) {
+                Thread.sleep(2); // stats are published after each iteration
+            }
+            assertEquals(java.util.Set.of("acme/pirate@1"), e.stats().runningAdapters());
             RecordingSink onV2 = new RecordingSink(); // v2 became the active version: new requests name it
             e.submit(request("v2", "Tom found a shiny key", 12, V2), onV2);
             assertEquals(FinishReason.LENGTH, onV2.await());
