@@ -62,7 +62,10 @@ public final class EngineLoop implements AutoCloseable {
         this(model, settings, null);
     }
 
-    /** With {@code adapters} non-null, requests may name an adapter version; the loop pins it while they run. */
+    /**
+     * With {@code adapters} non-null, requests may name an adapter version; the loop pins it while
+     * they run, and owns the runtime from here on (closes it with the loop).
+     */
     public EngineLoop(LoadedModel model, Settings settings, AdapterRuntime adapters) {
         this.model = model;
         this.adapters = adapters;
@@ -352,5 +355,8 @@ public final class EngineLoop implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         cache.close();
+        if (adapters != null) {
+            adapters.close();
+        }
     }
 }
