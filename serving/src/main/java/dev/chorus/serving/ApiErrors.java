@@ -2,6 +2,8 @@ package dev.chorus.serving;
 
 import dev.chorus.engine.EngineException;
 import dev.chorus.engine.InvalidRequestException;
+import dev.chorus.engine.adapter.AdapterFormatException;
+import dev.chorus.engine.adapter.AdapterNotFoundException;
 import dev.chorus.engine.generation.EngineClosedException;
 import dev.chorus.engine.generation.EngineOverloadedException;
 import io.vertx.core.http.HttpHeaders;
@@ -18,6 +20,13 @@ public final class ApiErrors {
     public static ApiException toApi(Throwable error) {
         if (error instanceof ApiException api) {
             return api;
+        }
+        if (error instanceof AdapterNotFoundException) {
+            return ApiException.modelNotFound(((AdapterNotFoundException) error).key().name()); // removed after we resolved it
+        }
+        if (error instanceof AdapterFormatException) {
+            LOG.warnf("adapter unusable: %s", error.getMessage());
+            return ApiException.adapterUnusable(error.getMessage());
         }
         if (error instanceof InvalidRequestException) {
             return ApiException.invalid(error.getMessage(), null);
@@ -43,6 +52,9 @@ public final class ApiErrors {
             return;
         }
         response.setStatusCode(error.status()).putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
+        if (error.status() == 401) {
+            response.putHeader("WWW-Authenticate", "Bearer");
+        }
         if (error.retryAfterSeconds() > 0) {
             response.putHeader(HttpHeaders.RETRY_AFTER, Integer.toString(error.retryAfterSeconds()));
         }

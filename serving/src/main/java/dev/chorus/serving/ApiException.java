@@ -30,9 +30,20 @@ public final class ApiException extends RuntimeException {
         return new ApiException(400, "invalid_request_error", message, param, code, 0);
     }
 
-    public static ApiException modelNotFound(String model, String served) {
+    /** The same answer whether the model does not exist or belongs to another tenant: existence never leaks. */
+    public static ApiException modelNotFound(String model) {
         return new ApiException(404, "invalid_request_error",
-                "The model '" + model + "' does not exist; this server serves '" + served + "'", "model", "model_not_found", 0);
+                "The model '" + model + "' does not exist or you do not have access to it; GET /v1/models lists yours", "model",
+                "model_not_found", 0);
+    }
+
+    public static ApiException unauthorized(String message) {
+        return new ApiException(401, "invalid_request_error", message, null, "invalid_api_key", 0);
+    }
+
+    /** The named adapter exists but cannot be used (its files are corrupt or do not fit this base model). */
+    public static ApiException adapterUnusable(String message) {
+        return new ApiException(422, "invalid_request_error", message, "model", "adapter_unusable", 0);
     }
 
     public static ApiException tooLarge(String message) {

@@ -2,6 +2,8 @@ package dev.chorus.serving;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /** Everything the serving process can be told; env vars map automatically (CHORUS_MODEL_PATH, ...). */
@@ -13,6 +15,10 @@ public interface ChorusConfig {
     Engine engine();
 
     Api api();
+
+    Auth auth();
+
+    Adapters adapters();
 
     interface Model {
         /** A Hugging Face directory or a llama2.c .bin, relative to the working directory. */
@@ -45,5 +51,40 @@ public interface ChorusConfig {
         /** Largest accepted request body; bigger bodies get 413 before any JSON parsing. */
         @WithDefault("1048576")
         int maxRequestBytes();
+    }
+
+    /** Bearer API keys, stored only as SHA-256 hex digests (e.g. from a Kubernetes secret). */
+    interface Auth {
+        /** Tenants by name, each with the digests of its keys (several, so keys can be rotated). */
+        Map<String, Tenant> tenants();
+
+        /** Operators' key digests: they see every tenant's adapters and name them tenant/adapter[@version]. */
+        Optional<List<String>> adminKeySha256();
+
+        interface Tenant {
+            List<String> apiKeySha256();
+        }
+    }
+
+    interface Adapters {
+        /** Local adapters: directory/&lt;tenant&gt;/&lt;name&gt;/&lt;version&gt;/ with PEFT files; the newest version is active. */
+        @WithDefault("adapters")
+        String directory();
+
+        /** Adapters resident on the device at once (batch slots, besides the zero slot). */
+        @WithDefault("8")
+        int maxLoras();
+
+        /** Largest accepted adapter rank; slot tensors are sized by it. */
+        @WithDefault("64")
+        int maxRank();
+
+        /** Parsed adapters kept in host memory, ready to upload into a slot. */
+        @WithDefault("32")
+        int maxCpuLoras();
+
+        /** Projections adapters may target (PEFT module names); slot tensors exist only for these. */
+        @WithDefault("q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj")
+        List<String> targetModules();
     }
 }

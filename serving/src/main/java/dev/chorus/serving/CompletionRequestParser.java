@@ -11,12 +11,16 @@ import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
- * Turns a /v1/completions body into a {@link CompletionRequest}, with OpenAI's defaults and ranges.
- * Every rejection names the offending parameter; unknown fields are ignored as OpenAI does.
+ * Turns a /v1/completions or /v1/chat/completions body into a {@link CompletionRequest}, with
+ * OpenAI's defaults and ranges. Every rejection names the offending parameter; unknown fields are
+ * ignored as OpenAI does.
  */
 public final class CompletionRequestParser {
     static final int DEFAULT_MAX_TOKENS = 16;
     static final int MAX_STOP_STRINGS = 4;
+    /** Chat requests without a token limit generate until the context is full (or a stop). */
+    static final int UNTIL_CONTEXT_END = -1;
+    private static final List<String> CHAT_ROLES = List.of("system", "developer", "user", "assistant");
 
     private CompletionRequestParser() {
     }
@@ -24,11 +28,27 @@ public final class CompletionRequestParser {
     public static CompletionRequest parse(Buffer body) {
         JsonObject json = object(body);
         rejectUnsupported(json);
+        return request(json, prompt(json.getValue("prompt")), null, integer(json, "max_tokens", DEFAULT_MAX_TOKENS, 1));
+    }
+
+    public static CompletionRequest parseChat(Buffer body) {
+        JsonObject json = object(body);
+        rejectUnsupportedChat(json);
+        List<ChatMessage> messages = messages(json.getValue("messages"));
+        // max_completion_tokens is the current name; max_tokens the deprecated one. No limit means up to the context.
+        int maxTokens = json.getValue("max_completion_tokens") != null
+                ? integer(json, "max_completion_tokens", 0, 1)
+                : integer(json, "max_tokens", UNTIL_CONTEXT_END, 1);
+        return request(json, null, messages, maxTokens);
+    }
+
+    private static CompletionRequest request(JsonObject json, String prompt, List<ChatMessage> messages, int maxTokens) {
         boolean stream = bool(json, "stream", false);
         return new CompletionRequest(
                 Optional.ofNullable(string(json, "model")),
-                prompt(json.getValue("prompt")),
-                integer(json, "max_tokens", DEFAULT_MAX_TOKENS, 1),
+                prompt,
+                messages,
+                maxTokens,
                 (float) number(json, "temperature", 1.0, 0.0, 2.0),
                 topP(json),
                 integer(json, "top_k", 0, 0),
@@ -69,6 +89,66 @@ public final class CompletionRequestParser {
         if (suffix != null && !"".equals(suffix)) {
             throw ApiException.invalid("suffix is not supported", "suffix");
         }
+    }
+
+    private static void rejectUnsupportedChat(JsonObject json) {
+        int n = integer(json, "n", 1, 1);
+        if (n != 1) {
+            throw ApiException.invalid("only n = 1 is supported", "n");
+        }
+        Object logprobs = json.getValue("logprobs");
+        if (logprobs != null && !Boolean.FALSE.equals(logprobs)) {
+            throw ApiException.invalid("logprobs is not supported", "logprobs");
+        }
+        for (String field : List.of("tools", "functions", "top_logprobs", "audio")) {
+            if (json.getValue(field) != null) {
+                throw ApiException.invalid(field + " is not supported", field);
+            }
+        }
+        Object format = json.getValue("response_format");
+        if (format != null && !(format instanceof JsonObject f && "text".equals(f.getValue("type")))) {
+            throw ApiException.invalid("only response_format {\"type\": \"text\"} is supported", "response_format");
+        }
+    }
+
+    private static List<ChatMessage> messages(Object value) {
+        if (value == null) {
+            throw ApiException.invalid("messages is required", "messages");
+        }
+        if (!(value instanceof JsonArray array) || array.isEmpty()) {
+            throw ApiException.invalid("messages must be a non-empty array of {role, content} objects", "messages");
+        }
+        List<ChatMessage> messages = new ArrayList<>(array.size());
+        for (int i = 0; i < array.size(); i++) {
+            String where = "messages[" + i + "]";
+            if (!(array.getValue(i) instanceof JsonObject message)) {
+                throw ApiException.invalid(where + " must be an object with role and content", "messages");
+            }
+            if (!(message.getValue("role") instanceof String role) || !CHAT_ROLES.contains(role)) {
+                throw ApiException.invalid(where + ".role must be one of " + String.join(", ", CHAT_ROLES), "messages");
+            }
+            messages.add(new ChatMessage(role, content(message.getValue("content"), where)));
+        }
+        return List.copyOf(messages);
+    }
+
+    /** A string, or an array of {"type": "text", "text": ...} parts joined together. */
+    private static String content(Object value, String where) {
+        if (value instanceof String text) {
+            return text;
+        }
+        if (value instanceof JsonArray parts) {
+            StringBuilder text = new StringBuilder();
+            for (Object part : parts) {
+                if (!(part instanceof JsonObject p) || !"text".equals(p.getValue("type")) || !(p.getValue("text") instanceof String t)) {
+                    throw ApiException.invalid(where + ".content parts must be {\"type\": \"text\", \"text\": ...}; only text is supported",
+                            "messages");
+                }
+                text.append(t);
+            }
+            return text.toString();
+        }
+        throw ApiException.invalid(where + ".content must be a string or an array of text parts", "messages");
     }
 
     private static String prompt(Object value) {

@@ -4,6 +4,7 @@ import dev.chorus.engine.generation.GenerationRequest;
 import dev.chorus.engine.sampling.SamplingParams;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
@@ -14,7 +15,8 @@ import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * POST /v1/completions on the Vert.x router: validate, tokenize off the event loop, hand the
+ * POST /v1/completions and /v1/chat/completions on the Vert.x router: authenticate, validate,
+ * resolve the model (base or one of the caller's adapters), tokenize off the event loop, hand the
  * request to the engine and let a {@link CompletionResponder} stream the result back. Nothing here
  * blocks the event loop.
  */
@@ -22,58 +24,87 @@ import java.util.concurrent.ThreadLocalRandom;
 public class CompletionRoute {
     private static final int LOADING_RETRY_AFTER_SECONDS = 5;
 
+    private static final String CALLER = "chorus.caller";
+
     private final ModelService models;
     private final ServingMetrics metrics;
+    private final ApiKeys keys;
     private final int maxRequestBytes;
 
-    public CompletionRoute(ModelService models, ServingMetrics metrics, ChorusConfig config) {
+    public CompletionRoute(ModelService models, ServingMetrics metrics, ApiKeys keys, ChorusConfig config) {
         this.models = models;
         this.metrics = metrics;
+        this.keys = keys;
         this.maxRequestBytes = config.api().maxRequestBytes();
     }
 
     void init(@Observes Router router) {
-        router.post("/v1/completions")
-                .handler(BodyHandler.create(false).setBodyLimit(maxRequestBytes))
-                .handler(this::complete)
+        route(router, "/v1/completions", false);
+        route(router, "/v1/chat/completions", true);
+    }
+
+    private void route(Router router, String path, boolean chat) {
+        BodyHandler body = BodyHandler.create(false).setBodyLimit(maxRequestBytes);
+        router.post(path)
+                .handler(ctx -> authenticateThenRead(ctx, body))
+                .handler(ctx -> complete(ctx, chat))
                 .failureHandler(this::routeFailed);
     }
 
-    private void complete(RoutingContext ctx) {
+    /**
+     * Authenticates before the body is read, so strangers cannot make us buffer it. Vert.x only
+     * lets a body handler come first on a route, hence it is called from here.
+     */
+    private void authenticateThenRead(RoutingContext ctx, BodyHandler body) {
+        try {
+            ctx.put(CALLER, keys.authenticate(ctx));
+        } catch (ApiException e) {
+            reject(ctx, e);
+            return;
+        }
+        body.handle(ctx); // continues with the next handler once the body is in
+    }
+
+    private void complete(RoutingContext ctx, boolean chat) {
         long startNanos = System.nanoTime();
         ServedModel served;
         CompletionRequest request;
+        ServedModel.Target target;
         try {
             served = models.served().orElseThrow(this::unavailable);
-            request = CompletionRequestParser.parse(ctx.body().buffer());
-            if (request.model().isPresent() && !request.model().get().equals(served.name())) {
-                throw ApiException.modelNotFound(request.model().get(), served.name());
-            }
+            Buffer body = ctx.body().buffer();
+            request = chat ? CompletionRequestParser.parseChat(body) : CompletionRequestParser.parse(body);
+            target = served.resolve(ctx.get(CALLER), request.model());
         } catch (ApiException e) {
             reject(ctx, e);
             return;
         }
         Context context = Vertx.currentContext();
+        String prompt = request.chat() ? ChatPrompt.render(request.messages()) : request.prompt();
         // Tokenizing is CPU work proportional to the prompt: keep it off the event loop.
-        ctx.vertx().executeBlocking(() -> served.tokenizer().encode(request.prompt()), false)
-                .onSuccess(promptIds -> submit(ctx, context, served, request, promptIds, startNanos))
+        ctx.vertx().executeBlocking(() -> served.tokenizer().encode(prompt), false)
+                .onSuccess(promptIds -> submit(ctx, context, served, target, request, promptIds, startNanos))
                 .onFailure(error -> reject(ctx, ApiErrors.toApi(error)));
     }
 
-    private void submit(RoutingContext ctx, Context context, ServedModel served, CompletionRequest request, int[] promptIds,
-            long startNanos) {
+    private void submit(RoutingContext ctx, Context context, ServedModel served, ServedModel.Target target, CompletionRequest request,
+            int[] promptIds, long startNanos) {
         if (ctx.response().closed()) {
             metrics.requestEnded(ServingMetrics.Outcome.CANCELLED);
             return;
         }
-        String id = "cmpl-" + UUID.randomUUID().toString().replace("-", "");
+        String id = (request.chat() ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
         try {
-            checkFitsContext(promptIds.length, request.maxTokens(), served.engine().contextLength());
+            int contextLength = served.engine().contextLength();
+            int maxTokens = request.maxTokens() == CompletionRequestParser.UNTIL_CONTEXT_END
+                    ? Math.max(1, contextLength - promptIds.length)
+                    : request.maxTokens();
+            checkFitsContext(promptIds.length, maxTokens, contextLength);
             long seed = request.seed().orElseGet(() -> ThreadLocalRandom.current().nextLong());
             SamplingParams sampling = new SamplingParams(request.temperature(), request.topK(), request.topP(), seed);
-            GenerationRequest generation = new GenerationRequest(id, promptIds, request.maxTokens(), sampling, request.stop());
+            GenerationRequest generation = new GenerationRequest(id, promptIds, maxTokens, sampling, request.stop(), target.adapter());
             CompletionResponder.Exchange exchange = new CompletionResponder.Exchange(ctx.response(), context, served.engine(), id,
-                    new CompletionJson(id, Instant.now().getEpochSecond(), served.name()), metrics, startNanos);
+                    new CompletionJson(id, Instant.now().getEpochSecond(), target.name(), request.chat()), metrics, startNanos);
             CompletionResponder responder = request.stream()
                     ? new StreamingResponder(exchange, request.includeUsage())
                     : new BufferedResponder(exchange);

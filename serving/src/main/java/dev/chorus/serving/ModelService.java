@@ -1,5 +1,10 @@
 package dev.chorus.serving;
 
+import dev.chorus.engine.adapter.AdapterRuntime;
+import dev.chorus.engine.adapter.AdapterSlots;
+import dev.chorus.engine.adapter.DirectoryAdapterSource;
+import dev.chorus.engine.checkpoint.Fingerprint;
+import dev.chorus.engine.compress.Projection;
 import dev.chorus.engine.generation.EngineLoop;
 import dev.chorus.engine.generation.EngineStats;
 import dev.chorus.engine.model.LoadedModel;
@@ -9,7 +14,9 @@ import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.nio.file.Path;
+import java.util.EnumSet;
 import java.util.Optional;
+import java.util.Set;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
@@ -23,6 +30,8 @@ public class ModelService {
 
     private final ChorusConfig.Model modelConfig;
     private final ChorusConfig.Engine engineConfig;
+    private final ChorusConfig.Adapters adapterConfig;
+    private final AdapterLoadTimer loadTimer;
     private final Object lock = new Object();
     private volatile ServedModel served;
     private volatile String failure;
@@ -30,9 +39,11 @@ public class ModelService {
 
     private final int httpPort;
 
-    public ModelService(ChorusConfig config, @ConfigProperty(name = "quarkus.http.port") int httpPort) {
+    public ModelService(ChorusConfig config, AdapterLoadTimer loadTimer, @ConfigProperty(name = "quarkus.http.port") int httpPort) {
         this.modelConfig = config.model();
         this.engineConfig = config.engine();
+        this.adapterConfig = config.adapters();
+        this.loadTimer = loadTimer;
         this.httpPort = httpPort;
     }
 
@@ -71,8 +82,8 @@ public class ModelService {
                 served = loaded;
                 LOG.infof("model %s ready in %d ms (context %d tokens, max batch %d)", loaded.name(),
                         (System.nanoTime() - started) / 1_000_000, loaded.engine().contextLength(), engineConfig.maxBatch());
-                LOG.infof("try: curl -N http://localhost:%d/v1/completions -H 'Content-Type: application/json' "
-                        + "-d '{\"prompt\": \"Once upon a time\", \"max_tokens\": 64, \"stream\": true}'", httpPort);
+                LOG.infof("try: curl -N http://localhost:%d/v1/completions -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' "
+                        + "-d '{\"prompt\": \"Once upon a time\", \"max_tokens\": 64, \"stream\": true}'", httpPort, ApiKeys.DEMO_KEY);
                 return;
             }
         }
@@ -83,13 +94,31 @@ public class ModelService {
         LoadedModel model = LoadedModel.load(path, modelConfig.tokenizer().map(Path::of), modelConfig.device());
         try {
             Tokenizer tokenizer = model.requireTokenizer(); // text prompts need one; fail at load, not per request
+            DirectoryAdapterSource adapters = new DirectoryAdapterSource(Path.of(adapterConfig.directory()), model.config(),
+                    adapterConfig.maxRank(), Fingerprint.of(path));
+            AdapterRuntime runtime = new AdapterRuntime(model, slotSettings(), adapterConfig.maxCpuLoras(), adapters, null);
+            runtime.onLoadLatency((key, nanos) -> loadTimer.record(nanos));
             EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(
-                    engineConfig.maxBatch(), engineConfig.maxWaiting(), engineConfig.prefillBudget()));
-            return new ServedModel(model, engine, tokenizer);
+                    engineConfig.maxBatch(), engineConfig.maxWaiting(), engineConfig.prefillBudget()), runtime);
+            LOG.infof("adapters from %s (up to %d resident, rank <= %d)", Path.of(adapterConfig.directory()).toAbsolutePath().normalize(),
+                    adapterConfig.maxLoras(), adapterConfig.maxRank());
+            return new ServedModel(model, engine, tokenizer, adapters);
         } catch (RuntimeException e) {
             model.close();
             throw e;
         }
+    }
+
+    private AdapterSlots.Settings slotSettings() {
+        Set<Projection> targets = EnumSet.noneOf(Projection.class);
+        for (String module : adapterConfig.targetModules()) {
+            try {
+                targets.add(Projection.fromModuleName(module.trim()));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("chorus.adapters.target-modules: " + e.getMessage(), e);
+            }
+        }
+        return new AdapterSlots.Settings(adapterConfig.maxLoras(), adapterConfig.maxRank(), targets);
     }
 
     private static void close(ServedModel model) {

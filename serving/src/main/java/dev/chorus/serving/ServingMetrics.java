@@ -1,18 +1,23 @@
 package dev.chorus.serving;
 
+import dev.chorus.engine.adapter.AdapterCache;
 import dev.chorus.engine.generation.EngineStats;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Timer;
 import io.quarkus.runtime.Startup;
+import io.vertx.core.Vertx;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.ToDoubleFunction;
+import java.util.function.ToLongFunction;
 
 /**
  * Serving metrics for /q/metrics. Engine gauges use vLLM's names so inference gateways that route
@@ -39,6 +44,7 @@ public class ServingMetrics {
         }
     }
 
+    private static final long LORA_INFO_REFRESH_MILLIS = 250;
     private static final Duration[] LATENCY_BUCKETS = {
         Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100),
         Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(5),
@@ -52,8 +58,13 @@ public class ServingMetrics {
     private final Timer streamLatency;
     private final Timer bufferedLatency;
 
-    public ServingMetrics(MeterRegistry registry, ModelService models) {
+    private final ModelService models;
+    private Gauge loraInfo; // event loop only, like loraLabels
+    private List<Tag> loraLabels = List.of();
+
+    public ServingMetrics(MeterRegistry registry, ModelService models, Vertx vertx) {
         this.registry = registry;
+        this.models = models;
         for (Outcome outcome : Outcome.values()) {
             requests.put(outcome, Counter.builder("chorus.completion.requests").description("Completion requests by how they ended")
                     .tag("outcome", outcome.tag()).register(registry));
@@ -73,6 +84,44 @@ public class ServingMetrics {
                 .description("Batched decode steps; generated tokens / steps = mean batch size").register(registry);
         FunctionCounter.builder("chorus.engine.generated.tokens", models, m -> m.stats().generatedTokens())
                 .description("Tokens sampled by the engine").register(registry);
+
+        adapterCounter("chorus.adapter.cache.hits", "Adapter acquisitions that found the adapter in a device slot", models,
+                AdapterCache.Stats::hits);
+        adapterCounter("chorus.adapter.cache.misses", "Adapter acquisitions that had to upload it into a slot", models,
+                AdapterCache.Stats::misses);
+        adapterCounter("chorus.adapter.cache.evictions", "Adapters dropped from the device or host tier", models,
+                AdapterCache.Stats::evictions);
+        gauge("chorus.adapter.resident.device", "Adapters in device slots", models, s -> s.adapterCache().deviceResident());
+        gauge("chorus.adapter.resident.host", "Parsed adapters in the host tier", models, s -> s.adapterCache().hostResident());
+        refreshLoraInfo();
+        // Its labels change with the traffic, so the series is re-registered when they do.
+        vertx.setPeriodic(LORA_INFO_REFRESH_MILLIS, id -> refreshLoraInfo());
+    }
+
+    private void adapterCounter(String name, String description, ModelService models, ToLongFunction<AdapterCache.Stats> value) {
+        FunctionCounter.builder(name, models, m -> value.applyAsLong(m.stats().adapterCache())).description(description).register(registry);
+    }
+
+    /**
+     * vllm:lora_requests_info as vLLM exposes it: one series whose labels list the adapters of
+     * running and waiting requests, valued with the time they last changed.
+     */
+    private void refreshLoraInfo() {
+        EngineStats stats = models.stats();
+        List<Tag> labels = List.of(
+                Tag.of("running_lora_adapters", String.join(",", stats.runningAdapters())),
+                Tag.of("waiting_lora_adapters", String.join(",", stats.waitingAdapters())),
+                Tag.of("max_lora", Integer.toString(stats.maxAdapters())));
+        if (labels.equals(loraLabels) && loraInfo != null) {
+            return;
+        }
+        if (loraInfo != null) {
+            registry.remove(loraInfo);
+        }
+        double changedAt = System.currentTimeMillis() / 1000.0;
+        loraInfo = Gauge.builder("vllm:lora_requests_info", () -> changedAt).tags(labels)
+                .description("Adapters of running and waiting requests (labels); value = when they last changed").register(registry);
+        loraLabels = labels;
     }
 
     private void gauge(String name, String description, ModelService models, ToDoubleFunction<EngineStats> value) {

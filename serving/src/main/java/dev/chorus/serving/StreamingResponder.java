@@ -20,6 +20,10 @@ final class StreamingResponder extends CompletionResponder {
                 .putHeader(HttpHeaders.CACHE_CONTROL, "no-cache")
                 .putHeader("X-Accel-Buffering", "no"); // keep reverse proxies from buffering the stream
         response.writeHead(); // the client sees 200 now, not at the first token
+        JsonObject opening = json.openingChunk();
+        if (opening != null) {
+            event(opening);
+        }
     }
 
     @Override

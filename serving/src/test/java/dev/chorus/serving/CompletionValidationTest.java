@@ -56,7 +56,7 @@ class CompletionValidationTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("badRequests")
     void rejectedWith400(String description, String body, String param) {
-        given().contentType(ContentType.JSON).body(body).post("/v1/completions").then()
+        ServingTestSupport.api().contentType(ContentType.JSON).body(body).post("/v1/completions").then()
                 .statusCode(400)
                 .contentType("application/json")
                 .body("error.type", equalTo("invalid_request_error"))
@@ -76,7 +76,7 @@ class CompletionValidationTest {
 
     @Test
     void emptyBodyIs400() {
-        given().post("/v1/completions").then().statusCode(400).body("error.type", equalTo("invalid_request_error"));
+        ServingTestSupport.api().post("/v1/completions").then().statusCode(400).body("error.type", equalTo("invalid_request_error"));
     }
 
     @Test

@@ -121,7 +121,7 @@ class CompletionsTest {
 
     @Test
     void modelsListsTheServedModel() {
-        given().get("/v1/models").then().statusCode(200)
+        ServingTestSupport.api().get("/v1/models").then().statusCode(200)
                 .body("object", equalTo("list"))
                 .body("data[0].id", equalTo(MODEL))
                 .body("data[0].max_model_len", equalTo(512));

@@ -36,6 +36,7 @@ class EngineOverloadTest {
     void secondRequestGets429WithRetryAfter() throws Exception {
         ServingTestSupport.awaitReady();
         HttpURLConnection first = (HttpURLConnection) completions.openConnection();
+        first.setRequestProperty("Authorization", ServingTestSupport.DEMO_AUTH);
         first.setRequestMethod("POST");
         first.setDoOutput(true);
         try (OutputStream out = first.getOutputStream()) {

@@ -4,6 +4,7 @@ import static io.restassured.RestAssured.given;
 
 import io.restassured.http.ContentType;
 import io.restassured.response.Response;
+import io.restassured.specification.RequestSpecification;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -17,6 +18,13 @@ final class ServingTestSupport {
             + "but it was too heavy for him.\nTom tried to reach it. He tried to push the knot. He pulled and pulled, but the stight was too "
             + "heavy for him. Tom was sad. He tried to get his tail back, but he could not reach it.\nTom was sad";
     static final String MODEL = "TinyStories-656K";
+    /** The demo tenant's key from application.properties. */
+    static final String DEMO_AUTH = "Bearer chorus-demo-key";
+    /** Keys of the test profile's tenants and operator (their SHA-256 digests are configured). */
+    static final String ACME_AUTH = "Bearer acme-key";
+    static final String ACME_AUTH_ROTATED = "Bearer acme-key-2";
+    static final String GLOBEX_AUTH = "Bearer globex-key";
+    static final String OPERATOR_AUTH = "Bearer operator-key";
 
     private ServingTestSupport() {
     }
@@ -33,8 +41,17 @@ final class ServingTestSupport {
         throw new AssertionError("model not ready after 60 s: " + given().get("/q/health/ready").asString());
     }
 
+    /** A request as the demo tenant. */
+    static RequestSpecification api() {
+        return as(DEMO_AUTH);
+    }
+
+    static RequestSpecification as(String authorization) {
+        return given().header("Authorization", authorization);
+    }
+
     static Response post(Object body) {
-        return given().contentType(ContentType.JSON).body(body).post("/v1/completions");
+        return api().contentType(ContentType.JSON).body(body).post("/v1/completions");
     }
 
     static Map<String, Object> greedy(String prompt, int maxTokens) {

@@ -99,6 +99,7 @@ class StreamingCompletionsTest {
         double cancelledBefore = cancelled();
         double tokensBefore = completionTokens();
         HttpURLConnection connection = (HttpURLConnection) completions.openConnection();
+        connection.setRequestProperty("Authorization", ServingTestSupport.DEMO_AUTH);
         connection.setRequestMethod("POST");
         connection.setDoOutput(true);
         connection.setRequestProperty("Content-Type", "application/json");

@@ -21,6 +21,7 @@ public final class AdapterCache {
     public enum Tier { DEVICE, HOST }
 
     public record Stats(long hits, long misses, long evictions, int deviceResident, int hostResident, int pinned) {
+        public static final Stats NONE = new Stats(0, 0, 0, 0, 0, 0);
     }
 
     private final int deviceSlots;
@@ -81,11 +82,11 @@ public final class AdapterCache {
         if (slot != null) {
             hits++;
         } else {
-            misses++;
             slot = freeSlot();
             if (slot < 0) {
-                return -1;
+                return -1; // not a miss yet: the caller asks again once a slot is unpinned
             }
+            misses++;
             Adapter adapter = host.get(key);
             if (adapter == null) {
                 adapter = load.apply(key);

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.ObjLongConsumer;
 
 /**
  * What the engine loop needs to serve adapters: device slots, the residency cache, and loading of
@@ -20,7 +21,9 @@ public final class AdapterRuntime implements AutoCloseable {
     private final AdapterSource source;
     private final ExecutorService loader;
     private final Map<AdapterKey, CompletableFuture<Adapter>> loading = new HashMap<>();
+    private final Map<AdapterKey, Long> loadStarted = new HashMap<>(); // nanoTime, until the adapter is in a slot
     private Runnable wake = () -> { };
+    private ObjLongConsumer<AdapterKey> loadLatency = (key, nanos) -> { };
 
     public AdapterRuntime(LoadedModel model, AdapterSlots.Settings settings, int hostCapacity, AdapterSource source,
             AdapterCache.EvictionListener evictions) {
@@ -39,6 +42,11 @@ public final class AdapterRuntime implements AutoCloseable {
         this.wake = wakeEngine;
     }
 
+    /** Told, on the engine thread, how long each cold load took from the source to a usable slot. */
+    public void onLoadLatency(ObjLongConsumer<AdapterKey> observer) {
+        this.loadLatency = observer;
+    }
+
     /**
      * The device slot of {@code key}, pinned for one request, or −1 while it loads or all slots are
      * pinned. A failed load is thrown once to each request waiting for it, then forgotten (a later
@@ -47,6 +55,7 @@ public final class AdapterRuntime implements AutoCloseable {
     public int tryAcquire(AdapterKey key) {
         if (!cache.onDevice(key) && !cache.onHost(key)) {
             CompletableFuture<Adapter> f = loading.computeIfAbsent(key, k -> {
+                loadStarted.put(k, System.nanoTime());
                 CompletableFuture<Adapter> load = CompletableFuture.supplyAsync(() -> source.load(k), loader);
                 load.whenComplete((a, e) -> wake.run());
                 return load;
@@ -58,14 +67,20 @@ public final class AdapterRuntime implements AutoCloseable {
                 cache.offerHost(key, f.join());
             } catch (RuntimeException e) {
                 Throwable cause = e.getCause() != null ? e.getCause() : e;
+                loadStarted.remove(key);
                 throw cause instanceof EngineException ee ? ee : new AdapterFormatException(key + ": " + cause.getMessage(), cause);
             } finally {
                 loading.remove(key);
             }
         }
-        return cache.acquire(key, k -> {
+        int slot = cache.acquire(key, k -> {
             throw new IllegalStateException(k + " should be on the host tier");
         });
+        Long started = slot > 0 ? loadStarted.remove(key) : null;
+        if (started != null) {
+            loadLatency.accept(key, System.nanoTime() - started);
+        }
+        return slot;
     }
 
     public void release(AdapterKey key) {

@@ -7,15 +7,16 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.TreeMap;
+import java.util.OptionalInt;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
  * Adapters from a local directory: {@code root/<tenant>/<name>/<version>/} holding the PEFT files
- * (version a positive integer). Every load is validated against the served base.
+ * (version a positive integer; the newest is active). Every load is validated against the served
+ * base. Publish a version by writing it elsewhere and renaming it into place, so it appears whole.
  */
-public final class DirectoryAdapterSource implements AdapterSource {
+public final class DirectoryAdapterSource implements AdapterSource, AdapterCatalog {
     private static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
     private final Path root;
@@ -30,34 +31,46 @@ public final class DirectoryAdapterSource implements AdapterSource {
         this.baseFingerprint = baseFingerprint;
     }
 
-    /** A tenant's adapters with their versions, newest last. */
-    public TreeMap<String, List<Integer>> list(String tenant) {
-        TreeMap<String, List<Integer>> out = new TreeMap<>();
+    @Override
+    public List<Listing> adapters(String tenant) {
+        List<Listing> out = new ArrayList<>();
         Path dir = tenantDir(tenant);
         if (dir == null || !Files.isDirectory(dir)) {
             return out;
         }
         for (Path adapter : children(dir)) {
             String name = adapter.getFileName().toString();
-            if (!SAFE_NAME.matcher(name).matches()) {
-                continue;
-            }
-            List<Integer> versions = new ArrayList<>();
-            for (Path v : children(adapter)) {
-                parseVersion(v.getFileName().toString()).ifPresent(versions::add);
-            }
-            if (!versions.isEmpty()) {
-                versions.sort(null);
-                out.put(name, versions);
+            if (SAFE_NAME.matcher(name).matches()) {
+                List<Integer> versions = versions(adapter);
+                if (!versions.isEmpty()) {
+                    out.add(new Listing(name, versions, versions.get(versions.size() - 1)));
+                }
             }
         }
         return out;
     }
 
-    /** The newest version of tenant/name, if any. */
-    public Optional<Integer> latest(String tenant, String name) {
-        List<Integer> versions = list(tenant).get(name);
-        return versions == null ? Optional.empty() : Optional.of(versions.get(versions.size() - 1));
+    @Override
+    public Optional<AdapterKey> resolve(String tenant, String name, OptionalInt version) {
+        Path dir = tenantDir(tenant);
+        if (dir == null || !SAFE_NAME.matcher(name).matches() || !Files.isDirectory(dir.resolve(name))) {
+            return Optional.empty();
+        }
+        List<Integer> versions = versions(dir.resolve(name));
+        if (versions.isEmpty()) {
+            return Optional.empty();
+        }
+        int v = version.orElse(versions.get(versions.size() - 1));
+        return versions.contains(v) ? Optional.of(new AdapterKey(tenant, name, v)) : Optional.empty();
+    }
+
+    private static List<Integer> versions(Path adapter) {
+        List<Integer> versions = new ArrayList<>();
+        for (Path v : children(adapter)) {
+            parseVersion(v.getFileName().toString()).ifPresent(versions::add);
+        }
+        versions.sort(null);
+        return versions;
     }
 
     @Override
@@ -70,7 +83,14 @@ public final class DirectoryAdapterSource implements AdapterSource {
         if (!Files.isDirectory(versionDir)) {
             throw new AdapterNotFoundException(key);
         }
-        return AdapterFiles.read(versionDir, base, maxRank, baseFingerprint);
+        try {
+            return AdapterFiles.read(versionDir, base, maxRank, baseFingerprint);
+        } catch (AdapterFormatException e) {
+            // Callers see the reason, not this server's directory layout.
+            String prefix = versionDir + ": ";
+            String reason = e.getMessage().startsWith(prefix) ? e.getMessage().substring(prefix.length()) : e.getMessage();
+            throw new AdapterFormatException("adapter " + key.name() + "@" + key.version() + " is unusable: " + reason, e);
+        }
     }
 
     /** Null for names that could escape the root (tenants come from configuration, but stay careful). */
@@ -90,6 +110,8 @@ public final class DirectoryAdapterSource implements AdapterSource {
     private static List<Path> children(Path dir) {
         try (Stream<Path> s = Files.list(dir)) {
             return s.filter(Files::isDirectory).sorted().toList();
+        } catch (java.nio.file.NoSuchFileException e) {
+            return List.of(); // removed while we looked: as if it never existed
         } catch (IOException e) {
             throw new AdapterFormatException(dir + ": cannot list adapters: " + e.getMessage(), e);
         }

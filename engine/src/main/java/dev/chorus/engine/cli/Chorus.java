@@ -17,9 +17,13 @@ public final class Chorus {
                        [--top-k K] [--top-p P] [--seed S] [--device cpu|gpu]
               synth    --shape stories15M|stories42M|stories110M --out FILE [--seed S]
               bench decode --model PATH [--batch B] [--tokens N] [--json] [--device cpu|gpu]
+              bench multi-lora --model PATH [--adapters N] [--rank R] [--targets all|qkvo] [--batch B] [--tokens T]
+                       [--pattern distinct|identical|zipf] [--json]
               compress --model IN --out DIR --sparsity 0.5|2:4|4:8 [--bits 4|8] [--group-size 32|64|128] [--sym] [--gptq]
                        [--ebft] [--bcq Q] [--calibration self:N|FILE] [--method wanda|magnitude] [--seed S]
-              eval     --model M [--reference DENSE] [--samples N] [--data FILE] [--json]""";
+              eval     --model M [--reference DENSE] [--samples N] [--data FILE] [--json]
+              make-adapter --model PATH --out DIR [--type lora|qa-lora|scale] [--rank R] [--targets all|qkvo]
+                       [--std S] [--seed S]""";
 
     private Chorus() {
     }
@@ -43,7 +47,8 @@ public final class Chorus {
                 case "bench" -> BenchCommand.run(rest, out, err);
                 case "compress" -> CompressCommand.run(rest, err);
                 case "eval" -> EvalCommand.run(rest, out, err);
-                default -> throw new UsageException("unknown command '" + args[0] + "' (commands: generate, synth, bench, compress, eval; see chorus help)");
+                case "make-adapter" -> MakeAdapterCommand.run(rest, err);
+                default -> throw new UsageException("unknown command '" + args[0] + "' (commands: generate, synth, bench, compress, eval, make-adapter; see chorus help)");
             }
             return OK;
         } catch (UsageException e) {

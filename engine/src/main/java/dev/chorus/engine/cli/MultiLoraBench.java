@@ -4,6 +4,7 @@ import dev.chorus.engine.adapter.Adapter;
 import dev.chorus.engine.adapter.AdapterFiles;
 import dev.chorus.engine.adapter.AdapterSlots;
 import dev.chorus.engine.adapter.AdapterType;
+import dev.chorus.engine.adapter.RandomAdapters;
 import dev.chorus.engine.compress.Projection;
 import dev.chorus.engine.model.LoadedModel;
 import dev.chorus.engine.model.ModelConfig;
@@ -15,7 +16,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -52,7 +52,7 @@ final class MultiLoraBench {
         }
         List<Adapter> pool = new ArrayList<>();
         for (int i = 0; i < adapters; i++) {
-            pool.add(random(c, rank, targets, 1000 + i));
+            pool.add(RandomAdapters.generate(c, AdapterType.LORA, rank, targets, 0.02, 1000 + i, null));
         }
         try (AdapterSlots slots = new AdapterSlots(c, new AdapterSlots.Settings(adapters, rank, targets), model.manager())) {
             double[] loadMs = coldLoads(pool, slots, c, rank);
@@ -162,24 +162,5 @@ final class MultiLoraBench {
         } catch (IOException e) {
             throw new UsageException("cannot write benchmark adapters to a temp directory: " + e.getMessage());
         }
-    }
-
-    static Adapter random(ModelConfig c, int rank, Set<Projection> targets, long seed) {
-        SplittableRandom rnd = new SplittableRandom(seed);
-        Map<Adapter.Module, Adapter.Weights> modules = new HashMap<>();
-        for (int layer = 0; layer < c.numLayers(); layer++) {
-            for (Projection p : targets) {
-                float[] a = new float[rank * p.inFeatures(c)];
-                float[] b = new float[p.outFeatures(c) * rank];
-                for (int i = 0; i < a.length; i++) {
-                    a[i] = (float) (0.02 * rnd.nextGaussian());
-                }
-                for (int i = 0; i < b.length; i++) {
-                    b[i] = (float) (0.02 * rnd.nextGaussian());
-                }
-                modules.put(new Adapter.Module(layer, p), new Adapter.Weights(a, b, null));
-            }
-        }
-        return new Adapter(AdapterType.LORA, rank, 2f * rank, 2f, targets, null, null, modules);
     }
 }

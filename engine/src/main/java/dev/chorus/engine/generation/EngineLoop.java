@@ -3,6 +3,7 @@ package dev.chorus.engine.generation;
 import ai.djl.ndarray.NDManager;
 import dev.chorus.engine.EngineException;
 import dev.chorus.engine.InvalidRequestException;
+import dev.chorus.engine.adapter.AdapterCache;
 import dev.chorus.engine.adapter.AdapterKey;
 import dev.chorus.engine.adapter.AdapterRuntime;
 import dev.chorus.engine.model.KvCache;
@@ -331,7 +332,8 @@ public final class EngineLoop implements AutoCloseable {
         // Submitted and unfinished, minus running: waiting requests incl. those whose command is still queued.
         int waitingRequests = Math.max(0, queued.get() - running.size());
         stats = new EngineStats(running.size(), waitingRequests, usage, lastBatchSize, decodeSteps, generatedTokens, adapterNames(running),
-                adapterNames(waiting));
+                adapterNames(waiting), adapters == null ? 0 : adapters.maxAdapters(),
+                adapters == null ? AdapterCache.Stats.NONE : adapters.stats());
     }
 
     private static Set<String> adapterNames(java.util.Collection<Sequence> sequences) {

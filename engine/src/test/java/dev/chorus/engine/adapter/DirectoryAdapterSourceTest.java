@@ -11,7 +11,7 @@ import dev.chorus.engine.model.ModelConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
+import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,11 +27,16 @@ class DirectoryAdapterSourceTest {
         Files.createDirectories(root.resolve("acme/pirate/07"));
         DirectoryAdapterSource source = new DirectoryAdapterSource(root, c, 16, null);
 
-        assertEquals(Map.of("pirate", List.of(1, 2)), source.list("acme"));
-        assertEquals(Map.of("space", List.of(1)), source.list("globex"));
-        assertTrue(source.list("nobody").isEmpty());
-        assertEquals(2, source.latest("acme", "pirate").orElseThrow());
-        assertFalse(source.latest("acme", "space").isPresent(), "globex's adapter is not acme's");
+        assertEquals(List.of(new AdapterCatalog.Listing("pirate", List.of(1, 2), 2)), source.adapters("acme"));
+        assertEquals(List.of(new AdapterCatalog.Listing("space", List.of(1), 1)), source.adapters("globex"));
+        assertTrue(source.adapters("nobody").isEmpty());
+        assertTrue(source.adapters("../acme").isEmpty());
+        assertEquals(new AdapterKey("acme", "pirate", 2), source.resolve("acme", "pirate", OptionalInt.empty()).orElseThrow());
+        assertEquals(new AdapterKey("acme", "pirate", 1), source.resolve("acme", "pirate", OptionalInt.of(1)).orElseThrow());
+        assertFalse(source.resolve("acme", "pirate", OptionalInt.of(3)).isPresent());
+        assertFalse(source.resolve("acme", "pirate", OptionalInt.of(7)).isPresent(), "07 is not a version directory");
+        assertFalse(source.resolve("acme", "space", OptionalInt.empty()).isPresent(), "globex's adapter is not acme's");
+        assertFalse(source.resolve("acme", "../globex/space", OptionalInt.empty()).isPresent());
 
         assertEquals(4, source.load(new AdapterKey("acme", "pirate", 2)).rank());
         assertThrows(AdapterNotFoundException.class, () -> source.load(new AdapterKey("acme", "space", 1)));

@@ -94,6 +94,27 @@ class ChorusCliTest {
         assertTrue(bench.out.matches("(?s)\\{.*\"batch\":2,.*\"tokens_per_s\":[0-9.]+,\"ms_per_step\":[0-9.]+.*}\\s*"), bench.out);
     }
 
+    @Test
+    void makeAdapterWritesAPeftAdapterBoundToItsBase(@TempDir Path dir) {
+        Path model = TestModels.tinyStories656k();
+        Path out = dir.resolve("pirate");
+        Run made = chorus("make-adapter", "--model", model.toString(), "--type", "qa-lora", "--rank", "4", "--targets", "qkvo",
+                "--seed", "9", "--out", out.toString());
+        assertEquals(0, made.code, made.err);
+        var config = dev.chorus.engine.checkpoint.HfCheckpoint.readConfig(model);
+        var adapter = dev.chorus.engine.adapter.AdapterFiles.read(out, config, 16, dev.chorus.engine.checkpoint.Fingerprint.of(model));
+        assertEquals(dev.chorus.engine.adapter.AdapterType.QA_LORA, adapter.type());
+        assertEquals(4, adapter.rank());
+        assertEquals(4 * config.numLayers(), adapter.modules().size(), "q, k, v, o of every layer");
+        assertTrue(dev.chorus.engine.adapter.AdapterFormatException.class.isInstance(org.junit.jupiter.api.Assertions.assertThrows(
+                RuntimeException.class, () -> dev.chorus.engine.adapter.AdapterFiles.read(out, config, 16, "sha256:" + "0".repeat(64)))),
+                "bound to its base: another fingerprint is refused");
+
+        assertFailure(chorus("make-adapter", "--model", model.toString(), "--out", out.toString()), 2, "already exists");
+        assertFailure(chorus("make-adapter", "--model", model.toString(), "--type", "dora", "--out", dir.resolve("x").toString()), 2,
+                "unknown adapter type 'dora'");
+    }
+
     private static void assertPrefix(String reference, String out) {
         int n = Math.min(reference.length(), out.length());
         for (int i = 0; i < n; i++) {
