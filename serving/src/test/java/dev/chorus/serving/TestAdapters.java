@@ -66,9 +66,12 @@ final class TestAdapters {
         }
     }
 
-    /** Removes a tenant's adapters left over from an earlier run. */
-    static void clearTenant(String tenant) {
-        deleteTree(root().resolve(tenant));
+    /**
+     * Removes an adapter left over from an earlier run. Test classes share one server (and its
+     * adapter cache), so each uses adapter names of its own.
+     */
+    static void clear(String tenant, String name) {
+        deleteTree(root().resolve(tenant).resolve(name));
     }
 
     private static void deleteTree(Path dir) {

@@ -89,6 +89,7 @@ public final class DirectoryAdapterSource implements AdapterSource, AdapterCatal
             // Callers see the reason, not this server's directory layout.
             String prefix = versionDir + ": ";
             String reason = e.getMessage().startsWith(prefix) ? e.getMessage().substring(prefix.length()) : e.getMessage();
+            reason = reason.replace(versionDir.toString() + versionDir.getFileSystem().getSeparator(), "");
             throw new AdapterFormatException("adapter " + key.name() + "@" + key.version() + " is unusable: " + reason, e);
         }
     }
