@@ -23,7 +23,8 @@ public class ApiKeys {
     private static final Logger LOG = Logger.getLogger(ApiKeys.class);
     private static final Pattern TENANT = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
     private static final Pattern DIGEST = Pattern.compile("[0-9a-fA-F]{64}");
-    /** The README's demo key; fine on a laptop, never in a deployment. */
+    /** The README's demo tenant and key; fine on a laptop, never in a deployment. */
+    static final String DEMO_TENANT = "demo";
     static final String DEMO_KEY = "chorus-demo-key";
 
     private record Entry(byte[] digest, Caller caller) {
@@ -47,11 +48,15 @@ public class ApiKeys {
         for (String digest : auth.adminKeySha256().orElse(List.of())) {
             add(digest, Caller.OPERATOR, "chorus.auth.admin-key-sha256");
         }
-        tenants.sort(null);
-        byte[] demo = sha256(DEMO_KEY);
-        if (entries.stream().anyMatch(e -> MessageDigest.isEqual(e.digest, demo))) {
-            LOG.warnf("the public demo API key '%s' is enabled; configure your own key digests before exposing this server", DEMO_KEY);
+        if (auth.demoTenant()) {
+            if (!tenants.contains(DEMO_TENANT)) {
+                tenants.add(DEMO_TENANT);
+            }
+            entries.add(new Entry(sha256(DEMO_KEY), Caller.tenant(DEMO_TENANT)));
+            LOG.warnf("tenant '%s' with the public API key '%s' is enabled; set chorus.auth.demo-tenant=false before exposing this server",
+                    DEMO_TENANT, DEMO_KEY);
         }
+        tenants.sort(null);
         if (entries.isEmpty()) {
             LOG.warn("no API keys are configured (chorus.auth.*): every /v1 request will get 401");
         }
@@ -71,7 +76,10 @@ public class ApiKeys {
 
     /** The caller behind the request's {@code Authorization: Bearer <key>}; 401 when missing or unknown. */
     public Caller authenticate(RoutingContext ctx) {
-        String header = ctx.request().getHeader(HttpHeaders.AUTHORIZATION);
+        return authenticate(ctx.request().getHeader(HttpHeaders.AUTHORIZATION));
+    }
+
+    Caller authenticate(String header) {
         if (header == null || header.isBlank()) {
             throw ApiException.unauthorized("missing API key: send 'Authorization: Bearer <key>'");
         }

@@ -58,6 +58,10 @@ public interface ChorusConfig {
         /** Tenants by name, each with the digests of its keys (several, so keys can be rotated). */
         Map<String, Tenant> tenants();
 
+        /** The tenant 'demo' with the public key chorus-demo-key, for the local walk-through; turn it off in deployments. */
+        @WithDefault("true")
+        boolean demoTenant();
+
         /** Operators' key digests: they see every tenant's adapters and name them tenant/adapter[@version]. */
         Optional<List<String>> adminKeySha256();
 
