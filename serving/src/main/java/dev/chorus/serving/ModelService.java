@@ -83,7 +83,7 @@ public class ModelService {
                 LOG.infof("model %s ready in %d ms (context %d tokens, max batch %d)", loaded.name(),
                         (System.nanoTime() - started) / 1_000_000, loaded.engine().contextLength(), engineConfig.maxBatch());
                 LOG.infof("try: curl -N http://localhost:%d/v1/completions -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' "
-                        + "-d '{\"prompt\": \"Once upon a time\", \"max_tokens\": 64, \"stream\": true}'", httpPort, ApiKeys.DEMO_KEY);
+                        + "-d '{\"prompt\": \"Once upon a time\", \"max_tokens\": 64, \"stream\": true}'", httpPort, dev.chorus.kafka.tenancy.TenantKeys.DEMO_KEY);
                 return;
             }
         }

@@ -1,5 +1,6 @@
 package dev.chorus.serving;
 
+import dev.chorus.kafka.tenancy.Caller;
 import dev.chorus.engine.adapter.AdapterCatalog;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonArray;

@@ -1,5 +1,6 @@
 package dev.chorus.serving;
 
+import dev.chorus.kafka.tenancy.Caller;
 import dev.chorus.engine.adapter.AdapterCatalog;
 import dev.chorus.engine.adapter.AdapterKey;
 import dev.chorus.engine.generation.EngineLoop;

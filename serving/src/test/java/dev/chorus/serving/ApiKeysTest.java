@@ -1,5 +1,6 @@
 package dev.chorus.serving;
 
+import dev.chorus.kafka.tenancy.Caller;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
