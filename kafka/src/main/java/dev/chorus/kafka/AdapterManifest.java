@@ -9,8 +9,9 @@ import java.util.regex.Pattern;
 /**
  * The state of one tenant's adapter, as the registry publishes it on the compacted
  * {@code chorus.adapters} topic keyed by {@link #key()}: every live version with its blob, the
- * active version, and the next version number (numbers are never reused, even after deletes).
- * Deleting the adapter publishes a tombstone for the key.
+ * active version, and the next version number. A deleted adapter keeps its record with no versions
+ * (active 0), not a tombstone: version numbers are never reused, so a version number always names
+ * the same weights, in every cache.
  */
 public record AdapterManifest(int schemaVersion, String tenant, String name, int activeVersion, int nextVersion,
         List<Version> versions, Instant updatedAt) {
@@ -44,21 +45,32 @@ public record AdapterManifest(int schemaVersion, String tenant, String name, int
         Names.require("name", name);
         versions = Names.present("versions", versions).stream().sorted(Comparator.comparingInt(Version::version)).toList();
         if (versions.isEmpty()) {
-            throw new IllegalArgumentException("an adapter has at least one version (deleting the last one deletes the adapter)");
+            if (activeVersion != 0 || nextVersion < 1) {
+                throw new IllegalArgumentException("a deleted adapter (no versions) has activeVersion 0 and nextVersion >= 1");
+            }
+        } else {
+            checkVersions(versions, activeVersion, nextVersion);
         }
+        Names.present("updatedAt", updatedAt);
+    }
+
+    private static void checkVersions(List<Version> versions, int activeVersion, int nextVersion) {
         for (int i = 1; i < versions.size(); i++) {
             if (versions.get(i).version() == versions.get(i - 1).version()) {
                 throw new IllegalArgumentException("version " + versions.get(i).version() + " appears twice");
             }
         }
-        int active = activeVersion;
-        if (versions.stream().noneMatch(v -> v.version() == active)) {
+        if (versions.stream().noneMatch(v -> v.version() == activeVersion)) {
             throw new IllegalArgumentException("activeVersion " + activeVersion + " is not one of the versions");
         }
         if (nextVersion <= versions.get(versions.size() - 1).version()) {
             throw new IllegalArgumentException("nextVersion must exceed every existing version");
         }
-        Names.present("updatedAt", updatedAt);
+    }
+
+    /** Deleted: no versions left (the record stays so version numbers are never reused). */
+    public boolean deleted() {
+        return versions.isEmpty();
     }
 
     /** The record key on chorus.adapters: tenant/name. */
@@ -74,7 +86,8 @@ public record AdapterManifest(int schemaVersion, String tenant, String name, int
         return versions.stream().filter(v -> v.version() == number).findFirst();
     }
 
-    public Version active() {
-        return version(activeVersion).orElseThrow();
+    /** The version new requests get; empty once deleted. */
+    public Optional<Version> active() {
+        return version(activeVersion);
     }
 }

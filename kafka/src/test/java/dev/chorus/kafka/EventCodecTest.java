@@ -29,7 +29,7 @@ class EventCodecTest {
         assertEquals(m, back);
         assertEquals(List.of(1, 2), back.versions().stream().map(AdapterManifest.Version::version).toList(), "kept in version order");
         assertEquals("acme/pirate", back.key());
-        assertEquals(2, back.active().version());
+        assertEquals(2, back.active().orElseThrow().version());
 
         FeedbackEvent f = new FeedbackEvent(1, "e-1", "acme", "pirate", 2, "Tom found", " a key.", 1, null, AT);
         assertEquals(f, EventCodec.FEEDBACK.decode(EventCodec.FEEDBACK.encode(f)));
@@ -85,7 +85,10 @@ class EventCodecTest {
         assertThrows(IllegalArgumentException.class, () -> new AdapterManifest(1, "acme", "p", 2, 3, List.of(v1), AT), "active not a version");
         assertThrows(IllegalArgumentException.class, () -> new AdapterManifest(1, "acme", "p", 1, 1, List.of(v1), AT), "next reuses 1");
         assertThrows(IllegalArgumentException.class, () -> new AdapterManifest(1, "acme", "p", 1, 2, List.of(v1, v1), AT), "duplicate");
-        assertThrows(IllegalArgumentException.class, () -> new AdapterManifest(1, "acme", "p", 1, 2, List.of(), AT), "no versions");
+        assertThrows(IllegalArgumentException.class, () -> new AdapterManifest(1, "acme", "p", 1, 2, List.of(), AT), "deleted, yet active");
+        AdapterManifest deleted = new AdapterManifest(1, "acme", "p", 0, 5, List.of(), AT);
+        assertTrue(deleted.deleted() && deleted.active().isEmpty());
+        assertEquals(deleted, EventCodec.ADAPTER_MANIFEST.decode(EventCodec.ADAPTER_MANIFEST.encode(deleted)));
         assertThrows(IllegalArgumentException.class,
                 () -> new AdapterManifest.Version(1, "ABC", 10, "lora", 8, List.of("q_proj"), null, AT), "sha256 form");
     }
