@@ -1,0 +1,65 @@
+package dev.chorus.registry;
+
+import dev.chorus.engine.checkpoint.Fingerprint;
+import dev.chorus.engine.checkpoint.HfCheckpoint;
+import dev.chorus.engine.checkpoint.Llama2cCheckpoint;
+import dev.chorus.engine.model.ModelConfig;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+/** Owns the registry's parts for the application's lifetime: the blob store, upload validation and the catalogue. */
+@ApplicationScoped
+public class Registry {
+    private static final Logger LOG = Logger.getLogger(Registry.class);
+
+    private final RegistryConfig.Registry config;
+    private final String bootstrapServers;
+    private BlobStore blobs;
+    private AdapterUpload uploads;
+    private Catalogue catalogue;
+
+    public Registry(RegistryConfig config, @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers) {
+        this.config = config.registry();
+        this.bootstrapServers = bootstrapServers;
+    }
+
+    /** At startup, not lazily: a registry that cannot read its catalogue must not take requests. */
+    void onStart(@Observes StartupEvent event) {
+        Path base = Path.of(config.baseModel());
+        ModelConfig baseConfig = Files.isDirectory(base) ? HfCheckpoint.readConfig(base) : Llama2cCheckpoint.read(base).config();
+        String fingerprint = Fingerprint.of(base);
+        blobs = new BlobStore(Path.of(config.blobDirectory()));
+        uploads = new AdapterUpload(baseConfig, fingerprint, config.maxRank(), config.maxUploadBytes());
+        catalogue = new Catalogue(bootstrapServers, blobs, config.writeTimeout());
+        LOG.infof("adapter registry for base %s (%s), blobs in %s, Kafka %s", base.getFileName(), fingerprint,
+                Path.of(config.blobDirectory()).toAbsolutePath().normalize(), bootstrapServers);
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        if (catalogue != null) {
+            catalogue.close();
+        }
+    }
+
+    public BlobStore blobs() {
+        return blobs;
+    }
+
+    public AdapterUpload uploads() {
+        return uploads;
+    }
+
+    public Catalogue catalogue() {
+        return catalogue;
+    }
+
+    public long maxUploadBytes() {
+        return config.maxUploadBytes();
+    }
+}

@@ -1,0 +1,261 @@
+package dev.chorus.registry;
+
+import dev.chorus.kafka.AdapterManifest;
+import dev.chorus.kafka.Names;
+import dev.chorus.kafka.tenancy.Caller;
+import dev.chorus.kafka.tenancy.UnauthenticatedException;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.FileUpload;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.jboss.logging.Logger;
+
+/**
+ * The registry's REST API. Every route authenticates first; a tenant reaches only its own
+ * /v1/tenants/{t}/… (403 otherwise) and only blobs its own versions use (404 otherwise); operators
+ * reach everything. Work that blocks (validation, disk, Kafka) runs off the event loop.
+ */
+@ApplicationScoped
+public class RegistryRoutes {
+    private static final Logger LOG = Logger.getLogger(RegistryRoutes.class);
+    private static final String CALLER = "chorus.caller";
+    private static final String ADAPTER = "/v1/tenants/:tenant/adapters/:name";
+
+    private final Registry registry;
+    private final RegistryKeys keys;
+    private final BlobRoute blobs;
+
+    public RegistryRoutes(Registry registry, RegistryKeys keys, BlobRoute blobs) {
+        this.registry = registry;
+        this.keys = keys;
+        this.blobs = blobs;
+    }
+
+    void init(@Observes Router router) {
+        BodyHandler uploadBody = BodyHandler.create(true).setBodyLimit(registry.maxUploadBytes()).setDeleteUploadedFilesOnEnd(true);
+        BodyHandler smallBody = BodyHandler.create(false).setBodyLimit(64 * 1024);
+        router.put(ADAPTER).handler(ctx -> authenticateThen(ctx, uploadBody)).handler(this::upload).failureHandler(this::failed);
+        router.post(ADAPTER + "/promote").handler(ctx -> authenticateThen(ctx, smallBody)).handler(this::promote).failureHandler(this::failed);
+        router.get("/v1/tenants/:tenant/adapters").handler(ctx -> authenticateThen(ctx, null)).handler(this::list);
+        router.get(ADAPTER).handler(ctx -> authenticateThen(ctx, null)).handler(this::manifest);
+        router.get(ADAPTER + "/versions").handler(ctx -> authenticateThen(ctx, null)).handler(this::versions);
+        router.get(ADAPTER + "/versions/:version").handler(ctx -> authenticateThen(ctx, null)).handler(this::version);
+        router.delete(ADAPTER + "/versions/:version").handler(ctx -> authenticateThen(ctx, null)).handler(this::deleteVersion);
+        router.delete(ADAPTER).handler(ctx -> authenticateThen(ctx, null)).handler(this::deleteAdapter);
+        router.get("/v1/adapters").handler(ctx -> authenticateThen(ctx, null)).handler(this::listAll);
+        router.route("/v1/blobs/:sha256").handler(ctx -> authenticateThen(ctx, null)).handler(ctx -> blobs.serve(ctx, ctx.get(CALLER)));
+    }
+
+    /** Authenticates before any body is read; Vert.x only lets a body handler lead a route, hence the call from here. */
+    private void authenticateThen(RoutingContext ctx, BodyHandler body) {
+        try {
+            ctx.put(CALLER, keys.authenticate(ctx));
+        } catch (UnauthenticatedException e) {
+            ctx.response().putHeader("WWW-Authenticate", "Bearer");
+            RegistryErrors.send(ctx, 401, "invalid_api_key", e.getMessage());
+            return;
+        }
+        if (body == null) {
+            ctx.next();
+        } else {
+            body.handle(ctx);
+        }
+    }
+
+    private void upload(RoutingContext ctx) {
+        String tenant = tenant(ctx);
+        String name = name(ctx);
+        if (tenant == null || name == null) {
+            return;
+        }
+        boolean promote = "true".equals(ctx.request().getParam("promote"));
+        respond(ctx, 201, () -> {
+            AdapterUpload.Validated upload = validated(ctx);
+            return ManifestJson.of(registry.catalogue().addVersion(tenant, name, upload, promote));
+        });
+    }
+
+    private AdapterUpload.Validated validated(RoutingContext ctx) {
+        if (!ctx.fileUploads().isEmpty()) {
+            byte[] config = null;
+            byte[] weights = null;
+            for (FileUpload f : ctx.fileUploads()) {
+                String label = f.fileName() == null || f.fileName().isEmpty() ? f.name() : f.fileName();
+                if (label.endsWith("adapter_config.json") || f.name().equals("config")) {
+                    config = read(f);
+                } else if (label.endsWith("adapter_model.safetensors") || f.name().equals("weights")) {
+                    weights = read(f);
+                }
+            }
+            return registry.uploads().fromFiles(config, weights);
+        }
+        if (ctx.body().buffer() == null || ctx.body().length() == 0) {
+            throw new UploadRejectedException(400, "send the adapter as a zip body or as multipart with adapter_config.json and "
+                    + "adapter_model.safetensors");
+        }
+        return registry.uploads().fromZip(ctx.body().buffer().getBytes());
+    }
+
+    private static byte[] read(FileUpload f) {
+        try {
+            return Files.readAllBytes(Path.of(f.uploadedFileName()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private void promote(RoutingContext ctx) {
+        String tenant = tenant(ctx);
+        String name = name(ctx);
+        if (tenant == null || name == null) {
+            return;
+        }
+        Integer version;
+        try {
+            JsonObject body = ctx.body().asJsonObject();
+            version = body == null ? null : body.getInteger("version");
+        } catch (DecodeException | ClassCastException e) {
+            version = null;
+        }
+        if (version == null || version < 1) {
+            RegistryErrors.send(ctx, 400, "invalid_request", "the body must be {\"version\": N} with N >= 1");
+            return;
+        }
+        int v = version;
+        respond(ctx, 200, () -> ManifestJson.of(registry.catalogue().promote(tenant, name, v)));
+    }
+
+    private void list(RoutingContext ctx) {
+        String tenant = tenant(ctx);
+        if (tenant != null) {
+            respond(ctx, 200, () -> ManifestJson.list(registry.catalogue().list(tenant)));
+        }
+    }
+
+    private void listAll(RoutingContext ctx) {
+        Caller caller = ctx.get(CALLER);
+        if (!caller.admin()) {
+            RegistryErrors.send(ctx, 403, "forbidden", "listing every tenant's adapters needs an operator key");
+            return;
+        }
+        respond(ctx, 200, () -> ManifestJson.list(registry.catalogue().list(null)));
+    }
+
+    private void manifest(RoutingContext ctx) {
+        withAdapter(ctx, m -> ManifestJson.of(m));
+    }
+
+    private void versions(RoutingContext ctx) {
+        withAdapter(ctx, m -> new JsonObject().put("versions", ManifestJson.versions(m)));
+    }
+
+    private void version(RoutingContext ctx) {
+        Integer v = versionParam(ctx);
+        if (v != null) {
+            withAdapter(ctx, m -> m.version(v).map(x -> ManifestJson.version(x, m.activeVersion()))
+                    .orElseThrow(() -> RegistryException.notFound("version " + v + " of adapter " + m.name())));
+        }
+    }
+
+    private void deleteVersion(RoutingContext ctx) {
+        String tenant = tenant(ctx);
+        String name = name(ctx);
+        Integer v = tenant == null || name == null ? null : versionParam(ctx);
+        if (v != null) {
+            respond(ctx, 200, () -> ManifestJson.of(registry.catalogue().deleteVersion(tenant, name, v)));
+        }
+    }
+
+    private void deleteAdapter(RoutingContext ctx) {
+        String tenant = tenant(ctx);
+        String name = name(ctx);
+        if (tenant != null && name != null) {
+            respond(ctx, 204, () -> {
+                registry.catalogue().deleteAdapter(tenant, name);
+                return null;
+            });
+        }
+    }
+
+    private void withAdapter(RoutingContext ctx, java.util.function.Function<AdapterManifest, JsonObject> view) {
+        String tenant = tenant(ctx);
+        String name = name(ctx);
+        if (tenant != null && name != null) {
+            respond(ctx, 200, () -> view.apply(registry.catalogue().live(tenant, name)
+                    .orElseThrow(() -> RegistryException.notFound("adapter " + name))));
+        }
+    }
+
+    /** The path's tenant when the caller may act for it; otherwise answers (400/403) and returns null. */
+    private static String tenant(RoutingContext ctx) {
+        String tenant = ctx.pathParam("tenant");
+        Caller caller = ctx.get(CALLER);
+        if (!Names.valid(tenant)) {
+            RegistryErrors.send(ctx, 400, "invalid_request", "invalid tenant name");
+            return null;
+        }
+        if (!caller.mayAccess(tenant)) {
+            RegistryErrors.send(ctx, 403, "forbidden", "this key cannot act for tenant " + tenant);
+            return null;
+        }
+        return tenant;
+    }
+
+    private static String name(RoutingContext ctx) {
+        String name = ctx.pathParam("name");
+        if (!Names.valid(name)) {
+            RegistryErrors.send(ctx, 400, "invalid_request", "adapter names are 1-128 letters, digits, '.', '_' or '-'");
+            return null;
+        }
+        return name;
+    }
+
+    private static Integer versionParam(RoutingContext ctx) {
+        String text = ctx.pathParam("version");
+        try {
+            int v = Integer.parseInt(text);
+            if (v >= 1) {
+                return v;
+            }
+        } catch (NumberFormatException ignored) {
+            // answered below
+        }
+        RegistryErrors.send(ctx, 400, "invalid_request", "version must be a positive integer");
+        return null;
+    }
+
+    private static void respond(RoutingContext ctx, int status, Callable<JsonObject> work) {
+        ctx.vertx().executeBlocking(work, false).onComplete(result -> {
+            if (result.succeeded()) {
+                JsonObject body = result.result();
+                ctx.response().setStatusCode(status);
+                if (body == null) {
+                    ctx.response().end();
+                } else {
+                    ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(body.encode());
+                }
+            } else {
+                RegistryErrors.send(ctx, result.cause());
+            }
+        });
+    }
+
+    private void failed(RoutingContext ctx) {
+        if (ctx.statusCode() == 413) {
+            RegistryErrors.send(ctx, 413, "too_large", "the upload exceeds " + registry.maxUploadBytes() + " bytes");
+        } else {
+            RegistryErrors.send(ctx, ctx.failure() != null ? ctx.failure() : new IllegalStateException("status " + ctx.statusCode()));
+        }
+    }
+}
