@@ -71,9 +71,25 @@ public interface ChorusConfig {
     }
 
     interface Adapters {
+        /** directory: local files; registry: the chorus.adapters topic (kafka.bootstrap.servers) and the registry's blobs. */
+        @WithDefault("directory")
+        Source source();
+
+        enum Source { DIRECTORY, REGISTRY }
+
         /** Local adapters: directory/&lt;tenant&gt;/&lt;name&gt;/&lt;version&gt;/ with PEFT files; the newest version is active. */
         @WithDefault("adapters")
         String directory();
+
+        /** The adapter registry's base URL (source = registry). */
+        Optional<String> registryUrl();
+
+        /** An operator key of the registry, for blob downloads (source = registry). */
+        Optional<String> registryKey();
+
+        /** Downloaded adapter blobs, unpacked by sha256. */
+        @WithDefault("data/serving/adapter-cache")
+        String cacheDirectory();
 
         /** Adapters resident on the device at once (batch slots, besides the zero slot). */
         @WithDefault("8")

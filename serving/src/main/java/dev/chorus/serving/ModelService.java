@@ -1,6 +1,8 @@
 package dev.chorus.serving;
 
+import dev.chorus.engine.adapter.AdapterCatalog;
 import dev.chorus.engine.adapter.AdapterRuntime;
+import dev.chorus.engine.adapter.AdapterSource;
 import dev.chorus.engine.adapter.AdapterSlots;
 import dev.chorus.engine.adapter.DirectoryAdapterSource;
 import dev.chorus.engine.checkpoint.Fingerprint;
@@ -13,6 +15,7 @@ import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.Optional;
@@ -39,7 +42,11 @@ public class ModelService {
 
     private final int httpPort;
 
-    public ModelService(ChorusConfig config, AdapterLoadTimer loadTimer, @ConfigProperty(name = "quarkus.http.port") int httpPort) {
+    private final Optional<String> kafkaBootstrap;
+
+    public ModelService(ChorusConfig config, AdapterLoadTimer loadTimer, @ConfigProperty(name = "quarkus.http.port") int httpPort,
+            @ConfigProperty(name = "kafka.bootstrap.servers") Optional<String> kafkaBootstrap) {
+        this.kafkaBootstrap = kafkaBootstrap;
         this.modelConfig = config.model();
         this.engineConfig = config.engine();
         this.adapterConfig = config.adapters();
@@ -94,18 +101,48 @@ public class ModelService {
         LoadedModel model = LoadedModel.load(path, modelConfig.tokenizer().map(Path::of), modelConfig.device());
         try {
             Tokenizer tokenizer = model.requireTokenizer(); // text prompts need one; fail at load, not per request
-            DirectoryAdapterSource adapters = new DirectoryAdapterSource(Path.of(adapterConfig.directory()), model.config(),
-                    adapterConfig.maxRank(), Fingerprint.of(path));
-            AdapterRuntime runtime = new AdapterRuntime(model, slotSettings(), adapterConfig.maxCpuLoras(), adapters, null);
-            runtime.onLoadLatency((key, nanos) -> loadTimer.record(nanos));
-            EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(
-                    engineConfig.maxBatch(), engineConfig.maxWaiting(), engineConfig.prefillBudget()), runtime);
-            LOG.infof("adapters from %s (up to %d resident, rank <= %d)", Path.of(adapterConfig.directory()).toAbsolutePath().normalize(),
-                    adapterConfig.maxLoras(), adapterConfig.maxRank());
-            return new ServedModel(model, engine, tokenizer, adapters);
+            AdapterCatalog adapters = adapterCatalog(model, Fingerprint.of(path));
+            try {
+                AdapterRuntime runtime = new AdapterRuntime(model, slotSettings(), adapterConfig.maxCpuLoras(), (AdapterSource) adapters, null);
+                runtime.onLoadLatency((key, nanos) -> loadTimer.record(nanos));
+                EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(
+                        engineConfig.maxBatch(), engineConfig.maxWaiting(), engineConfig.prefillBudget()), runtime);
+                return new ServedModel(model, engine, tokenizer, adapters);
+            } catch (RuntimeException e) {
+                closeAdapters(adapters);
+                throw e;
+            }
         } catch (RuntimeException e) {
             model.close();
             throw e;
+        }
+    }
+
+    /** The adapter catalogue and source in one: a local directory, or the registry's topic and blobs. */
+    private AdapterCatalog adapterCatalog(LoadedModel model, String fingerprint) {
+        if (adapterConfig.source() == ChorusConfig.Adapters.Source.DIRECTORY) {
+            Path dir = Path.of(adapterConfig.directory());
+            LOG.infof("adapters from %s (up to %d resident, rank <= %d)", dir.toAbsolutePath().normalize(), adapterConfig.maxLoras(),
+                    adapterConfig.maxRank());
+            return new DirectoryAdapterSource(dir, model.config(), adapterConfig.maxRank(), fingerprint);
+        }
+        String bootstrap = kafkaBootstrap.orElseThrow(() -> new IllegalArgumentException(
+                "chorus.adapters.source=registry needs kafka.bootstrap.servers"));
+        URI registry = URI.create(adapterConfig.registryUrl().orElseThrow(() -> new IllegalArgumentException(
+                "chorus.adapters.source=registry needs chorus.adapters.registry-url")));
+        String key = adapterConfig.registryKey().orElseThrow(() -> new IllegalArgumentException(
+                "chorus.adapters.source=registry needs chorus.adapters.registry-key (an operator key of the registry)"));
+        BlobCache cache = new BlobCache(Path.of(adapterConfig.cacheDirectory()), registry, key);
+        return new RegistryAdapters(bootstrap, cache, model.config(), adapterConfig.maxRank(), fingerprint);
+    }
+
+    private static void closeAdapters(AdapterCatalog adapters) {
+        if (adapters instanceof AutoCloseable closeable) {
+            try {
+                closeable.close();
+            } catch (Exception e) {
+                LOG.warnf("closing the adapter catalogue failed: %s", e.getMessage());
+            }
         }
     }
 
@@ -125,6 +162,7 @@ public class ModelService {
         try {
             model.engine().close();
         } finally {
+            closeAdapters(model.adapters());
             model.model().close();
         }
     }
