@@ -6,6 +6,7 @@ import dev.chorus.engine.adapter.AdapterFormatException;
 import dev.chorus.engine.adapter.AdapterNotFoundException;
 import dev.chorus.engine.generation.EngineClosedException;
 import dev.chorus.engine.generation.EngineOverloadedException;
+import dev.chorus.engine.tokenizer.ChatTemplateException;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
 import org.jboss.logging.Logger;
@@ -27,6 +28,9 @@ public final class ApiErrors {
         if (error instanceof AdapterFormatException) {
             LOG.warnf("adapter unusable: %s", error.getMessage());
             return ApiException.adapterUnusable(error.getMessage());
+        }
+        if (error instanceof ChatTemplateException) { // the messages break the model's chat template's rules
+            return ApiException.invalid(error.getMessage(), "messages");
         }
         if (error instanceof InvalidRequestException) {
             return ApiException.invalid(error.getMessage(), null);

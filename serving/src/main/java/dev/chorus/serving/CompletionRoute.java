@@ -80,9 +80,9 @@ public class CompletionRoute {
             return;
         }
         Context context = Vertx.currentContext();
-        String prompt = request.chat() ? ChatPrompt.render(request.messages()) : request.prompt();
-        // Tokenizing is CPU work proportional to the prompt: keep it off the event loop.
-        ctx.vertx().executeBlocking(() -> served.tokenizer().encode(prompt), false)
+        // Rendering and tokenizing are CPU work proportional to the prompt: keep them off the event loop.
+        ctx.vertx().executeBlocking(() -> served.tokenizer().encode(
+                        request.chat() ? ChatPrompt.render(request.messages(), served.chatTemplate()) : request.prompt()), false)
                 .onSuccess(promptIds -> submit(ctx, context, served, target, request, promptIds, startNanos))
                 .onFailure(error -> reject(ctx, ApiErrors.toApi(error)));
     }

@@ -10,6 +10,7 @@ import dev.chorus.engine.compress.Projection;
 import dev.chorus.engine.generation.EngineLoop;
 import dev.chorus.engine.generation.EngineStats;
 import dev.chorus.engine.model.LoadedModel;
+import dev.chorus.engine.tokenizer.ModelChatTemplate;
 import dev.chorus.engine.tokenizer.Tokenizer;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -107,7 +108,7 @@ public class ModelService {
                 runtime.onLoadLatency((key, nanos) -> loadTimer.record(nanos));
                 EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(
                         engineConfig.maxBatch(), engineConfig.maxWaiting(), engineConfig.prefillBudget()), runtime);
-                return new ServedModel(model, engine, tokenizer, adapters);
+                return new ServedModel(model, engine, tokenizer, adapters, ModelChatTemplate.load(path));
             } catch (RuntimeException e) {
                 closeAdapters(adapters);
                 throw e;

@@ -5,14 +5,19 @@ import dev.chorus.engine.adapter.AdapterCatalog;
 import dev.chorus.engine.adapter.AdapterKey;
 import dev.chorus.engine.generation.EngineLoop;
 import dev.chorus.engine.model.LoadedModel;
+import dev.chorus.engine.tokenizer.ModelChatTemplate;
 import dev.chorus.engine.tokenizer.Tokenizer;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** A loaded model, the engine loop that runs it and the catalogue of adapters on top; valid until shutdown. */
-public record ServedModel(LoadedModel model, EngineLoop engine, Tokenizer tokenizer, AdapterCatalog adapters) {
+/**
+ * A loaded model, the engine loop that runs it, the catalogue of adapters on top and the model's
+ * chat template if it has one; valid until shutdown.
+ */
+public record ServedModel(LoadedModel model, EngineLoop engine, Tokenizer tokenizer, AdapterCatalog adapters,
+        Optional<ModelChatTemplate> chatTemplate) {
     // adapter, adapter@version; operators prefix the tenant: tenant/adapter[@version]
     private static final Pattern ADAPTER = Pattern.compile("(?:([^/@]+)/)?([^/@]+)(?:@([1-9][0-9]{0,8}))?");
 
