@@ -34,9 +34,14 @@ public final class EmbeddedKafka implements AutoCloseable {
         this.dataDir = dataDir;
     }
 
-    /** Formats {@code dataDir} on first use, then starts the broker; returns once it accepts clients. */
+    /** Formats {@code dataDir} on first use, then starts the broker on a free port; returns once it accepts clients. */
     public static EmbeddedKafka start(Path dataDir) {
-        int port = freePort();
+        return start(dataDir, 0);
+    }
+
+    /** As {@link #start(Path)}, on {@code port} (0: any free one). */
+    public static EmbeddedKafka start(Path dataDir, int clientPort) {
+        int port = clientPort == 0 ? freePort() : clientPort;
         int controllerPort = freePort();
         try {
             Files.createDirectories(dataDir);
