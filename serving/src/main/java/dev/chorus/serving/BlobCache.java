@@ -85,11 +85,8 @@ final class BlobCache {
                 }
                 unpack(zip, target);
                 return target;
-            } catch (AdapterFormatException e) {
-                if (e.getMessage().contains("not found")) {
-                    throw e; // the registry does not have it: retrying will not help
-                }
-                last = e;
+            } catch (BlobMissingException e) {
+                throw e; // the registry does not have it: retrying will not help
             } catch (RuntimeException e) {
                 last = e;
             }
@@ -113,7 +110,7 @@ final class BlobCache {
             throw new IllegalStateException("interrupted", e);
         }
         if (response.statusCode() == 404) {
-            throw new AdapterFormatException("blob " + sha + " not found in the registry");
+            throw new BlobMissingException("blob " + sha + " not found in the registry");
         }
         if (response.statusCode() != 200) {
             throw new IllegalStateException("registry answered " + response.statusCode() + " for blob " + sha);
@@ -141,6 +138,13 @@ final class BlobCache {
         } catch (IOException e) {
             deleteTree(temp);
             throw new UncheckedIOException("cannot unpack blob into " + target, e);
+        }
+    }
+
+    /** The registry does not have the blob (deleted since the manifest was read, or never stored). */
+    static final class BlobMissingException extends AdapterFormatException {
+        BlobMissingException(String message) {
+            super(message);
         }
     }
 
