@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 class AdapterHotSwapTest {
     private static final String PROMPT = "Once upon a time";
-    private static final int STREAM_TOKENS = 400;
+    private static final int STREAM_TOKENS = 300;
 
     @TestHTTPResource("/v1/completions")
     URI completions;

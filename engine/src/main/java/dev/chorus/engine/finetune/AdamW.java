@@ -1,0 +1,86 @@
+package dev.chorus.engine.finetune;
+
+import ai.djl.ndarray.NDArray;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Predicate;
+
+/**
+ * AdamW (Loshchilov & Hutter): bias-corrected moments, weight decay decoupled from the gradient,
+ * the learning rate warmed up linearly then decayed (cosine or linear) to zero, and the gradient
+ * clipped to a global L2 norm before every update.
+ */
+final class AdamW {
+    static final double BETA1 = 0.9;
+    static final double BETA2 = 0.999;
+    static final double EPSILON = 1e-8;
+
+    enum Schedule { COSINE, LINEAR }
+
+    private final List<NDArray> parameters;
+    private final List<NDArray> firstMoments = new ArrayList<>();
+    private final List<NDArray> secondMoments = new ArrayList<>();
+    private final List<Boolean> decayed = new ArrayList<>();
+    private final double learningRate;
+    private final double weightDecay;
+    private final int warmup;
+    private final int total;
+    private final Schedule schedule;
+    private final double maxGradNorm;
+
+    AdamW(List<NDArray> parameters, Predicate<NDArray> decay, double learningRate, double weightDecay, int warmup, int total,
+            Schedule schedule, double maxGradNorm) {
+        this.parameters = List.copyOf(parameters);
+        for (NDArray p : parameters) {
+            firstMoments.add(p.zerosLike());
+            secondMoments.add(p.zerosLike());
+            decayed.add(decay.test(p));
+        }
+        this.learningRate = learningRate;
+        this.weightDecay = weightDecay;
+        this.warmup = warmup;
+        this.total = total;
+        this.schedule = schedule;
+        this.maxGradNorm = maxGradNorm;
+    }
+
+    /** The learning rate of step {@code step} (1-based). */
+    double learningRate(int step) {
+        if (step <= warmup) {
+            return learningRate * step / Math.max(1, warmup);
+        }
+        double progress = (double) (step - warmup) / Math.max(1, total - warmup);
+        return schedule == Schedule.COSINE ? learningRate * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, progress)))
+                : learningRate * Math.max(0, 1 - progress);
+    }
+
+    /** Applies one update from the accumulated gradients, then zeroes them; returns the gradient norm before clipping. */
+    double step(int step) {
+        double squares = 0;
+        for (NDArray p : parameters) {
+            squares += p.getGradient().square().sum().toType(ai.djl.ndarray.types.DataType.FLOAT64, false).getDouble();
+        }
+        double norm = Math.sqrt(squares);
+        double clip = maxGradNorm > 0 && norm > maxGradNorm ? maxGradNorm / (norm + 1e-6) : 1.0;
+        double lr = learningRate(step);
+        double correction1 = 1 - Math.pow(BETA1, step);
+        double correction2 = 1 - Math.pow(BETA2, step);
+        for (int i = 0; i < parameters.size(); i++) {
+            NDArray p = parameters.get(i);
+            NDArray g = p.getGradient().mul(clip);
+            NDArray m = firstMoments.get(i);
+            NDArray v = secondMoments.get(i);
+            m.muli(BETA1).addi(g.mul(1 - BETA1));
+            v.muli(BETA2).addi(g.square().mul(1 - BETA2));
+            NDArray update = m.div(correction1).div(v.div(correction2).sqrt().add(EPSILON));
+            if (decayed.get(i) && weightDecay > 0) {
+                update = update.add(p.mul(weightDecay));
+            }
+            p.subi(update.mul(lr));
+            p.getGradient().muli(0); // DJL accumulates gradients across backward passes
+            g.close();
+            update.close();
+        }
+        return norm;
+    }
+}

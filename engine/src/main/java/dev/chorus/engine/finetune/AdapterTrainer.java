@@ -1,0 +1,192 @@
+package dev.chorus.engine.finetune;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.training.GradientCollector;
+import dev.chorus.engine.InvalidRequestException;
+import dev.chorus.engine.adapter.Adapter;
+import dev.chorus.engine.adapter.AdapterType;
+import dev.chorus.engine.checkpoint.DenseParameters;
+import dev.chorus.engine.compress.Projection;
+import dev.chorus.engine.tokenizer.Tokenizer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+
+/**
+ * Fine-tunes one adapter on a frozen base with DJL autograd: next-token cross-entropy on completion
+ * tokens only, AdamW with warmup and cosine or linear decay, gradient clipping and accumulation,
+ * held-out evaluation and checkpoints every K steps. Seeded: the same inputs give the same adapter.
+ */
+public final class AdapterTrainer implements AutoCloseable {
+
+    public record Settings(AdapterType type, int rank, float alpha, Set<Projection> targets, Integer groupSize, int steps,
+            float learningRate, int batchSize, int accumulation, float weightDecay, int warmupSteps, boolean cosine, float maxGradNorm,
+            int evalEvery, int checkpointEvery, long seed) {
+        public Settings {
+            if (steps < 1 || batchSize < 1 || accumulation < 1 || !(learningRate > 0) || targets.isEmpty()) {
+                throw new InvalidRequestException("steps, batch size and accumulation must be >= 1, the learning rate > 0, "
+                        + "and at least one target module given");
+            }
+            if (type != AdapterType.SCALE && rank < 1) {
+                throw new InvalidRequestException("rank must be >= 1 for " + type.label());
+            }
+            if (type == AdapterType.QA_LORA && (groupSize == null || groupSize < 1)) {
+                throw new InvalidRequestException("qa-lora needs the quantization group size");
+            }
+            targets = Set.copyOf(targets);
+        }
+    }
+
+    public record Progress(int step, int steps, double trainLoss, double learningRate, double gradientNorm) {
+    }
+
+    /** Told about training as it goes (the CLI draws a progress bar and writes checkpoints). */
+    public interface Listener {
+        void onStep(Progress progress);
+
+        default void onEval(int step, double evalLoss) {
+        }
+
+        default void onCheckpoint(int step, Adapter adapter) {
+        }
+    }
+
+    /** Losses are mean negative log-likelihood per completion token; perplexity = exp(loss). */
+    public record Result(Adapter adapter, double initialEvalLoss, double finalEvalLoss, double firstTrainLoss, double lastTrainLoss,
+            double seconds, long trainableParameters, int steps) {
+        public double stepsPerSecond() {
+            return steps / seconds;
+        }
+    }
+
+    private final Tokenizer tokenizer;
+    private final int eos;
+    private final Settings settings;
+    private final String baseFingerprint;
+    private final NDManager manager;
+    private final CausalLm model;
+    private final TrainableAdapter adapter;
+    private final DataType dtype;
+    private final int contextLength;
+
+    public AdapterTrainer(DenseParameters base, Tokenizer tokenizer, int eos, Settings settings, Adapter init, String baseFingerprint,
+            NDManager parent, DataType dtype) {
+        this.tokenizer = tokenizer;
+        this.eos = eos;
+        this.settings = settings;
+        this.baseFingerprint = baseFingerprint;
+        this.dtype = dtype;
+        this.contextLength = base.config().maxPositions();
+        this.manager = parent.newSubManager();
+        this.model = new CausalLm(base, base.config().maxPositions(), manager, dtype);
+        this.adapter = new TrainableAdapter(base.config(), settings.type(), settings.rank(), settings.alpha(), settings.targets(),
+                settings.groupSize(), init, manager, dtype, settings.seed());
+    }
+
+    public Result train(List<TrainingExample> trainData, List<TrainingExample> evalData, Listener listener) {
+        List<TokenBatches.Encoded> train = TokenBatches.encode(trainData, tokenizer, eos, contextLength);
+        List<TokenBatches.Encoded> eval = TokenBatches.encode(evalData, tokenizer, eos, contextLength);
+        if (train.isEmpty()) {
+            throw new InvalidRequestException("no training example leaves a completion token within the context");
+        }
+        AdamW optimizer = new AdamW(adapter.parameters(), adapter::decayed, settings.learningRate(), settings.weightDecay(),
+                settings.warmupSteps(), settings.steps(), settings.cosine() ? AdamW.Schedule.COSINE : AdamW.Schedule.LINEAR,
+                settings.maxGradNorm());
+        double initialEval = eval.isEmpty() ? Double.NaN : evalLoss(eval);
+        Random random = new Random(settings.seed());
+        List<Integer> order = new ArrayList<>();
+        int cursor = Integer.MAX_VALUE;
+        double first = Double.NaN;
+        double last = Double.NaN;
+        long start = System.nanoTime();
+        for (int step = 1; step <= settings.steps(); step++) {
+            List<List<TokenBatches.Encoded>> micro = new ArrayList<>();
+            for (int k = 0; k < settings.accumulation(); k++) {
+                List<TokenBatches.Encoded> batch = new ArrayList<>();
+                while (batch.size() < settings.batchSize()) {
+                    if (cursor >= order.size()) { // a new epoch in a new order
+                        order.clear();
+                        for (int i = 0; i < train.size(); i++) {
+                            order.add(i);
+                        }
+                        Collections.shuffle(order, random);
+                        cursor = 0;
+                    }
+                    batch.add(train.get(order.get(cursor++)));
+                }
+                micro.add(batch);
+            }
+            last = trainStep(micro);
+            first = step == 1 ? last : first;
+            double gradientNorm = optimizer.step(step);
+            listener.onStep(new Progress(step, settings.steps(), last, optimizer.learningRate(step), gradientNorm));
+            if (settings.evalEvery() > 0 && step % settings.evalEvery() == 0 && !eval.isEmpty()) {
+                listener.onEval(step, evalLoss(eval));
+            }
+            if (settings.checkpointEvery() > 0 && step % settings.checkpointEvery() == 0 && step < settings.steps()) {
+                listener.onCheckpoint(step, adapter.snapshot(baseFingerprint));
+            }
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        double finalEval = eval.isEmpty() ? Double.NaN : evalLoss(eval);
+        return new Result(adapter.snapshot(baseFingerprint), initialEval, finalEval, first, last, seconds, adapter.parameterCount(),
+                settings.steps());
+    }
+
+    /** Forward and backward over the micro-batches of one step; the loss is the mean over all their completion tokens. */
+    private double trainStep(List<List<TokenBatches.Encoded>> micro) {
+        long tokens = micro.stream().flatMap(List::stream).mapToLong(TokenBatches.Encoded::targets).sum();
+        double total = 0;
+        for (List<TokenBatches.Encoded> examples : micro) {
+            try (NDManager step = manager.newSubManager()) {
+                TokenBatches.Batch batch = TokenBatches.batch(examples, TokenBatches.length(examples), step, dtype);
+                try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                    NDArray nll = CausalLm.nllSum(model.logits(batch.inputs(), adapter, step), batch.targets(), batch.mask());
+                    NDArray loss = nll.div(tokens);
+                    collector.backward(loss);
+                    total += loss.toType(DataType.FLOAT64, false).getDouble();
+                }
+            }
+        }
+        return total;
+    }
+
+    /** Mean negative log-likelihood per completion token of {@code data} under the current adapter. */
+    double evalLoss(List<TokenBatches.Encoded> data) {
+        double nll = 0;
+        long tokens = 0;
+        for (int from = 0; from < data.size(); from += Math.max(8, settings.batchSize())) {
+            List<TokenBatches.Encoded> examples = data.subList(from, Math.min(data.size(), from + Math.max(8, settings.batchSize())));
+            try (NDManager step = manager.newSubManager()) {
+                TokenBatches.Batch batch = TokenBatches.batch(examples, TokenBatches.length(examples), step, dtype);
+                nll += CausalLm.nllSum(model.logits(batch.inputs(), adapter, step), batch.targets(), batch.mask())
+                        .toType(DataType.FLOAT64, false).getDouble();
+                tokens += examples.stream().mapToLong(TokenBatches.Encoded::targets).sum();
+            }
+        }
+        return nll / tokens;
+    }
+
+    /** Mean negative log-likelihood per completion token of raw examples (for eval without training). */
+    public double evalLossOf(List<TrainingExample> data) {
+        return evalLoss(TokenBatches.encode(data, tokenizer, eos, contextLength));
+    }
+
+    TrainableAdapter adapter() {
+        return adapter;
+    }
+
+    CausalLm model() {
+        return model;
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}
