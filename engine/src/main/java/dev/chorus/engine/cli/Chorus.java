@@ -21,7 +21,12 @@ public final class Chorus {
                        [--pattern distinct|identical|zipf] [--json]
               compress --model IN --out DIR --sparsity 0.5|2:4|4:8 [--bits 4|8] [--group-size 32|64|128] [--sym] [--gptq]
                        [--ebft] [--bcq Q] [--calibration self:N|FILE] [--method wanda|magnitude] [--seed S]
-              eval     --model M [--reference DENSE] [--samples N] [--data FILE] [--json]
+              eval     --model M [--reference DENSE] [--samples N] [--data FILE] [--adapter DIR] [--json]
+              make-data --domain pirates|space|cooking|sports [--n N] [--seed S] [--out FILE]
+              finetune --model BASE --data FILE --out DIR [--type lora|qa-lora|scale] [--rank R] [--alpha A]
+                       [--targets all|qkvo|q,k,v,o,gate,up,down] [--steps N] [--lr LR] [--batch B] [--accumulation K]
+                       [--warmup W] [--linear] [--weight-decay WD] [--max-grad-norm G] [--eval FILE | --eval-split F]
+                       [--eval-every K] [--checkpoint-every K] [--init ADAPTER_DIR] [--group-size G] [--seed S] [--json]
               make-adapter --model PATH --out DIR [--type lora|qa-lora|scale] [--rank R] [--targets all|qkvo]
                        [--std S] [--seed S]""";
 
@@ -48,7 +53,9 @@ public final class Chorus {
                 case "compress" -> CompressCommand.run(rest, err);
                 case "eval" -> EvalCommand.run(rest, out, err);
                 case "make-adapter" -> MakeAdapterCommand.run(rest, err);
-                default -> throw new UsageException("unknown command '" + args[0] + "' (commands: generate, synth, bench, compress, eval, make-adapter; see chorus help)");
+                case "make-data" -> MakeDataCommand.run(rest, out, err);
+                case "finetune" -> FinetuneCommand.run(rest, out, err);
+                default -> throw new UsageException("unknown command '" + args[0] + "' (commands: generate, synth, bench, compress, eval, make-adapter, make-data, finetune; see chorus help)");
             }
             return OK;
         } catch (UsageException e) {

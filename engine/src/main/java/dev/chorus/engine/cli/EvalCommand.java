@@ -35,12 +35,23 @@ final class EvalCommand {
         Optional<Path> referencePath = args.path("reference");
         int samples = args.integer("samples", 32, 1, 100_000);
         Optional<Path> data = args.path("data");
+        Optional<Path> adapter = args.path("adapter");
         int length = args.integer("length", 128, 2, 1 << 16);
         long seed = args.longValue("seed", HELD_OUT_SEED);
         boolean json = args.flag("json");
         args.rejectUnknown();
         if (seed == CompressCommand.CALIBRATION_SEED) {
             throw new UsageException("--seed " + seed + " is the calibration seed; held-out samples must differ from calibration");
+        }
+        if (data.isPresent() && (adapter.isPresent() || isJsonl(data.get()))) {
+            if (referencePath.isPresent()) {
+                throw new UsageException("--reference compares models on generated text; with --adapter or JSONL data give only --data");
+            }
+            AdapterEval.run(modelPath, adapter, data.get(), json, out);
+            return;
+        }
+        if (adapter.isPresent()) {
+            throw new UsageException("--adapter needs --data FILE (JSONL of prompt/completion)");
         }
         if (referencePath.isEmpty() && data.isEmpty()) {
             throw new UsageException("give --reference DENSE (KL against it) and/or --data FILE (perplexity on text)");
@@ -77,6 +88,15 @@ final class EvalCommand {
             out.println(report.toString());
         } else {
             report.fields().forEachRemaining(e -> out.printf(Locale.ROOT, "%-20s %s%n", e.getKey(), e.getValue()));
+        }
+    }
+
+    /** Fine-tuning data (one JSON object per line) rather than plain text. */
+    private static boolean isJsonl(Path file) {
+        try (var lines = Files.lines(file)) {
+            return lines.filter(l -> !l.isBlank()).findFirst().map(l -> l.trim().startsWith("{")).orElse(false);
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            throw new UsageException("--data: cannot read " + file + ": " + e.getMessage());
         }
     }
 

@@ -54,13 +54,21 @@ final class AdamW {
                 : learningRate * Math.max(0, 1 - progress);
     }
 
-    /** Applies one update from the accumulated gradients, then zeroes them; returns the gradient norm before clipping. */
+    /**
+     * Applies one update from the accumulated gradients, then zeroes them; returns the gradient norm
+     * before clipping. A non-finite gradient skips the update (weights stay finite) and is reported
+     * through the returned norm.
+     */
     double step(int step) {
         double squares = 0;
         for (NDArray p : parameters) {
             squares += p.getGradient().square().sum().toType(ai.djl.ndarray.types.DataType.FLOAT64, false).getDouble();
         }
         double norm = Math.sqrt(squares);
+        if (!Double.isFinite(norm)) {
+            parameters.forEach(p -> p.getGradient().set(new ai.djl.ndarray.index.NDIndex("..."), 0)); // NaN · 0 is NaN: overwrite
+            return norm;
+        }
         double clip = maxGradNorm > 0 && norm > maxGradNorm ? maxGradNorm / (norm + 1e-6) : 1.0;
         double lr = learningRate(step);
         double correction1 = 1 - Math.pow(BETA1, step);

@@ -172,9 +172,22 @@ public final class AdapterTrainer implements AutoCloseable {
         return nll / tokens;
     }
 
-    /** Mean negative log-likelihood per completion token of raw examples (for eval without training). */
-    public double evalLossOf(List<TrainingExample> data) {
-        return evalLoss(TokenBatches.encode(data, tokenizer, eos, contextLength));
+    /**
+     * Mean negative log-likelihood per completion token of {@code data} under the base with
+     * {@code adapter} (null: the base alone); exp of it is the perplexity.
+     */
+    public static double evaluate(DenseParameters base, Tokenizer tokenizer, int eos, Adapter adapter, List<TrainingExample> data,
+            NDManager parent) {
+        Settings settings = adapter == null
+                ? new Settings(AdapterType.LORA, 1, 1f, Set.of(Projection.Q), null, 1, 1f, 8, 1, 0f, 0, true, 0f, 0, 0, 0)
+                : new Settings(adapter.type(), Math.max(1, adapter.rank()), adapter.alpha(), adapter.targets(), adapter.groupSize(), 1, 1f,
+                        8, 1, 0f, 0, true, 0f, 0, 0, 0);
+        try (AdapterTrainer t = new AdapterTrainer(base, tokenizer, eos, settings, adapter, null, parent, DataType.FLOAT32)) {
+            if (adapter == null) {
+                t.adapter.clear(); // B = 0: exactly the base
+            }
+            return t.evalLoss(TokenBatches.encode(data, tokenizer, eos, t.contextLength));
+        }
     }
 
     TrainableAdapter adapter() {

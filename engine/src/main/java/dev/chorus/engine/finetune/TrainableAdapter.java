@@ -122,6 +122,12 @@ final class TrainableAdapter {
         return new Adapter(type, rank, alpha, scaling, targets, type == AdapterType.QA_LORA ? groupSize : null, baseFingerprint, modules);
     }
 
+    /** Zeroes the low-rank products (B = 0): the adapter then changes nothing. */
+    void clear() {
+        b.values().forEach(x -> x.muli(0));
+        scales.values().forEach(x -> x.muli(0).addi(1));
+    }
+
     NDArray a(Adapter.Module m) {
         return a.get(m);
     }
