@@ -63,6 +63,7 @@ final class FinetuneCommand {
         if (Files.exists(outDir)) {
             throw new UsageException(outDir + " already exists; choose a new --out directory");
         }
+        Integer group = type != AdapterType.QA_LORA ? null : groupSizeArg > 0 ? groupSizeArg : baseGroupSize(modelPath);
         List<TrainingExample> all = TrainingData.read(dataPath);
         List<TrainingExample> train = new ArrayList<>(all);
         List<TrainingExample> eval;
@@ -74,7 +75,6 @@ final class FinetuneCommand {
             eval = new ArrayList<>(train.subList(train.size() - held, train.size()));
             train = new ArrayList<>(train.subList(0, train.size() - held));
         }
-        Integer group = type != AdapterType.QA_LORA ? null : groupSizeArg > 0 ? groupSizeArg : baseGroupSize(modelPath);
         DenseParameters base = BaseWeights.load(modelPath);
         String fingerprint = Fingerprint.of(modelPath);
         Adapter start = init.map(dir -> AdapterFiles.read(dir, base.config(), 1024, fingerprint)).orElse(null);

@@ -1,0 +1,78 @@
+package dev.chorus.engine.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.chorus.engine.TestModels;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** make-data → compress → finetune → eval --adapter through the CLI, on TinyStories-656K compressed to 50 % + INT4 g128. */
+class FinetuneCliTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    @Test
+    void adaptsACompressedBaseToADomain(@TempDir Path dir) throws Exception {
+        Path train = dir.resolve("space.jsonl");
+        Path heldOut = dir.resolve("space-held-out.jsonl");
+        assertEquals(0, ChorusCliTest.chorus("make-data", "--domain", "space", "--n", "200", "--seed", "3", "--out", train.toString()).code());
+        assertEquals(0, ChorusCliTest.chorus("make-data", "--domain", "space", "--n", "40", "--seed", "4", "--out", heldOut.toString()).code());
+        assertTrue(Files.readString(heldOut).lines().noneMatch(l -> {
+            try {
+                return Files.readString(train).contains(l);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }), "held-out stories are not copies of training ones");
+
+        Path base = dir.resolve("ts-w50-int4");
+        ChorusCliTest.Run c = ChorusCliTest.chorus("compress", "--model", TestModels.tinyStories656k().toString(), "--out", base.toString(),
+                "--sparsity", "0.5", "--bits", "4", "--group-size", "128");
+        assertEquals(0, c.code(), c.err());
+
+        Path adapter = dir.resolve("space-lora");
+        ChorusCliTest.Run f = ChorusCliTest.chorus("finetune", "--model", base.toString(), "--data", train.toString(), "--eval",
+                heldOut.toString(), "--rank", "16", "--steps", "100", "--lr", "3e-3", "--batch", "8", "--eval-every", "50", "--out",
+                adapter.toString(), "--json");
+        assertEquals(0, f.code(), f.err());
+        assertTrue(f.err().contains("step 100/100") && f.err().contains("held-out loss"), "progress on stderr: " + f.err());
+        JsonNode report = JSON.readTree(f.out());
+        double before = report.get("eval_ppl_before").asDouble();
+        double after = report.get("eval_ppl_after").asDouble();
+        assertTrue(after <= 0.7 * before, "held-out perplexity " + before + " -> " + after);
+        assertTrue(Files.isRegularFile(adapter.resolve("adapter_config.json")));
+
+        ChorusCliTest.Run e = ChorusCliTest.chorus("eval", "--model", base.toString(), "--adapter", adapter.toString(), "--data",
+                heldOut.toString(), "--json");
+        assertEquals(0, e.code(), e.err());
+        assertEquals(after, JSON.readTree(e.out()).get("ppl").asDouble(), after * 1e-4, "eval --adapter agrees with the trainer");
+        ChorusCliTest.Run e0 = ChorusCliTest.chorus("eval", "--model", base.toString(), "--data", heldOut.toString(), "--json");
+        assertEquals(before, JSON.readTree(e0.out()).get("ppl").asDouble(), before * 1e-4, "and without the adapter, the base");
+    }
+
+    @Test
+    void badFinetuneInputIsOneLineAndNonZero(@TempDir Path dir) throws Exception {
+        String model = TestModels.tinyStories656k().toString();
+        Path data = dir.resolve("d.jsonl");
+        Files.writeString(data, "{\"prompt\": \"a\", \"completion\": \"b\"}\nnot json\n");
+        assertFails(1, "d.jsonl:2: not a JSON object", ChorusCliTest.chorus("finetune", "--model", model, "--data", data.toString(), "--out",
+                dir.resolve("o").toString()));
+        assertFails(2, "unknown adapter type 'dora'", ChorusCliTest.chorus("finetune", "--model", model, "--data", data.toString(), "--type",
+                "dora", "--out", dir.resolve("o").toString()));
+        assertFails(2, "qa-lora needs --group-size", ChorusCliTest.chorus("finetune", "--model", model, "--data", data.toString(), "--type",
+                "qa-lora", "--out", dir.resolve("o").toString()));
+        assertFails(2, "--targets", ChorusCliTest.chorus("finetune", "--model", model, "--data", data.toString(), "--targets", "q,x",
+                "--out", dir.resolve("o").toString()));
+        assertFails(2, "unknown --domain", ChorusCliTest.chorus("make-data", "--domain", "knitting"));
+    }
+
+    private static void assertFails(int code, String message, ChorusCliTest.Run r) {
+        assertEquals(code, r.code(), "exit code; stderr: " + r.err());
+        assertTrue(r.err().contains(message), "stderr should mention '" + message + "': " + r.err());
+        assertTrue(!r.err().contains("\tat "), "no stack trace: " + r.err());
+    }
+}
