@@ -1,14 +1,18 @@
 package dev.chorus.engine.adapter;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.chorus.engine.compress.Projection;
+import dev.chorus.engine.model.BlockInput;
 import dev.chorus.engine.model.ModelConfig;
 import dev.chorus.engine.model.RowAdapters;
-import java.util.HashMap;
+import java.util.Arrays;
+import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -19,8 +23,11 @@ import java.util.Set;
  * and lora and qa-lora share one layout. Only the engine thread touches it.
  *
  * <p>Per module the batched op is, for row i with slot idx[i]:
- * {@code y[i] = base[i] ⊙ (1 + d[idx[i]]) + (x[i]·A[idx[i]]ᵀ)·(s·B)[idx[i]]ᵀ}, where d = α − 1 for
- * scale adapters and 0 otherwise; the scaling s is folded into B when the adapter is loaded.
+ * {@code y[i] = base[i] ⊙ α[idx[i]] + (x[i]·A[idx[i]]ᵀ)·(s·B)[idx[i]]ᵀ}, where α holds a scale
+ * adapter's scales and 1 for every other slot; the scaling s is folded into B when the adapter is
+ * loaded. The modules reading one block input (q, k, v; gate, up) keep their Aᵀ side by side in one
+ * tensor, so one batched matmul computes x·Aᵀ for all of them (on small models each op's dispatch
+ * costs more than its flops).
  */
 public final class AdapterSlots implements AdapterCache.SlotWriter, AutoCloseable {
     public record Settings(int maxAdapters, int maxRank, Set<Projection> targets) {
@@ -32,27 +39,53 @@ public final class AdapterSlots implements AdapterCache.SlotWriter, AutoCloseabl
         }
     }
 
+    /** The slot tensors of the targeted projections reading one block input of one layer. */
+    private static final class Group {
+        final List<Projection> members; // targeted projections of the input, in forward order
+        final int[] position; // members[i] is the position[i]-th of the input's projections
+        // Stored transposed (Aᵀ, (s·B)ᵀ) so the batched op is two plain matmuls: x·Aᵀ·(sB)ᵀ.
+        final NDArray down; // [slots, in, members·maxRank]: member i's Aᵀ in columns i·maxRank ..
+        final NDArray[] up; // per member [slots, maxRank, out], scaled by s
+        final NDArray[] scale; // per member [slots, 1, out]: α, 1 unless the slot holds a scale adapter
+
+        Group(BlockInput input, List<Projection> members, ModelConfig c, int slots, int rank, NDManager manager) {
+            this.members = members;
+            position = members.stream().mapToInt(p -> input.projections().indexOf(p)).toArray();
+            down = manager.zeros(new Shape(slots, members.get(0).inFeatures(c), members.size() * rank), DataType.FLOAT32);
+            up = new NDArray[members.size()];
+            scale = new NDArray[members.size()];
+            for (int i = 0; i < members.size(); i++) {
+                up[i] = manager.zeros(new Shape(slots, rank, members.get(i).outFeatures(c)), DataType.FLOAT32);
+                scale[i] = manager.ones(new Shape(slots, 1, members.get(i).outFeatures(c)), DataType.FLOAT32);
+            }
+        }
+    }
+
     private final ModelConfig config;
     private final Settings settings;
     private final NDManager manager;
-    // Stored transposed (Aᵀ, (s·B)ᵀ) so the batched op is two plain matmuls: x·Aᵀ·(sB)ᵀ.
-    private final Map<Adapter.Module, NDArray> down = new HashMap<>(); // [slots, in, maxRank]
-    private final Map<Adapter.Module, NDArray> up = new HashMap<>(); // [slots, maxRank, out], scaled by s
-    private final Map<Adapter.Module, NDArray> scaleDelta = new HashMap<>(); // [slots, out]
+    private final Group[][] groups; // [layer][block input]; null where the input has no targeted projection
     private final boolean[] lowRank; // slot holds a lora/qa-lora adapter
     private final boolean[] scaled; // slot holds a scale adapter
+    // Views of the slot tensors for the last consecutive slot range, kept across steps (a view sees
+    // later writes to its slots) and rebuilt when the range changes.
+    private final Map<NDArray, NDArray> views = new IdentityHashMap<>();
+    private NDManager viewManager;
+    private int viewFrom = -1;
+    private int viewTo = -1;
 
     public AdapterSlots(ModelConfig config, Settings settings, NDManager parent) {
         this.config = config;
         this.settings = settings;
         this.manager = parent.newSubManager();
         int slots = settings.maxAdapters() + 1;
+        groups = new Group[config.numLayers()][BlockInput.values().length];
         for (int layer = 0; layer < config.numLayers(); layer++) {
-            for (Projection p : settings.targets()) {
-                Adapter.Module m = new Adapter.Module(layer, p);
-                down.put(m, manager.zeros(new Shape(slots, p.inFeatures(config), settings.maxRank()), DataType.FLOAT32));
-                up.put(m, manager.zeros(new Shape(slots, settings.maxRank(), p.outFeatures(config)), DataType.FLOAT32));
-                scaleDelta.put(m, manager.zeros(new Shape(slots, p.outFeatures(config)), DataType.FLOAT32));
+            for (BlockInput input : BlockInput.values()) {
+                List<Projection> members = input.projections().stream().filter(settings.targets()::contains).toList();
+                if (!members.isEmpty()) {
+                    groups[layer][input.ordinal()] = new Group(input, members, config, slots, settings.maxRank(), manager);
+                }
             }
         }
         lowRank = new boolean[slots];
@@ -81,36 +114,37 @@ public final class AdapterSlots implements AdapterCache.SlotWriter, AutoCloseabl
         }
         clear(slot);
         int r = settings.maxRank();
-        for (var e : a.modules().entrySet()) {
-            Adapter.Module m = e.getKey();
-            Adapter.Weights w = e.getValue();
-            int in = m.projection().inFeatures(config);
-            int out = m.projection().outFeatures(config);
-            if (a.type() == AdapterType.SCALE) {
-                float[] d = new float[out];
-                for (int o = 0; o < out; o++) {
-                    d[o] = w.scales()[o] - 1f;
+        try (NDManager staging = manager.newSubManager()) {
+            for (var e : a.modules().entrySet()) {
+                Adapter.Module m = e.getKey();
+                Adapter.Weights w = e.getValue();
+                Projection p = m.projection();
+                Group group = groups[m.layer()][BlockInput.of(p).ordinal()];
+                int member = group.members.indexOf(p);
+                int in = p.inFeatures(config);
+                int out = p.outFeatures(config);
+                if (a.type() == AdapterType.SCALE) {
+                    group.scale[member].set(new NDIndex(slot + ", 0, :"), staging.create(w.scales()));
+                    continue;
                 }
-                scaleDelta.get(m).set(new NDIndex(slot + ", :"), manager.create(d));
-                continue;
-            }
-            float[] downT = new float[in * r]; // Aᵀ [in, maxRank]
-            float[] upT = new float[r * out]; // (s·B)ᵀ [maxRank, out]
-            int rank = a.rank();
-            int g = a.type() == AdapterType.QA_LORA ? a.groupSize() : 1;
-            int cols = in / g;
-            for (int k = 0; k < rank; k++) {
-                for (int j = 0; j < in; j++) {
-                    downT[j * r + k] = w.a()[k * cols + j / g] / g;
-                }
-            }
-            for (int o = 0; o < out; o++) {
+                float[] downT = new float[in * r]; // Aᵀ [in, maxRank]
+                float[] upT = new float[r * out]; // (s·B)ᵀ [maxRank, out]
+                int rank = a.rank();
+                int g = a.type() == AdapterType.QA_LORA ? a.groupSize() : 1;
+                int cols = in / g;
                 for (int k = 0; k < rank; k++) {
-                    upT[k * out + o] = a.scaling() * w.b()[o * rank + k];
+                    for (int j = 0; j < in; j++) {
+                        downT[j * r + k] = w.a()[k * cols + j / g] / g;
+                    }
                 }
+                for (int o = 0; o < out; o++) {
+                    for (int k = 0; k < rank; k++) {
+                        upT[k * out + o] = a.scaling() * w.b()[o * rank + k];
+                    }
+                }
+                group.down.set(new NDIndex(slot + ", :, " + member * r + ":" + (member + 1) * r), staging.create(downT, new Shape(in, r)));
+                group.up[member].set(new NDIndex(slot + ", :, :"), staging.create(upT, new Shape(r, out)));
             }
-            down.get(m).set(new NDIndex(slot + ", :, :"), manager.create(downT, new Shape(in, r)));
-            up.get(m).set(new NDIndex(slot + ", :, :"), manager.create(upT, new Shape(r, out)));
         }
         lowRank[slot] = a.type() != AdapterType.SCALE;
         scaled[slot] = a.type() == AdapterType.SCALE;
@@ -119,82 +153,112 @@ public final class AdapterSlots implements AdapterCache.SlotWriter, AutoCloseabl
     /** Resets a slot to the zero adapter. */
     @Override
     public void clear(int slot) {
-        for (Adapter.Module m : down.keySet()) {
-            down.get(m).set(new NDIndex(slot + ", :, :"), 0f);
-            up.get(m).set(new NDIndex(slot + ", :, :"), 0f);
-            scaleDelta.get(m).set(new NDIndex(slot + ", :"), 0f);
+        NDIndex at = new NDIndex(slot + ", :, :");
+        for (Group[] layer : groups) {
+            for (Group group : layer) {
+                if (group != null) {
+                    group.down.set(at, 0f);
+                    for (int i = 0; i < group.members.size(); i++) {
+                        group.up[i].set(at, 0f);
+                        group.scale[i].set(at, 1f);
+                    }
+                }
+            }
         }
         lowRank[slot] = false;
         scaled[slot] = false;
     }
 
     /**
-     * Adds each row's adapter to the base output of one module. x [B, L, in], base [B, L, out];
-     * {@code rows} selects each row's slot; rows on slot 0 get exactly base.
+     * Adds each row's adapter to the base outputs of the projections reading one block input.
+     * x [B, L, in], base[i] [B, L, out_i]; {@code rows} selects each row's slot; rows on slot 0 get
+     * exactly base.
      */
-    NDArray apply(int layer, Projection p, NDArray x, NDArray base, BatchRows rows) {
-        Adapter.Module m = new Adapter.Module(layer, p);
-        if (!down.containsKey(m) || !(rows.anyLowRank || rows.anyScaled)) {
+    NDArray[] apply(int layer, BlockInput input, NDArray x, NDArray[] base, BatchRows rows) {
+        Group group = groups[layer][input.ordinal()];
+        if (group == null || !(rows.anyLowRank || rows.anyScaled)) {
             return base;
         }
-        NDManager step = x.getManager();
-        NDIndex index = rows.index(step);
-        NDArray y = base;
-        if (rows.anyScaled) {
-            NDArray d = scaleDelta.get(m).get(step, index); // [B, out]
-            y = y.add(base.mul(d.reshape(rows.count(), 1, -1)));
-        }
-        if (rows.anyLowRank) {
-            NDArray aT = down.get(m).get(step, index); // [B, in, r]
-            NDArray bT = up.get(m).get(step, index); // [B, r, out]
-            y = y.add(x.matMul(aT).matMul(bT)); // [B, L, out]
+        NDArray[] y = base.clone();
+        NDList xa = rows.anyLowRank ? lowRankInputs(group, x, rows) : null;
+        for (int i = 0; i < group.members.size(); i++) {
+            int at = group.position[i];
+            if (rows.anyScaled) {
+                y[at] = y[at].mul(rows.select(group.scale[i], x)); // base ⊙ α, α [B, 1, out]
+            }
+            if (rows.anyLowRank) {
+                y[at] = y[at].add(xa.get(i).batchMatMul(rows.select(group.up[i], x))); // + (x·Aᵀ)·(sB)ᵀ [B, L, out]
+            }
         }
         return y;
+    }
+
+    /** x·Aᵀ for every member at once [B, L, members·r], split into one [B, L, r] per member. */
+    private static NDList lowRankInputs(Group group, NDArray x, BatchRows rows) {
+        NDArray xa = x.batchMatMul(rows.select(group.down, x));
+        return group.members.size() == 1 ? new NDList(xa) : xa.split(group.members.size(), 2);
+    }
+
+    /** The rows [from, to) of a slot tensor as a view, made once per slot range. */
+    private NDArray view(NDArray slotTensor, int from, int to) {
+        if (from != viewFrom || to != viewTo) {
+            if (viewManager != null) {
+                viewManager.close();
+            }
+            views.clear();
+            viewManager = manager.newSubManager();
+            viewFrom = from;
+            viewTo = to;
+        }
+        return views.computeIfAbsent(slotTensor, t -> t.get(viewManager, new NDIndex(from + ":" + to)));
     }
 
     /** One batch's row → slot assignment, with what the whole batch needs computed once per step. */
     final class BatchRows {
         private final int[] slotOfRow;
+        private final boolean consecutive;
         final boolean anyLowRank;
         final boolean anyScaled;
-        private NDIndex index;
-        private NDManager indexManager; // a gather index lives in one step's manager
+        private NDIndex gather;
+        private NDManager gatherManager; // a gather index lives in one step's manager
 
         BatchRows(int[] slotOfRow) {
             this.slotOfRow = slotOfRow.clone();
             boolean lr = false;
             boolean sc = false;
-            for (int s : slotOfRow) {
-                lr |= lowRank[s];
-                sc |= scaled[s];
+            boolean cons = true;
+            for (int i = 0; i < slotOfRow.length; i++) {
+                lr |= lowRank[slotOfRow[i]];
+                sc |= scaled[slotOfRow[i]];
+                cons &= slotOfRow[i] == slotOfRow[0] + i;
             }
             anyLowRank = lr;
             anyScaled = sc;
+            consecutive = cons;
         }
 
-        long count() {
-            return slotOfRow.length;
-        }
-
-        /** Consecutive slots read a slice view; anything else a gather (PyTorch's index kernel is much slower). */
-        NDIndex index(NDManager step) {
-            if (index == null || indexManager != step) {
-                indexManager = step;
-                boolean consecutive = true;
-                for (int i = 1; i < slotOfRow.length; i++) {
-                    consecutive &= slotOfRow[i] == slotOfRow[0] + i;
-                }
-                index = consecutive ? new NDIndex(slotOfRow[0] + ":" + (slotOfRow[0] + slotOfRow.length))
-                        : new NDIndex("{}", step.create(java.util.Arrays.stream(slotOfRow).asLongStream().toArray()));
+        /**
+         * Each row's slot of {@code slotTensor} [slots, ...] → [B, ...]: consecutive slots read a view
+         * (kept across steps), anything else a gather into the step's manager (that of {@code x};
+         * PyTorch's index kernel is much slower).
+         */
+        NDArray select(NDArray slotTensor, NDArray x) {
+            if (consecutive) {
+                return view(slotTensor, slotOfRow[0], slotOfRow[0] + slotOfRow.length);
             }
-            return index;
+            NDManager step = x.getManager();
+            if (gather == null || gatherManager != step) {
+                gatherManager = step;
+                gather = new NDIndex("{}", step.create(Arrays.stream(slotOfRow).asLongStream().toArray()));
+            }
+            return slotTensor.get(step, gather);
         }
     }
 
     /** The forward's view of these slots for one batch: row i uses slot rowSlots[i]. */
     public RowAdapters forRows(int[] rowSlots) {
         BatchRows rows = new BatchRows(rowSlots);
-        return (layer, projection, x, base) -> apply(layer, projection, x, base, rows);
+        return (layer, input, x, base) -> apply(layer, input, x, base, rows);
     }
 
     @Override

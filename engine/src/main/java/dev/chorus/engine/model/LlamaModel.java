@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
-import dev.chorus.engine.compress.Projection;
 import java.util.Arrays;
 
 /**
@@ -92,9 +91,10 @@ public final class LlamaModel implements AutoCloseable {
             NDArray attention = attention(block, layer, h, cache, cos, sin, mask, slotIndex, positionIndex, readRows, adapters);
             x = x.add(attention);
             h = rmsNorm(x, block.ffnNorm());
-            NDArray gate = project(adapters, layer, Projection.GATE, block.gate(), h);
-            NDArray swiGlu = gate.mul(Activation.sigmoid(gate)).mul(project(adapters, layer, Projection.UP, block.up(), h));
-            x = x.add(project(adapters, layer, Projection.DOWN, block.down(), swiGlu));
+            NDArray[] gateUp = project(adapters, layer, BlockInput.MLP, h, block.gate(), block.up());
+            NDArray gate = gateUp[0];
+            NDArray swiGlu = gate.mul(Activation.sigmoid(gate)).mul(gateUp[1]);
+            x = x.add(project(adapters, layer, BlockInput.SWIGLU, swiGlu, block.down())[0]);
         }
         if (!allPositions) {
             x = x.get(new NDIndex(":, -1, :")); // [B, dim]
@@ -108,9 +108,10 @@ public final class LlamaModel implements AutoCloseable {
         long length = h.getShape().get(1);
         int headDim = config.headDim();
         int kvHeads = config.numKvHeads();
-        NDArray q = rope(project(adapters, layer, Projection.Q, block.query(), h).reshape(rows, length, config.numHeads(), headDim), cos, sin);
-        NDArray k = rope(project(adapters, layer, Projection.K, block.key(), h).reshape(rows, length, kvHeads, headDim), cos, sin);
-        NDArray v = project(adapters, layer, Projection.V, block.value(), h).reshape(rows, length, kvHeads, headDim);
+        NDArray[] qkv = project(adapters, layer, BlockInput.ATTENTION, h, block.query(), block.key(), block.value());
+        NDArray q = rope(qkv[0].reshape(rows, length, config.numHeads(), headDim), cos, sin);
+        NDArray k = rope(qkv[1].reshape(rows, length, kvHeads, headDim), cos, sin);
+        NDArray v = qkv[2].reshape(rows, length, kvHeads, headDim);
 
         // Append this step's keys/values at (slot, position) of every token.
         NDIndex writeAt = new NDIndex("{}, :, {}", slotIndex, positionIndex);
@@ -124,13 +125,16 @@ public final class LlamaModel implements AutoCloseable {
         NDArray scores = queries.matMul(keys.swapAxes(3, 4)).mul(1.0 / Math.sqrt(headDim)).add(mask); // [B, kvHeads, group, L, T]
         NDArray mixed = scores.softmax(-1).matMul(values); // [B, kvHeads, group, L, headDim]
         NDArray merged = mixed.transpose(0, 3, 1, 2, 4).reshape(rows, length, config.hiddenSize());
-        return project(adapters, layer, Projection.O, block.output(), merged);
+        return project(adapters, layer, BlockInput.HEADS, merged, block.output())[0];
     }
 
-    /** y = Ŵx, plus each row's adapter when there are any. */
-    private static NDArray project(RowAdapters adapters, int layer, Projection p, LinearLayer base, NDArray x) {
-        NDArray y = base.apply(x);
-        return adapters == null ? y : adapters.apply(layer, p, x, y);
+    /** y_i = Ŵ_i x for the linears reading {@code input}, plus each row's adapter when there are any. */
+    private static NDArray[] project(RowAdapters adapters, int layer, BlockInput input, NDArray x, LinearLayer... linears) {
+        NDArray[] y = new NDArray[linears.length];
+        for (int i = 0; i < linears.length; i++) {
+            y[i] = linears[i].apply(x);
+        }
+        return adapters == null ? y : adapters.apply(layer, input, x, y);
     }
 
     /** Rows over consecutive slots can read the cache through a slice view instead of a gather (much slower in PyTorch). */

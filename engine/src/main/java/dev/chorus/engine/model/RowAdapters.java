@@ -1,11 +1,13 @@
 package dev.chorus.engine.model;
 
 import ai.djl.ndarray.NDArray;
-import dev.chorus.engine.compress.Projection;
 
-/** Per-row additions to a block linear's output (each row's adapter); the forward calls it for every projection. */
+/** Per-row additions to the block linears' outputs (each row's adapter); the forward calls it once per block input. */
 @FunctionalInterface
 public interface RowAdapters {
-    /** x [B, L, in] the layer input, base [B, L, out] = Ŵx; returns the adapted output. */
-    NDArray apply(int layer, Projection projection, NDArray x, NDArray base);
+    /**
+     * x [B, L, in] the input of {@code input}'s projections, base[i] [B, L, out_i] = Ŵ_i x for the
+     * i-th of {@code input.projections()}; returns the adapted outputs in the same order.
+     */
+    NDArray[] apply(int layer, BlockInput input, NDArray x, NDArray... base);
 }
