@@ -106,6 +106,9 @@ public final class AdapterSlots implements AdapterCache.SlotWriter, AutoCloseabl
         if (slot < 1 || slot > settings.maxAdapters()) {
             throw new IllegalArgumentException("slot " + slot + " outside 1.." + settings.maxAdapters());
         }
+        if (a.type().mergedOnly()) {
+            throw new AdapterFormatException("a " + a.type().label() + " adapter is served merged into its base: run chorus merge");
+        }
         if (a.rank() > settings.maxRank()) {
             throw new AdapterFormatException("adapter rank " + a.rank() + " exceeds the slot rank " + settings.maxRank());
         }

@@ -10,7 +10,11 @@ public enum AdapterType {
     /** y = Ŵx + s·B·A·pool_g(x): A [r, in/g] reads the input averaged over each quantization group of g inputs. */
     QA_LORA("qa-lora"),
     /** y = α ⊙ Ŵx: one scale per output channel on the shared (quantized) product. */
-    SCALE("scale");
+    SCALE("scale"),
+    /** SQFT SparsePEFT: y = Wᵖx + s·(BA ⊙ M)x with M the base's sparsity mask; served merged (zeros stay zero). */
+    SPARSE_PEFT("sparse-peft"),
+    /** SQFT QA-SparsePEFT: y = fq(Wᵖ + s·(BA ⊙ M))x with the base's own scales and zero points; served merged (codes change only). */
+    QA_SPARSE_PEFT("qa-sparse-peft");
 
     private final String label;
 
@@ -20,6 +24,11 @@ public enum AdapterType {
 
     public String label() {
         return label;
+    }
+
+    /** Types that only make sense folded into the base (chorus merge), never batched on top of it. */
+    public boolean mergedOnly() {
+        return this == SPARSE_PEFT || this == QA_SPARSE_PEFT;
     }
 
     public static AdapterType parse(String text) {

@@ -32,7 +32,8 @@ public final class RandomAdapters {
                 int out = p.outFeatures(c);
                 Adapter.Weights w = switch (type) {
                     case SCALE -> new Adapter.Weights(null, null, gaussian(rnd, out, 1.0, std));
-                    case LORA -> new Adapter.Weights(gaussian(rnd, rank * in, 0, std), gaussian(rnd, out * rank, 0, std), null);
+                    case LORA, SPARSE_PEFT, QA_SPARSE_PEFT -> new Adapter.Weights(gaussian(rnd, rank * in, 0, std),
+                            gaussian(rnd, out * rank, 0, std), null);
                     case QA_LORA -> new Adapter.Weights(gaussian(rnd, rank * (in / QA_GROUP), 0, std), gaussian(rnd, out * rank, 0, std), null);
                 };
                 modules.put(new Adapter.Module(layer, p), w);

@@ -76,6 +76,12 @@ public final class AdapterTrainer implements AutoCloseable {
 
     public AdapterTrainer(DenseParameters base, Tokenizer tokenizer, int eos, Settings settings, Adapter init, String baseFingerprint,
             NDManager parent, DataType dtype) {
+        this(base, null, tokenizer, eos, settings, init, baseFingerprint, parent, dtype);
+    }
+
+    /** {@code frozen}: the compressed base's masks and grids, required by sparse-peft and qa-sparse-peft. */
+    public AdapterTrainer(DenseParameters base, FrozenLinears frozen, Tokenizer tokenizer, int eos, Settings settings, Adapter init,
+            String baseFingerprint, NDManager parent, DataType dtype) {
         this.tokenizer = tokenizer;
         this.eos = eos;
         this.settings = settings;
@@ -85,7 +91,7 @@ public final class AdapterTrainer implements AutoCloseable {
         this.manager = parent.newSubManager();
         this.model = new CausalLm(base, base.config().maxPositions(), manager, dtype);
         this.adapter = new TrainableAdapter(base.config(), settings.type(), settings.rank(), settings.alpha(), settings.targets(),
-                settings.groupSize(), init, manager, dtype, settings.seed());
+                settings.groupSize(), init, frozen, manager, dtype, settings.seed());
     }
 
     public Result train(List<TrainingExample> trainData, List<TrainingExample> evalData, Listener listener) {

@@ -33,9 +33,20 @@ final class TrainableAdapter {
     private final Map<Adapter.Module, NDArray> a = new HashMap<>(); // [r, in] (qa-lora: [r, in/g])
     private final Map<Adapter.Module, NDArray> b = new HashMap<>(); // [out, r]
     private final Map<Adapter.Module, NDArray> scales = new HashMap<>(); // [out] (scale)
+    // SQFT: the base's mask as 0/1 and, for qa-sparse-peft, its scales and zero points per column
+    private final Map<Adapter.Module, NDArray> keep = new HashMap<>(); // [out, in]
+    private final Map<Adapter.Module, NDArray> quantScale = new HashMap<>(); // [out, in]
+    private final Map<Adapter.Module, NDArray> quantZero = new HashMap<>(); // [out, in]
+    private final Map<Adapter.Module, Integer> maxCode = new HashMap<>();
 
     TrainableAdapter(ModelConfig config, AdapterType type, int rank, float alpha, Set<Projection> targets, Integer groupSize,
             Adapter init, NDManager manager, DataType dtype, long seed) {
+        this(config, type, rank, alpha, targets, groupSize, init, null, manager, dtype, seed);
+    }
+
+    /** {@code frozen}: the compressed base's masks and quantization grids, needed by the SQFT types. */
+    TrainableAdapter(ModelConfig config, AdapterType type, int rank, float alpha, Set<Projection> targets, Integer groupSize,
+            Adapter init, FrozenLinears frozen, NDManager manager, DataType dtype, long seed) {
         this.config = config;
         this.type = type;
         this.rank = type == AdapterType.SCALE ? 0 : rank;
@@ -57,12 +68,33 @@ final class TrainableAdapter {
                     scales.put(m, trainable(manager.create(s, new Shape(out)), dtype));
                     continue;
                 }
+                if (type.mergedOnly()) {
+                    sqftGrid(m, frozen, type, manager, dtype);
+                }
                 int cols = type == AdapterType.QA_LORA ? p.inFeatures(config) / groupSize : p.inFeatures(config);
                 float[] aInit = start != null ? start.a() : uniform(rnd, rank * cols, 1.0 / Math.sqrt(p.inFeatures(config)));
                 float[] bInit = start != null ? start.b() : new float[out * rank];
                 a.put(m, trainable(manager.create(aInit, new Shape(rank, cols)), dtype));
                 b.put(m, trainable(manager.create(bInit, new Shape(out, rank)), dtype));
             }
+        }
+    }
+
+    private void sqftGrid(Adapter.Module m, FrozenLinears frozen, AdapterType type, NDManager manager, DataType dtype) {
+        if (frozen == null) {
+            throw new IllegalArgumentException(type.label() + " trains against a compressed base's mask");
+        }
+        var mask = frozen.masks().get(m);
+        Shape shape = new Shape(mask.rows(), mask.cols());
+        keep.put(m, manager.create(FrozenLinears.keep(mask), shape).toType(dtype, false));
+        if (type == AdapterType.QA_SPARSE_PEFT) {
+            var q = frozen.quantized().get(m);
+            if (q == null) {
+                throw new IllegalArgumentException("qa-sparse-peft needs a quantized base; " + m + " is not quantized");
+            }
+            quantScale.put(m, manager.create(FrozenLinears.perColumn(q, false), shape).toType(dtype, false));
+            quantZero.put(m, manager.create(FrozenLinears.perColumn(q, true), shape).toType(dtype, false));
+            maxCode.put(m, q.spec().maxCode());
         }
     }
 
@@ -74,16 +106,40 @@ final class TrainableAdapter {
 
     /** The adapted linear: x [.., in], w [out, in] → [.., out]. */
     NDArray apply(int layer, Projection p, NDArray x, NDArray w) {
-        NDArray base = BlockTrainer.linear(x, w);
         Adapter.Module m = new Adapter.Module(layer, p);
         if (!targets.contains(p)) {
-            return base;
+            return BlockTrainer.linear(x, w);
         }
         return switch (type) {
-            case SCALE -> base.mul(scales.get(m));
-            case LORA -> base.add(BlockTrainer.linear(BlockTrainer.linear(x, a.get(m)), b.get(m)).mul(scaling));
-            case QA_LORA -> base.add(BlockTrainer.linear(BlockTrainer.linear(pool(x), a.get(m)), b.get(m)).mul(scaling));
+            case SCALE -> BlockTrainer.linear(x, w).mul(scales.get(m));
+            case LORA -> BlockTrainer.linear(x, w).add(BlockTrainer.linear(BlockTrainer.linear(x, a.get(m)), b.get(m)).mul(scaling));
+            case QA_LORA -> BlockTrainer.linear(x, w).add(BlockTrainer.linear(BlockTrainer.linear(pool(x), a.get(m)), b.get(m)).mul(scaling));
+            case SPARSE_PEFT, QA_SPARSE_PEFT -> BlockTrainer.linear(x, effectiveWeight(m, w));
         };
+    }
+
+    /**
+     * SparsePEFT: W' = Wᵖ + s·(BA ⊙ M), zero wherever the base is pruned. QA-SparsePEFT: fq(W') on
+     * the base's own grid, q = clip(round(W'/s_q + z), 0, max), fq = (q − z)·s_q, with a
+     * straight-through gradient (forward fq(W'), backward as if W').
+     */
+    NDArray effectiveWeight(Adapter.Module m, NDArray w) {
+        NDArray merged = merged(m, w);
+        if (type != AdapterType.QA_SPARSE_PEFT) {
+            return merged;
+        }
+        NDArray quantized = codes(m, merged).sub(quantZero.get(m)).mul(quantScale.get(m));
+        return merged.add(quantized.sub(merged).stopGradient());
+    }
+
+    /** W' = W + s·(BA ⊙ M): one expression for the training forward and for AdapterMerge, so both compute the same floats. */
+    NDArray merged(Adapter.Module m, NDArray w) {
+        return w.add(b.get(m).matMul(a.get(m)).mul(scaling).mul(keep.get(m)));
+    }
+
+    /** The integer codes of W' on the base's grid (as floats). */
+    NDArray codes(Adapter.Module m, NDArray merged) {
+        return merged.div(quantScale.get(m)).add(quantZero.get(m)).round().clip(0, maxCode.get(m));
     }
 
     /** Mean over each group of g consecutive inputs: [.., in] → [.., in/g]. */
