@@ -23,10 +23,11 @@ public final class Chorus {
                        [--ebft] [--bcq Q] [--calibration self:N|FILE] [--method wanda|magnitude] [--seed S]
               eval     --model M [--reference DENSE] [--samples N] [--data FILE] [--adapter DIR] [--json]
               make-data --domain pirates|space|cooking|sports [--n N] [--seed S] [--out FILE]
-              finetune --model BASE --data FILE --out DIR [--type lora|qa-lora|scale] [--rank R] [--alpha A]
+              finetune --model BASE --data FILE --out DIR [--type lora|qa-lora|scale|sparse-peft|qa-sparse-peft] [--rank R] [--alpha A]
                        [--targets all|qkvo|q,k,v,o,gate,up,down] [--steps N] [--lr LR] [--batch B] [--accumulation K]
                        [--warmup W] [--linear] [--weight-decay WD] [--max-grad-norm G] [--eval FILE | --eval-split F]
                        [--eval-every K] [--checkpoint-every K] [--init ADAPTER_DIR] [--group-size G] [--seed S] [--json]
+              merge    --model COMPRESSED_BASE --adapter DIR --out DIR
               make-adapter --model PATH --out DIR [--type lora|qa-lora|scale] [--rank R] [--targets all|qkvo]
                        [--std S] [--seed S]""";
 
@@ -55,7 +56,8 @@ public final class Chorus {
                 case "make-adapter" -> MakeAdapterCommand.run(rest, err);
                 case "make-data" -> MakeDataCommand.run(rest, out, err);
                 case "finetune" -> FinetuneCommand.run(rest, out, err);
-                default -> throw new UsageException("unknown command '" + args[0] + "' (commands: generate, synth, bench, compress, eval, make-adapter, make-data, finetune; see chorus help)");
+                case "merge" -> MergeCommand.run(rest, err);
+                default -> throw new UsageException("unknown command '" + args[0] + "' (commands: generate, synth, bench, compress, eval, make-adapter, make-data, finetune, merge; see chorus help)");
             }
             return OK;
         } catch (UsageException e) {

@@ -14,6 +14,7 @@ import dev.chorus.engine.compress.CompressedCheckpoint;
 import dev.chorus.engine.compress.Projection;
 import dev.chorus.engine.finetune.AdapterTrainer;
 import dev.chorus.engine.finetune.BaseWeights;
+import dev.chorus.engine.finetune.FrozenLinears;
 import dev.chorus.engine.finetune.TrainingData;
 import dev.chorus.engine.finetune.TrainingExample;
 import dev.chorus.engine.model.LoadedModel;
@@ -29,7 +30,10 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
 
-/** chorus finetune: trains an adapter on a frozen (dense or compressed) base and writes it as PEFT files. */
+/**
+ * chorus finetune: trains an adapter on a frozen (dense or compressed) base and writes it as PEFT
+ * files; sparse-peft and qa-sparse-peft adapters then go through chorus merge.
+ */
 final class FinetuneCommand {
     private FinetuneCommand() {
     }
@@ -87,10 +91,18 @@ final class FinetuneCommand {
         }
         AdapterTrainer.Settings settings = new AdapterTrainer.Settings(type, rank, alpha, targets, group, steps, lr, batch, accumulation,
                 weightDecay, warmup, !linear, maxGradNorm, evalEvery, checkpointEvery, seed);
+        FrozenLinears frozen = null;
+        if (type.mergedOnly()) {
+            try {
+                frozen = FrozenLinears.read(modelPath);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
+        }
         try (LoadedModel model = LoadedModel.load(modelPath, Optional.empty(), "cpu");
                 NDManager manager = Engine.getInstance().newBaseManager();
-                AdapterTrainer trainer = new AdapterTrainer(base, model.requireTokenizer(), base.config().eosId(), settings, start, fingerprint,
-                        manager, DataType.FLOAT32)) {
+                AdapterTrainer trainer = new AdapterTrainer(base, frozen, model.requireTokenizer(), base.config().eosId(), settings, start,
+                        fingerprint, manager, DataType.FLOAT32)) {
             TrainingProgress progress = new TrainingProgress(err, outDir);
             AdapterTrainer.Result r = trainer.train(train, eval, progress);
             AdapterFiles.write(r.adapter(), outDir);

@@ -52,6 +52,26 @@ class FinetuneCliTest {
         assertEquals(after, JSON.readTree(e.out()).get("ppl").asDouble(), after * 1e-4, "eval --adapter agrees with the trainer");
         ChorusCliTest.Run e0 = ChorusCliTest.chorus("eval", "--model", base.toString(), "--data", heldOut.toString(), "--json");
         assertEquals(before, JSON.readTree(e0.out()).get("ppl").asDouble(), before * 1e-4, "and without the adapter, the base");
+
+        // QA-SparsePEFT, merged into a new INT4 model that keeps the base's grid and sparsity.
+        Path sqft = dir.resolve("space-qa-sparse-peft");
+        ChorusCliTest.Run q = ChorusCliTest.chorus("finetune", "--model", base.toString(), "--data", train.toString(), "--eval",
+                heldOut.toString(), "--type", "qa-sparse-peft", "--rank", "16", "--steps", "60", "--lr", "3e-3", "--out", sqft.toString(),
+                "--json");
+        assertEquals(0, q.code(), q.err());
+        double sqftAfter = JSON.readTree(q.out()).get("eval_ppl_after").asDouble();
+        Path merged = dir.resolve("merged");
+        ChorusCliTest.Run m = ChorusCliTest.chorus("merge", "--model", base.toString(), "--adapter", sqft.toString(), "--out", merged.toString());
+        assertEquals(0, m.code(), m.err());
+        assertTrue(m.err().contains("INT4 codes on the base's grid, sparsity 0.5000"), m.err());
+        ChorusCliTest.Run em = ChorusCliTest.chorus("eval", "--model", merged.toString(), "--data", heldOut.toString(), "--json");
+        assertEquals(sqftAfter, JSON.readTree(em.out()).get("ppl").asDouble(), sqftAfter * 1e-4, "the merged model is the trained one");
+        assertTrue(sqftAfter <= 0.7 * before, "qa-sparse-peft held-out perplexity " + before + " -> " + sqftAfter);
+
+        assertFails(2, "served unmerged", ChorusCliTest.chorus("merge", "--model", base.toString(), "--adapter", adapter.toString(), "--out",
+                dir.resolve("x").toString()));
+        assertFails(2, "not a compressed checkpoint", ChorusCliTest.chorus("merge", "--model", TestModels.tinyStories656k().toString(),
+                "--adapter", sqft.toString(), "--out", dir.resolve("y").toString()));
     }
 
     @Test
