@@ -66,7 +66,9 @@ class EndToEndTest {
             Map<String, String> registryConfig = new HashMap<>(auth);
             registryConfig.put("chorus.registry.blob-directory", dir.resolve("blobs").toString());
             registryConfig.put("chorus.registry.base-model", MODEL.toString());
-            try (Service registry = Service.start("registry", Path.of(System.getProperty("test.registry.jar")), registryConfig, logs)) {
+            Path registryJar = Path.of(System.getProperty("test.registry.jar"));
+            String catalogue;
+            try (Service registry = Service.start("registry", registryJar, registryConfig, logs)) {
                 Map<String, String> servingConfig = new HashMap<>(auth);
                 servingConfig.put("chorus.model.path", MODEL.toString());
                 servingConfig.put("chorus.adapters.source", "registry");
@@ -80,6 +82,12 @@ class EndToEndTest {
                 } finally {
                     serving.close();
                 }
+                catalogue = listing(registry);
+            }
+            // A new registry process on the same topic and blob directory rebuilds the same catalogue.
+            try (Service restarted = Service.start("registry", registryJar, registryConfig, logs)) {
+                assertEquals(catalogue, listing(restarted));
+                assertTrue(catalogue.contains("\"active_version\":2"), catalogue);
             }
         }
     }
@@ -192,6 +200,12 @@ class EndToEndTest {
                     .put("active_version", m.getValue("active_version")));
         }
         return out;
+    }
+
+    private String listing(Service registry) throws Exception {
+        HttpResponse<String> r = send(HttpRequest.newBuilder(registry.url("/v1/tenants/acme/adapters")).header("Authorization", ACME).GET().build());
+        assertEquals(200, r.statusCode(), r.body());
+        return r.body();
     }
 
     private HttpResponse<String> upload(Service registry, String name, long seed) throws Exception {
