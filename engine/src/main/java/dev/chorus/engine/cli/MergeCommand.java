@@ -5,7 +5,9 @@ import dev.chorus.engine.adapter.AdapterFiles;
 import dev.chorus.engine.checkpoint.Fingerprint;
 import dev.chorus.engine.compress.CompressedCheckpoint;
 import dev.chorus.engine.compress.CompressedParameters;
+import dev.chorus.engine.checkpoint.DenseParameters;
 import dev.chorus.engine.finetune.AdapterMerge;
+import dev.chorus.engine.finetune.BaseWeights;
 import dev.chorus.engine.finetune.FrozenLinears;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -16,7 +18,10 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Stream;
 
-/** chorus merge: folds a sparse-peft or qa-sparse-peft adapter into its compressed base, writing a compressed checkpoint. */
+/**
+ * chorus merge: folds an adapter into its base and writes a compressed checkpoint: sparse-peft,
+ * qa-sparse-peft and qa-lora into a compressed base, lora into a dense one.
+ */
 final class MergeCommand {
     private static final Set<String> WEIGHT_FILES = Set.of("model.safetensors", "config.json", CompressedCheckpoint.MANIFEST);
 
@@ -32,23 +37,29 @@ final class MergeCommand {
         if (Files.exists(out)) {
             throw new UsageException(out + " already exists; choose a new --out directory");
         }
-        FrozenLinears frozen;
-        try {
-            frozen = FrozenLinears.read(modelPath);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
-        Adapter adapter = AdapterFiles.read(adapterDir, frozen.base().config(), 1024, Fingerprint.of(modelPath));
+        String fingerprint = Fingerprint.of(modelPath);
         CompressedParameters merged;
+        Adapter adapter;
         try {
-            merged = AdapterMerge.merge(frozen, adapter);
+            if (BaseWeights.compressed(modelPath)) {
+                FrozenLinears frozen = FrozenLinears.read(modelPath);
+                adapter = AdapterFiles.read(adapterDir, frozen.base().config(), 1024, fingerprint);
+                merged = AdapterMerge.merge(frozen, adapter);
+            } else {
+                DenseParameters dense = BaseWeights.load(modelPath);
+                adapter = AdapterFiles.read(adapterDir, dense.config(), 1024, fingerprint);
+                merged = AdapterMerge.mergeDense(dense, adapter, fingerprint);
+            }
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
         CompressedCheckpoint.write(merged, out, tokenizerFiles(modelPath));
-        err.printf(Locale.ROOT, "merged %s (%s, rank %d) into %s: %s, sparsity %.4f kept%n", adapterDir, adapter.type().label(), adapter.rank(),
-                out, merged.manifest().bits() == null ? "sparse float weights" : "INT" + merged.manifest().bits() + " codes on the base's grid",
-                merged.manifest().sparsity());
+        String form = merged.manifest().bits() == null ? (merged.manifest().sparsity() > 0 ? "sparse float weights" : "dense float weights")
+                : adapter.type() == dev.chorus.engine.adapter.AdapterType.QA_LORA ? "INT" + merged.manifest().bits()
+                        + ", folded into the zero points (pruned weights take the delta; qa-sparse-peft keeps them 0)"
+                : "INT" + merged.manifest().bits() + " codes on the base's grid";
+        err.printf(Locale.ROOT, "merged %s (%s, rank %d) into %s: %s, base sparsity %.4f%n", adapterDir, adapter.type().label(), adapter.rank(),
+                out, form, merged.manifest().sparsity());
     }
 
     /** Everything beside the weights (tokenizer files) travels with the merged checkpoint. */

@@ -25,6 +25,9 @@ final class LinearTensors {
             out.add(prefix + "qweight", TensorDtype.U8, new long[] {rows, codes.length / rows}, codes);
             out.addFloats(prefix + "scales", new long[] {rows, groups}, q.scales());
             out.add(prefix + "qzeros", TensorDtype.U8, new long[] {rows, groups}, q.zeros());
+            if (q.zeroShift() != null) {
+                out.addFloats(prefix + "qzeros_shift", new long[] {rows, groups}, q.zeroShift());
+            }
         } else if (m instanceof BinaryCodedMatrix b) {
             out.addFloats(prefix + "bcq_alpha", new long[] {b.q(), rows}, b.alphas());
             byte[] planes = new byte[Math.toIntExact(b.q() * rows * maskCols)];
@@ -83,7 +86,12 @@ final class LinearTensors {
                 throw new CheckpointFormatException(prefix + "qzeros: zero point " + (zeros[i] & 0xFF) + " exceeds " + spec.maxCode());
             }
         }
-        QuantizedMatrix q = new QuantizedMatrix(rows, cols, spec, codes, scales, zeros, mask);
+        float[] shift = null;
+        if (f.names().contains(prefix + "qzeros_shift")) { // a folded QA-LoRA / QA-HiRA adapter
+            shift = CompressedCheckpoint.floats(f, prefix + "qzeros_shift", rows, groups);
+            requireFinite(prefix + "qzeros_shift", shift);
+        }
+        QuantizedMatrix q = new QuantizedMatrix(rows, cols, spec, codes, scales, zeros, mask, shift);
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < cols; c++) {
                 if (!mask.kept(r, c) && q.code(r, c) != q.zero(r, c / spec.groupSize())) {

@@ -18,7 +18,7 @@ import dev.chorus.engine.compress.QuantizedMatrix;
 final class QuantizedLinear implements LinearLayer {
     private final NDArray codes; // [out, ceil(in/2)] uint8 for INT4 (low nibble first), [out, in] uint8 for INT8
     private final NDArray scales; // [out, groups, 1]
-    private final NDArray zeros; // [out, groups, 1] uint8
+    private final NDArray zeros; // [out, groups, 1] uint8, or float32 with folded shifts
     private final NDArray mask; // [out, ceil(in/8)] uint8, kept for training and accounting
     private final int bits;
     private final int out;
@@ -36,7 +36,17 @@ final class QuantizedLinear implements LinearLayer {
         byte[] stored = bits == 4 ? Int4Packing.pack(q.codes(), out, in) : q.codes();
         this.codes = m.create(java.nio.ByteBuffer.wrap(stored), new Shape(out, stored.length / out), DataType.UINT8);
         this.scales = m.create(q.scales(), new Shape(out, groups, 1));
-        this.zeros = m.create(java.nio.ByteBuffer.wrap(q.zeros()), new Shape(out, groups, 1), DataType.UINT8);
+        if (q.zeroShift() == null) {
+            this.zeros = m.create(java.nio.ByteBuffer.wrap(q.zeros()), new Shape(out, groups, 1), DataType.UINT8);
+        } else {
+            float[] z = new float[out * groups];
+            for (int r = 0; r < out; r++) {
+                for (int g = 0; g < groups; g++) {
+                    z[r * groups + g] = q.effectiveZero(r, g);
+                }
+            }
+            this.zeros = m.create(z, new Shape(out, groups, 1));
+        }
         byte[] maskBits = q.mask().packed();
         this.mask = m.create(java.nio.ByteBuffer.wrap(maskBits), new Shape(out, maskBits.length / out), DataType.UINT8);
         this.scratch = scratch;
@@ -59,8 +69,11 @@ final class QuantizedLinear implements LinearLayer {
         }
         buffer.set(new NDIndex(":, :" + in), unpacked.get(new NDIndex(":, :" + in)));
         NDArray grouped = buffer.reshape(out, groups, groupSize); // a view: the in-place ops below write the scratch
-        NDArray zeroPoints = zeros.toType(DataType.FLOAT32, false);
-        zeroPoints.attach(step);
+        NDArray zeroPoints = zeros;
+        if (zeros.getDataType() != DataType.FLOAT32) { // a converted copy, freed with the step (never the stored array)
+            zeroPoints = zeros.toType(DataType.FLOAT32, false);
+            zeroPoints.attach(step);
+        }
         grouped.subi(zeroPoints).muli(scales);
         return in == groups * groupSize ? buffer : buffer.get(new NDIndex(":, :" + in));
     }
@@ -77,7 +90,8 @@ final class QuantizedLinear implements LinearLayer {
 
     @Override
     public long bytesResident() {
-        return codes.getShape().size() + scales.getShape().size() * Float.BYTES + zeros.getShape().size() + mask.getShape().size();
+        return codes.getShape().size() + scales.getShape().size() * Float.BYTES
+                + zeros.getShape().size() * (zeros.getDataType() == DataType.UINT8 ? 1 : Float.BYTES) + mask.getShape().size();
     }
 
     @Override

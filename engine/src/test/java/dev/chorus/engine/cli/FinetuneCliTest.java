@@ -63,13 +63,13 @@ class FinetuneCliTest {
         Path merged = dir.resolve("merged");
         ChorusCliTest.Run m = ChorusCliTest.chorus("merge", "--model", base.toString(), "--adapter", sqft.toString(), "--out", merged.toString());
         assertEquals(0, m.code(), m.err());
-        assertTrue(m.err().contains("INT4 codes on the base's grid, sparsity 0.5000"), m.err());
+        assertTrue(m.err().contains("INT4 codes on the base's grid, base sparsity 0.5000"), m.err());
         ChorusCliTest.Run em = ChorusCliTest.chorus("eval", "--model", merged.toString(), "--data", heldOut.toString(), "--json");
         assertEquals(sqftAfter, JSON.readTree(em.out()).get("ppl").asDouble(), sqftAfter * 1e-4, "the merged model is the trained one");
         assertTrue(sqftAfter <= 0.7 * before, "qa-sparse-peft held-out perplexity " + before + " -> " + sqftAfter);
 
-        assertFails(2, "served unmerged", ChorusCliTest.chorus("merge", "--model", base.toString(), "--adapter", adapter.toString(), "--out",
-                dir.resolve("x").toString()));
+        assertFails(2, "served unmerged on a compressed base", ChorusCliTest.chorus("merge", "--model", base.toString(), "--adapter",
+                adapter.toString(), "--out", dir.resolve("x").toString()));
         assertFails(2, "not a compressed checkpoint", ChorusCliTest.chorus("merge", "--model", TestModels.tinyStories656k().toString(),
                 "--adapter", sqft.toString(), "--out", dir.resolve("y").toString()));
     }

@@ -39,12 +39,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * SQFT merges keep each method's promise, checked rather than assumed: sparse-peft merged logits
- * equal the masked unmerged forward and every pruned weight stays exactly 0; qa-sparse-peft gives
- * an INT model with byte-identical scales and zero points, the same pruned positions, and the
- * fake-quant training forward's logits.
+ * Merges keep each method's promise, checked rather than assumed: sparse-peft merged logits equal
+ * the masked unmerged forward and every pruned weight stays exactly 0; qa-sparse-peft gives an INT
+ * model with byte-identical scales and zero points, the same pruned positions, and the fake-quant
+ * training forward's logits; qa-lora folds into the zero points alone; lora merges into a dense base.
  */
-class SqftMergeTest {
+class AdapterMergeTest {
     @TempDir
     static Path dir;
     static Path base;
@@ -76,22 +76,30 @@ class SqftMergeTest {
     }
 
     static Adapter train(AdapterType type) {
-        AdapterTrainer.Settings s = new AdapterTrainer.Settings(type, 8, 16f, EnumSet.allOf(Projection.class), null, 30, 3e-3f, 8, 1, 0f,
-                3, true, 1f, 0, 0, 1);
+        return train(type, base);
+    }
+
+    static Adapter train(AdapterType type, Path model) {
+        AdapterTrainer.Settings s = new AdapterTrainer.Settings(type, 8, 16f, EnumSet.allOf(Projection.class),
+                type == AdapterType.QA_LORA ? 128 : null, 30, 3e-3f, 8, 1, 0f, 3, true, 1f, 0, 0, 1);
         try (NDManager m = Engine.getInstance().newBaseManager();
-                AdapterTrainer t = new AdapterTrainer(BaseWeights.load(base), frozen, dense.requireTokenizer(), dense.config().eosId(), s, null,
-                        null, m, DataType.FLOAT32)) {
+                AdapterTrainer t = new AdapterTrainer(BaseWeights.load(model), type.mergedOnly() ? frozen : null, dense.requireTokenizer(),
+                        dense.config().eosId(), s, null, null, m, DataType.FLOAT32)) {
             return t.train(SyntheticStories.generate("cooking", 64, 1), List.of(), p -> { }).adapter();
         }
     }
 
     /** Max |unmerged logits − merged logits| over a batch of stories. */
     static double logitGap(Adapter adapter, Path merged) {
+        return logitGap(adapter, base, merged);
+    }
+
+    static double logitGap(Adapter adapter, Path unmerged, Path merged) {
         try (NDManager m = Engine.getInstance().newBaseManager()) {
             var cfg = dense.config();
-            CausalLm unmergedModel = new CausalLm(BaseWeights.load(base), cfg.maxPositions(), m, DataType.FLOAT32);
-            TrainableAdapter trained = new TrainableAdapter(cfg, adapter.type(), adapter.rank(), adapter.alpha(), adapter.targets(), null,
-                    adapter, frozen, m, DataType.FLOAT32, 0);
+            CausalLm unmergedModel = new CausalLm(BaseWeights.load(unmerged), cfg.maxPositions(), m, DataType.FLOAT32);
+            TrainableAdapter trained = new TrainableAdapter(cfg, adapter.type(), adapter.rank(), adapter.alpha(), adapter.targets(),
+                    adapter.groupSize(), adapter, adapter.type().mergedOnly() ? frozen : null, m, DataType.FLOAT32, 0);
             CausalLm mergedModel = new CausalLm(BaseWeights.load(merged), cfg.maxPositions(), m, DataType.FLOAT32);
             TrainableAdapter none = new TrainableAdapter(cfg, AdapterType.LORA, 1, 1f, EnumSet.noneOf(Projection.class), null, null, m,
                     DataType.FLOAT32, 0);
@@ -166,5 +174,43 @@ class SqftMergeTest {
         double gap = logitGap(adapter, out);
         System.out.println("qa-sparse-peft merge: max |logit gap| " + gap + ", codes changed " + changedCodes);
         assertTrue(gap <= 1e-5, "merged INT model vs fake-quant training forward: max |Δlogit| = " + gap);
+    }
+
+    @Test
+    void qaLoraFoldsIntoTheZeroPointsAlone() throws Exception {
+        Adapter adapter = train(AdapterType.QA_LORA);
+        Path out = dir.resolve("qa-lora-folded");
+        CompressedCheckpoint.write(AdapterMerge.merge(frozen, adapter), out, List.of(base.resolve("tokenizer.json"), base.resolve("tokenizer_config.json")));
+        CompressedParameters merged = CompressedCheckpoint.read(out);
+        for (int layer = 0; layer < merged.blocks().size(); layer++) {
+            for (Projection p : Projection.values()) {
+                QuantizedMatrix before = (QuantizedMatrix) frozen.base().blocks().get(layer).linear(p);
+                QuantizedMatrix after = (QuantizedMatrix) merged.blocks().get(layer).linear(p);
+                assertArrayEquals(before.codes(), after.codes(), "codes unchanged");
+                assertArrayEquals(before.scales(), after.scales(), "scales unchanged");
+                assertArrayEquals(before.zeros(), after.zeros(), "integer zero points unchanged; the fold is the shift");
+                assertTrue(after.zeroShift() != null, "zero points moved");
+            }
+        }
+        // QA-LoRA's delta covers every input of a group, pruned ones too: the fold reproduces it exactly, so pruned
+        // weights take the delta (keeping them at 0 is what QA-SparsePEFT is for).
+        double gap = logitGap(adapter, out);
+        System.out.println("qa-lora fold: max |logit gap| " + gap);
+        assertTrue(gap <= 1e-4, "folded vs unmerged qa-lora forward: max |Δlogit| = " + gap);
+    }
+
+    @Test
+    void loraMergesIntoADenseBase() throws Exception {
+        Path source = TestModels.tinyStories656k();
+        Adapter adapter = train(AdapterType.LORA, source);
+        Path out = dir.resolve("lora-merged");
+        CompressedCheckpoint.write(AdapterMerge.mergeDense(BaseWeights.load(source), adapter, null), out,
+                List.of(source.resolve("tokenizer.json"), source.resolve("tokenizer_config.json")));
+        double gap = logitGap(adapter, source, out);
+        System.out.println("lora dense merge: max |logit gap| " + gap);
+        assertTrue(gap <= 1e-4, "merged vs unmerged lora forward: max |Δlogit| = " + gap);
+        try (LoadedModel served = LoadedModel.load(out, Optional.empty(), "cpu")) {
+            assertEquals(dense.config(), served.config());
+        }
     }
 }
