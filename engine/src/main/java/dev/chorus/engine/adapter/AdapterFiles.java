@@ -57,8 +57,8 @@ public final class AdapterFiles {
         float scaling = rank == 0 ? 0f : (float) (alpha / (rsLora ? Math.sqrt(rank) : rank));
         Set<Projection> targets = targets(config.path("target_modules"), dir);
         Integer groupSize = chorus.hasNonNull("group_size") ? chorus.get("group_size").asInt() : null;
-        if (type == AdapterType.QA_LORA && (groupSize == null || groupSize < 1)) {
-            throw new AdapterFormatException(dir + ": qa-lora adapters need chorus.group_size");
+        if ((type == AdapterType.QA_LORA || type == AdapterType.QA_HIRA) && (groupSize == null || groupSize < 1)) {
+            throw new AdapterFormatException(dir + ": " + type.label() + " adapters need chorus.group_size");
         }
         String fingerprint = chorus.hasNonNull("base_fingerprint") ? chorus.get("base_fingerprint").asText() : null;
         if (fingerprint != null && baseFingerprint != null && !fingerprint.equals(baseFingerprint)) {
@@ -98,12 +98,17 @@ public final class AdapterFiles {
                 int out = p.outFeatures(base);
                 String kind = m.group(3);
                 long[] expected = switch (kind) {
-                    case "lora_A" -> new long[] {rank, type == AdapterType.QA_LORA ? in / groupSize : in};
+                    case "lora_A" -> type == AdapterType.QA_HIRA ? new long[] {out / rank, in / groupSize}
+                            : new long[] {rank, type == AdapterType.QA_LORA ? in / groupSize : in};
                     case "lora_B" -> new long[] {out, rank};
                     default -> new long[] {out};
                 };
-                if (type == AdapterType.QA_LORA && in % groupSize != 0) {
+                if ((type == AdapterType.QA_LORA || type == AdapterType.QA_HIRA) && in % groupSize != 0) {
                     throw new AdapterFormatException(file + ": " + p.moduleName() + " has " + in + " inputs, not a multiple of group size " + groupSize);
+                }
+                if (type == AdapterType.QA_HIRA && (out % rank != 0 || kind.equals("lora_B"))) {
+                    throw new AdapterFormatException(file + ": " + name + ": a qa-hira adapter has one lora_A [out/o, in/g] per module, with o = r = "
+                            + rank + " dividing " + out);
                 }
                 if ((type == AdapterType.SCALE) != kind.equals("chorus_scale")) {
                     throw new AdapterFormatException(file + ": " + name + " does not belong in a " + type.label() + " adapter");
@@ -132,7 +137,7 @@ public final class AdapterFiles {
         Map<Adapter.Module, Adapter.Weights> modules = new HashMap<>();
         for (var e : parts.entrySet()) {
             float[][] v = e.getValue();
-            if (type != AdapterType.SCALE && (v[0] == null || v[1] == null)) {
+            if (type != AdapterType.SCALE && (v[0] == null || (v[1] == null && type != AdapterType.QA_HIRA))) {
                 throw new AdapterFormatException(file + ": layer " + e.getKey().layer() + " " + e.getKey().projection().moduleName()
                         + " needs both lora_A and lora_B");
             }
@@ -145,6 +150,14 @@ public final class AdapterFiles {
     }
 
     public static void write(Adapter a, Path dir) {
+        if (a.type() == AdapterType.QA_HIRA) {
+            throw new IllegalArgumentException("qa-hira adapters are written with their base's shapes: write(adapter, dir, config)");
+        }
+        write(a, dir, null);
+    }
+
+    /** {@code base} gives the module shapes qa-hira needs (null for the other types). */
+    public static void write(Adapter a, Path dir, ModelConfig base) {
         try {
             Files.createDirectories(dir);
             ObjectNode config = JSON.createObjectNode();
@@ -175,6 +188,9 @@ public final class AdapterFiles {
                         Adapter.Weights w = e.getValue();
                         if (w.scales() != null) {
                             out.addFloats(prefix + "chorus_scale", new long[] {w.scales().length}, w.scales());
+                        } else if (a.type() == AdapterType.QA_HIRA) {
+                            long cols = e.getKey().projection().inFeatures(base) / a.groupSize();
+                            out.addFloats(prefix + "lora_A.weight", new long[] {w.a().length / cols, cols}, w.a());
                         } else {
                             out.addFloats(prefix + "lora_A.weight", new long[] {a.rank(), w.a().length / a.rank()}, w.a());
                             out.addFloats(prefix + "lora_B.weight", new long[] {w.b().length / a.rank(), a.rank()}, w.b());

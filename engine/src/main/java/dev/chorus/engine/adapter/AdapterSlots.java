@@ -109,6 +109,14 @@ public final class AdapterSlots implements AdapterCache.SlotWriter, AutoCloseabl
         if (a.type().mergedOnly()) {
             throw new AdapterFormatException("a " + a.type().label() + " adapter is served merged into its base: run chorus merge");
         }
+        if (a.type() == AdapterType.QA_HIRA) {
+            int r = HiraExpansion.rank(a, config);
+            if (r > settings.maxRank()) {
+                throw new AdapterFormatException("a qa-hira adapter with output group " + a.rank() + " is served as rank " + r
+                        + ", above the slot rank " + settings.maxRank() + "; use a larger output group");
+            }
+            a = HiraExpansion.toLowRank(a, config);
+        }
         if (a.rank() > settings.maxRank()) {
             throw new AdapterFormatException("adapter rank " + a.rank() + " exceeds the slot rank " + settings.maxRank());
         }

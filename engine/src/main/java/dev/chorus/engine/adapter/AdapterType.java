@@ -11,6 +11,12 @@ public enum AdapterType {
     QA_LORA("qa-lora"),
     /** y = α ⊙ Ŵx: one scale per output channel on the shared (quantized) product. */
     SCALE("scale"),
+    /**
+     * QA-HiRA: y = Ŵx + s·repeat_o(A·pool_g(x)) with one A [out/o, in/g] (rank = o, the output
+     * repeat): a high-rank delta, constant over each quantization group, for the parameters of a
+     * small LoRA. Served as the equivalent low-rank pair, folded like qa-lora.
+     */
+    QA_HIRA("qa-hira"),
     /** SQFT SparsePEFT: y = Wᵖx + s·(BA ⊙ M)x with M the base's sparsity mask; served merged (zeros stay zero). */
     SPARSE_PEFT("sparse-peft"),
     /** SQFT QA-SparsePEFT: y = fq(Wᵖ + s·(BA ⊙ M))x with the base's own scales and zero points; served merged (codes change only). */

@@ -35,12 +35,13 @@ public final class RandomAdapters {
                     case LORA, SPARSE_PEFT, QA_SPARSE_PEFT -> new Adapter.Weights(gaussian(rnd, rank * in, 0, std),
                             gaussian(rnd, out * rank, 0, std), null);
                     case QA_LORA -> new Adapter.Weights(gaussian(rnd, rank * (in / QA_GROUP), 0, std), gaussian(rnd, out * rank, 0, std), null);
+                    case QA_HIRA -> new Adapter.Weights(gaussian(rnd, out / rank * (in / QA_GROUP), 0, std), null, null);
                 };
                 modules.put(new Adapter.Module(layer, p), w);
             }
         }
         int r = type == AdapterType.SCALE ? 0 : rank;
-        return new Adapter(type, r, 2f * Math.max(r, 1), r == 0 ? 0f : 2f, targets, type == AdapterType.QA_LORA ? QA_GROUP : null,
+        return new Adapter(type, r, 2f * Math.max(r, 1), r == 0 ? 0f : 2f, targets, type == AdapterType.QA_LORA || type == AdapterType.QA_HIRA ? QA_GROUP : null,
                 baseFingerprint, modules);
     }
 

@@ -23,7 +23,7 @@ public final class Chorus {
                        [--ebft] [--bcq Q] [--calibration self:N|FILE] [--method wanda|magnitude] [--seed S]
               eval     --model M [--reference DENSE] [--samples N] [--data FILE] [--adapter DIR] [--json]
               make-data --domain pirates|space|cooking|sports [--n N] [--seed S] [--out FILE]
-              finetune --model BASE --data FILE --out DIR [--type lora|qa-lora|scale|sparse-peft|qa-sparse-peft] [--rank R] [--alpha A]
+              finetune --model BASE --data FILE --out DIR [--type lora|qa-lora|qa-hira|scale|sparse-peft|qa-sparse-peft] [--rank R] [--alpha A]
                        [--targets all|qkvo|q,k,v,o,gate,up,down] [--steps N] [--lr LR] [--batch B] [--accumulation K]
                        [--warmup W] [--linear] [--weight-decay WD] [--max-grad-norm G] [--eval FILE | --eval-split F]
                        [--eval-every K] [--checkpoint-every K] [--init ADAPTER_DIR] [--group-size G] [--seed S] [--json]

@@ -67,7 +67,8 @@ final class FinetuneCommand {
         if (Files.exists(outDir)) {
             throw new UsageException(outDir + " already exists; choose a new --out directory");
         }
-        Integer group = type != AdapterType.QA_LORA ? null : groupSizeArg > 0 ? groupSizeArg : baseGroupSize(modelPath);
+        boolean grouped = type == AdapterType.QA_LORA || type == AdapterType.QA_HIRA;
+        Integer group = !grouped ? null : groupSizeArg > 0 ? groupSizeArg : baseGroupSize(modelPath, type);
         List<TrainingExample> all = TrainingData.read(dataPath);
         List<TrainingExample> train = new ArrayList<>(all);
         List<TrainingExample> eval;
@@ -103,9 +104,9 @@ final class FinetuneCommand {
                 NDManager manager = Engine.getInstance().newBaseManager();
                 AdapterTrainer trainer = new AdapterTrainer(base, frozen, model.requireTokenizer(), base.config().eosId(), settings, start,
                         fingerprint, manager, DataType.FLOAT32)) {
-            TrainingProgress progress = new TrainingProgress(err, outDir);
+            TrainingProgress progress = new TrainingProgress(err, outDir, base.config());
             AdapterTrainer.Result r = trainer.train(train, eval, progress);
-            AdapterFiles.write(r.adapter(), outDir);
+            AdapterFiles.write(r.adapter(), outDir, base.config());
             ObjectNode report = new ObjectMapper().createObjectNode()
                     .put("type", r.adapter().type().label())
                     .put("rank", r.adapter().rank())
@@ -155,9 +156,9 @@ final class FinetuneCommand {
         return out;
     }
 
-    private static int baseGroupSize(Path model) {
+    private static int baseGroupSize(Path model, AdapterType type) {
         if (!CompressedCheckpoint.looksLike(model)) {
-            throw new UsageException("qa-lora needs --group-size on a dense base (a compressed base brings its own)");
+            throw new UsageException(type.label() + " needs --group-size on a dense base (a compressed base brings its own)");
         }
         Integer g = CompressedCheckpoint.readManifest(model).groupSize();
         if (g == null) {
@@ -171,11 +172,13 @@ final class FinetuneCommand {
         private static final int WIDTH = 30;
         private final PrintStream err;
         private final Path outDir;
+        private final dev.chorus.engine.model.ModelConfig config;
         private final long start = System.nanoTime();
 
-        TrainingProgress(PrintStream err, Path outDir) {
+        TrainingProgress(PrintStream err, Path outDir, dev.chorus.engine.model.ModelConfig config) {
             this.err = err;
             this.outDir = outDir;
+            this.config = config;
         }
 
         @Override
@@ -197,7 +200,7 @@ final class FinetuneCommand {
         @Override
         public void onCheckpoint(int step, Adapter adapter) {
             Path dir = outDir.resolveSibling(outDir.getFileName() + "-checkpoint-" + step);
-            AdapterFiles.write(adapter, dir);
+            AdapterFiles.write(adapter, dir, config);
             err.printf(Locale.ROOT, "%ncheckpoint %s%n", dir);
         }
     }

@@ -32,7 +32,7 @@ public final class AdapterMerge {
     }
 
     public static CompressedParameters merge(FrozenLinears frozen, Adapter adapter) {
-        if (adapter.type() == AdapterType.QA_LORA) {
+        if (adapter.type() == AdapterType.QA_LORA || adapter.type() == AdapterType.QA_HIRA) {
             return foldIntoZeroPoints(frozen.base(), adapter);
         }
         if (!adapter.type().mergedOnly()) {
@@ -67,7 +67,10 @@ public final class AdapterMerge {
         return new CompressedParameters(base.config(), base.tokenEmbedding(), base.classifier(), base.finalNorm(), blocks, manifest);
     }
 
-    /** QA-LoRA: ΔW[o, j] = s·(B·A)[o, j/g]/g is constant over each group, so only the zero points move. */
+    /**
+     * QA-LoRA: ΔW[o, j] = s·(B·A)[o, j/g]/g, QA-HiRA: ΔW[o, j] = s·A[o/r, j/g]/g (r the output group);
+     * both are constant over each quantization group, so only the zero points move.
+     */
     static CompressedParameters foldIntoZeroPoints(CompressedParameters base, Adapter adapter) {
         List<CompressedParameters.Block> blocks = new ArrayList<>();
         for (int layer = 0; layer < base.blocks().size(); layer++) {
@@ -81,16 +84,20 @@ public final class AdapterMerge {
                     continue;
                 }
                 if (!(w instanceof QuantizedMatrix q) || q.spec().groupSize() != adapter.groupSize()) {
-                    throw new IllegalArgumentException("a qa-lora adapter folds only into a base quantized with its group size "
+                    throw new IllegalArgumentException("a " + adapter.type().label() + " adapter folds only into a base quantized with its group size "
                             + adapter.groupSize() + " (layer " + layer + " " + p.moduleName() + " is not)");
                 }
                 int groups = q.spec().groups(q.cols());
                 float[] shift = q.zeroShift() == null ? new float[q.rows() * groups] : q.zeroShift().clone();
                 for (int o = 0; o < q.rows(); o++) {
                     for (int g = 0; g < groups; g++) {
-                        double delta = 0; // (B·A)[o, g]
-                        for (int k = 0; k < adapter.rank(); k++) {
-                            delta += (double) aw.b()[o * adapter.rank() + k] * aw.a()[k * groups + g];
+                        double delta = 0; // (B·A)[o, g], or A[o/r, g] for qa-hira
+                        if (adapter.type() == AdapterType.QA_HIRA) {
+                            delta = aw.a()[(o / adapter.rank()) * groups + g];
+                        } else {
+                            for (int k = 0; k < adapter.rank(); k++) {
+                                delta += (double) aw.b()[o * adapter.rank() + k] * aw.a()[k * groups + g];
+                            }
                         }
                         delta *= adapter.scaling() / adapter.groupSize();
                         shift[o * groups + g] -= (float) (delta / q.scale(o, g));

@@ -35,8 +35,8 @@ public final class AdapterTrainer implements AutoCloseable {
             if (type != AdapterType.SCALE && rank < 1) {
                 throw new InvalidRequestException("rank must be >= 1 for " + type.label());
             }
-            if (type == AdapterType.QA_LORA && (groupSize == null || groupSize < 1)) {
-                throw new InvalidRequestException("qa-lora needs the quantization group size");
+            if ((type == AdapterType.QA_LORA || type == AdapterType.QA_HIRA) && (groupSize == null || groupSize < 1)) {
+                throw new InvalidRequestException(type.label() + " needs the quantization group size");
             }
             targets = Set.copyOf(targets);
         }

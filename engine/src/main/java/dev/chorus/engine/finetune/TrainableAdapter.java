@@ -19,7 +19,8 @@ import java.util.SplittableRandom;
 /**
  * The trainable part of a fine-tune, as arrays that record gradients, and how each type changes a
  * frozen linear y = W x (ARCHITECTURE.md §4):
- * lora y = Wx + s·B(Ax); qa-lora y = Wx + s·B·A·pool_g(x); scale y = α ⊙ Wx.
+ * lora y = Wx + s·B(Ax); qa-lora y = Wx + s·B·A·pool_g(x); qa-hira y = Wx + s·repeat_o(A·pool_g(x));
+ * scale y = α ⊙ Wx; sparse-peft and qa-sparse-peft through {@link #effectiveWeight}.
  * New adapters start as PEFT does (A uniform in ±1/√in, B = 0, α = 1), so step 0 is the base.
  */
 final class TrainableAdapter {
@@ -71,6 +72,12 @@ final class TrainableAdapter {
                 if (type.mergedOnly()) {
                     sqftGrid(m, frozen, type, manager, dtype);
                 }
+                if (type == AdapterType.QA_HIRA) { // one A [out/o, in/g], starting at 0 (no B to hold the zero)
+                    Shape shape = new Shape(out / rank, p.inFeatures(config) / groupSize);
+                    float[] aInit = start != null ? start.a() : new float[(int) shape.size()];
+                    a.put(m, trainable(manager.create(aInit, shape), dtype));
+                    continue;
+                }
                 int cols = type == AdapterType.QA_LORA ? p.inFeatures(config) / groupSize : p.inFeatures(config);
                 float[] aInit = start != null ? start.a() : uniform(rnd, rank * cols, 1.0 / Math.sqrt(p.inFeatures(config)));
                 float[] bInit = start != null ? start.b() : new float[out * rank];
@@ -114,6 +121,10 @@ final class TrainableAdapter {
             case SCALE -> BlockTrainer.linear(x, w).mul(scales.get(m));
             case LORA -> BlockTrainer.linear(x, w).add(BlockTrainer.linear(BlockTrainer.linear(x, a.get(m)), b.get(m)).mul(scaling));
             case QA_LORA -> BlockTrainer.linear(x, w).add(BlockTrainer.linear(BlockTrainer.linear(pool(x), a.get(m)), b.get(m)).mul(scaling));
+            case QA_HIRA -> {
+                NDArray low = BlockTrainer.linear(pool(x), a.get(m)); // [.., out/o]
+                yield BlockTrainer.linear(x, w).add(low.repeat(low.getShape().dimension() - 1, rank).mul(scaling));
+            }
             case SPARSE_PEFT, QA_SPARSE_PEFT -> BlockTrainer.linear(x, effectiveWeight(m, w));
         };
     }
@@ -173,9 +184,10 @@ final class TrainableAdapter {
             modules.put(m, type == AdapterType.SCALE
                     ? new Adapter.Weights(null, null, scales.get(m).toType(DataType.FLOAT32, false).toFloatArray())
                     : new Adapter.Weights(a.get(m).toType(DataType.FLOAT32, false).toFloatArray(),
-                            b.get(m).toType(DataType.FLOAT32, false).toFloatArray(), null));
+                            b.containsKey(m) ? b.get(m).toType(DataType.FLOAT32, false).toFloatArray() : null, null));
         }
-        return new Adapter(type, rank, alpha, scaling, targets, type == AdapterType.QA_LORA ? groupSize : null, baseFingerprint, modules);
+        return new Adapter(type, rank, alpha, scaling, targets, type == AdapterType.QA_LORA || type == AdapterType.QA_HIRA ? groupSize : null,
+                baseFingerprint, modules);
     }
 
     /** Zeroes the low-rank products (B = 0): the adapter then changes nothing. */

@@ -62,6 +62,11 @@ class BatchedAdapterForwardTest {
                             m[o * in + j] *= w.scales()[o];
                             continue;
                         }
+                        if (a.type() == AdapterType.QA_HIRA) { // ΔW[o, j] = s·A[o/r, j/g]/g, straight from the definition
+                            int g = a.groupSize();
+                            m[o * in + j] += (float) (a.scaling() * w.a()[(o / a.rank()) * (in / g) + j / g] / g);
+                            continue;
+                        }
                         int g = a.type() == AdapterType.QA_LORA ? a.groupSize() : 1;
                         double delta = 0;
                         for (int k = 0; k < a.rank(); k++) {
@@ -198,9 +203,12 @@ class BatchedAdapterForwardTest {
         DenseParameters base = HfCheckpoint.read(TestModels.tinyStories656k());
         ModelConfig c = base.config();
         List<Adapter> adapters = List.of(randomAdapter(c, AdapterType.LORA, 16, 1), randomAdapter(c, AdapterType.LORA, 4, 2),
-                randomAdapter(c, AdapterType.QA_LORA, 8, 3), randomAdapter(c, AdapterType.SCALE, 0, 4), randomAdapter(c, AdapterType.LORA, 8, 5));
+                randomAdapter(c, AdapterType.QA_LORA, 8, 3), randomAdapter(c, AdapterType.SCALE, 0, 4), randomAdapter(c, AdapterType.LORA, 8, 5),
+                randomAdapter(c, AdapterType.QA_HIRA, 32, 6)); // output group 32: served as rank ≤ 16
+        assertTrue(HiraExpansion.rank(adapters.get(5), c) <= MAX_RANK);
         for (boolean compressed : new boolean[] {false, true}) {
             check(base, compressed, adapters, new int[] {0, 0, 0, 0, 0, 0}, "identical");
+            check(base, compressed, adapters, new int[] {0, 1, 2, 3, 4, 5}, "distinct");
             check(base, compressed, adapters, new int[] {0, 1, 2, 3, 4, -1}, "distinct+base");
             check(base, compressed, adapters, new int[] {0, 0, 0, 1, 0, 2}, "zipf");
             check(base, compressed, adapters, new int[] {-1, 3, -1, 2, -1, 1}, "mixed with base-only");
@@ -213,7 +221,7 @@ class BatchedAdapterForwardTest {
         for (AdapterType type : AdapterType.values()) {
             Adapter a = randomAdapter(base.config(), type, 8, 9);
             Path d = dir.resolve(type.label());
-            AdapterFiles.write(a, d);
+            AdapterFiles.write(a, d, base.config());
             Adapter back = AdapterFiles.read(d, base.config(), MAX_RANK, null);
             assertTrue(back.type() == a.type() && back.rank() == a.rank() && back.scaling() == a.scaling() && back.targets().equals(a.targets()));
             for (var e : a.modules().entrySet()) {

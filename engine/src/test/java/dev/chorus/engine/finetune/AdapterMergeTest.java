@@ -81,7 +81,7 @@ class AdapterMergeTest {
 
     static Adapter train(AdapterType type, Path model) {
         AdapterTrainer.Settings s = new AdapterTrainer.Settings(type, 8, 16f, EnumSet.allOf(Projection.class),
-                type == AdapterType.QA_LORA ? 128 : null, 30, 3e-3f, 8, 1, 0f, 3, true, 1f, 0, 0, 1);
+                type == AdapterType.QA_LORA || type == AdapterType.QA_HIRA ? 128 : null, 30, 3e-3f, 8, 1, 0f, 3, true, 1f, 0, 0, 1);
         try (NDManager m = Engine.getInstance().newBaseManager();
                 AdapterTrainer t = new AdapterTrainer(BaseWeights.load(model), type.mergedOnly() ? frozen : null, dense.requireTokenizer(),
                         dense.config().eosId(), s, null, null, m, DataType.FLOAT32)) {
@@ -197,6 +197,16 @@ class AdapterMergeTest {
         double gap = logitGap(adapter, out);
         System.out.println("qa-lora fold: max |logit gap| " + gap);
         assertTrue(gap <= 1e-4, "folded vs unmerged qa-lora forward: max |Δlogit| = " + gap);
+    }
+
+    @Test
+    void qaHiraFoldsIntoTheZeroPointsToo() throws Exception {
+        Adapter adapter = train(AdapterType.QA_HIRA); // output group 8: A [out/8, in/128] per module
+        Path out = dir.resolve("qa-hira-folded");
+        CompressedCheckpoint.write(AdapterMerge.merge(frozen, adapter), out, List.of(base.resolve("tokenizer.json"), base.resolve("tokenizer_config.json")));
+        double gap = logitGap(adapter, out);
+        System.out.println("qa-hira fold: max |logit gap| " + gap);
+        assertTrue(gap <= 1e-4, "folded vs unmerged qa-hira forward: max |Δlogit| = " + gap);
     }
 
     @Test

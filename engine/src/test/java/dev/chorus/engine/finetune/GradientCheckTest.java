@@ -29,16 +29,20 @@ class GradientCheckTest {
     static final int GROUP = 4;
 
     @ParameterizedTest
-    @EnumSource(AdapterType.class)
+    @EnumSource(value = AdapterType.class, names = {"LORA", "QA_LORA", "SCALE", "QA_HIRA", "SPARSE_PEFT"})
     void gradientsMatchCentralDifferences(AdapterType type) {
         DenseParameters base = SyntheticCheckpoint.generate(TINY, 5);
         // Random B (and A): at the usual init B = 0 and A's gradient would be trivially zero.
-        Adapter start = type == AdapterType.QA_LORA ? qaLora() : RandomAdapters.generate(TINY, type, 3, EnumSet.allOf(Projection.class), 0.3, 9, null);
+        Adapter start = switch (type) {
+            case QA_LORA -> qaLora();
+            case QA_HIRA -> qaHira();
+            default -> RandomAdapters.generate(TINY, type, 3, EnumSet.allOf(Projection.class), 0.3, 9, null);
+        };
         try (NDManager manager = Engine.getInstance().newBaseManager()) {
             CausalLm model = new CausalLm(base, TINY.maxPositions(), manager, DataType.FLOAT64);
-            TrainableAdapter adapter = new TrainableAdapter(TINY, type, 3, 6f, EnumSet.allOf(Projection.class),
-                    type == AdapterType.QA_LORA ? GROUP : null, start,
-                    manager, DataType.FLOAT64, 1);
+            TrainableAdapter adapter = new TrainableAdapter(TINY, type, start.rank(), 6f, EnumSet.allOf(Projection.class),
+                    type == AdapterType.QA_LORA || type == AdapterType.QA_HIRA ? GROUP : null, start,
+                    type == AdapterType.SPARSE_PEFT ? halfPruned(base) : null, manager, DataType.FLOAT64, 1);
             SplittableRandom rnd = new SplittableRandom(3);
             long[] tokens = new long[2 * 10];
             long[] targets = new long[2 * 10];
@@ -75,7 +79,7 @@ class GradientCheckTest {
                 }
             }
             assertTrue(worst <= 1e-3, type + ": worst relative error " + worst + " over " + checked + " entries");
-            assertTrue(checked >= 3 * (type == AdapterType.SCALE ? 14 : 28), "entries of every module checked");
+            assertTrue(checked >= 3 * (type == AdapterType.SCALE || type == AdapterType.QA_HIRA ? 14 : 28), "entries of every module checked");
         }
     }
 
@@ -90,6 +94,36 @@ class GradientCheckTest {
             }
         }
         return new Adapter(AdapterType.QA_LORA, 3, 6f, 2f, EnumSet.allOf(Projection.class), GROUP, null, modules);
+    }
+
+    /** QA-HiRA with output group 2 (every projection's output count is even here). */
+    private static Adapter qaHira() {
+        SplittableRandom rnd = new SplittableRandom(12);
+        var modules = new java.util.HashMap<Adapter.Module, Adapter.Weights>();
+        for (int layer = 0; layer < TINY.numLayers(); layer++) {
+            for (Projection p : Projection.values()) {
+                modules.put(new Adapter.Module(layer, p), new Adapter.Weights(gaussian(rnd, p.outFeatures(TINY) / 2 * (p.inFeatures(TINY) / GROUP)),
+                        null, null));
+            }
+        }
+        return new Adapter(AdapterType.QA_HIRA, 2, 6f, 3f, EnumSet.allOf(Projection.class), GROUP, null, modules);
+    }
+
+    /** The tiny base with every other weight treated as pruned, as SparsePEFT's mask. */
+    private static FrozenLinears halfPruned(DenseParameters base) {
+        var masks = new java.util.HashMap<Adapter.Module, dev.chorus.engine.compress.SparsityMask>();
+        for (int layer = 0; layer < TINY.numLayers(); layer++) {
+            for (Projection p : Projection.values()) {
+                int rows = p.outFeatures(TINY);
+                int cols = p.inFeatures(TINY);
+                boolean[] keep = new boolean[rows * cols];
+                for (int i = 0; i < keep.length; i++) {
+                    keep[i] = i % 2 == 0;
+                }
+                masks.put(new Adapter.Module(layer, p), dev.chorus.engine.compress.SparsityMask.of(rows, cols, keep));
+            }
+        }
+        return new FrozenLinears(null, masks, java.util.Map.of());
     }
 
     private static float[] gaussian(SplittableRandom rnd, int n) {
