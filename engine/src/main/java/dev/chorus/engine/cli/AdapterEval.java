@@ -10,6 +10,7 @@ import dev.chorus.engine.checkpoint.DenseParameters;
 import dev.chorus.engine.checkpoint.Fingerprint;
 import dev.chorus.engine.finetune.AdapterTrainer;
 import dev.chorus.engine.finetune.BaseWeights;
+import dev.chorus.engine.finetune.FrozenLinears;
 import dev.chorus.engine.finetune.TrainingData;
 import dev.chorus.engine.finetune.TrainingExample;
 import dev.chorus.engine.model.LoadedModel;
@@ -31,7 +32,8 @@ final class AdapterEval {
         double loss;
         try (LoadedModel model = LoadedModel.load(modelPath, Optional.empty(), "cpu");
                 NDManager manager = Engine.getInstance().newBaseManager()) {
-            loss = AdapterTrainer.evaluate(base, model.requireTokenizer(), base.config().eosId(), adapter, examples, manager);
+            FrozenLinears frozen = adapter != null && adapter.type().mergedOnly() ? FrozenLinears.read(modelPath) : null;
+            loss = AdapterTrainer.evaluate(base, frozen, model.requireTokenizer(), base.config().eosId(), adapter, examples, manager);
         }
         ObjectNode report = new ObjectMapper().createObjectNode()
                 .put("model", modelPath.toString())

@@ -184,11 +184,17 @@ public final class AdapterTrainer implements AutoCloseable {
      */
     public static double evaluate(DenseParameters base, Tokenizer tokenizer, int eos, Adapter adapter, List<TrainingExample> data,
             NDManager parent) {
+        return evaluate(base, null, tokenizer, eos, adapter, data, parent);
+    }
+
+    /** {@code frozen}: the compressed base's masks and grids, for sparse-peft and qa-sparse-peft adapters. */
+    public static double evaluate(DenseParameters base, FrozenLinears frozen, Tokenizer tokenizer, int eos, Adapter adapter,
+            List<TrainingExample> data, NDManager parent) {
         Settings settings = adapter == null
                 ? new Settings(AdapterType.LORA, 1, 1f, Set.of(Projection.Q), null, 1, 1f, 8, 1, 0f, 0, true, 0f, 0, 0, 0)
                 : new Settings(adapter.type(), Math.max(1, adapter.rank()), adapter.alpha(), adapter.targets(), adapter.groupSize(), 1, 1f,
                         8, 1, 0f, 0, true, 0f, 0, 0, 0);
-        try (AdapterTrainer t = new AdapterTrainer(base, tokenizer, eos, settings, adapter, null, parent, DataType.FLOAT32)) {
+        try (AdapterTrainer t = new AdapterTrainer(base, frozen, tokenizer, eos, settings, adapter, null, parent, DataType.FLOAT32)) {
             if (adapter == null) {
                 t.adapter.clear(); // B = 0: exactly the base
             }
