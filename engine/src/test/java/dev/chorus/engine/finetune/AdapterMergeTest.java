@@ -89,6 +89,13 @@ class AdapterMergeTest {
         }
     }
 
+    /** The adapter merged into the compressed base and written as a checkpoint. */
+    static Path mergeAndWrite(Adapter adapter, String name) {
+        Path out = dir.resolve(name);
+        CompressedCheckpoint.write(AdapterMerge.merge(frozen, adapter), out, List.of(base.resolve("tokenizer.json"), base.resolve("tokenizer_config.json")));
+        return out;
+    }
+
     /** Max |unmerged logits − merged logits| over a batch of stories. */
     static double logitGap(Adapter adapter, Path merged) {
         return logitGap(adapter, base, merged);
@@ -116,8 +123,7 @@ class AdapterMergeTest {
     @Test
     void sparsePeftMergesToSparseWeightsThatComputeTheMaskedForward() throws Exception {
         Adapter adapter = train(AdapterType.SPARSE_PEFT);
-        Path out = dir.resolve("sparse-peft-merged");
-        CompressedCheckpoint.write(AdapterMerge.merge(frozen, adapter), out, List.of(base.resolve("tokenizer.json"), base.resolve("tokenizer_config.json")));
+        Path out = mergeAndWrite(adapter, "sparse-peft-merged");
         CompressedParameters merged = CompressedCheckpoint.read(out);
         for (int layer = 0; layer < merged.blocks().size(); layer++) {
             for (Projection p : Projection.values()) {
@@ -149,8 +155,7 @@ class AdapterMergeTest {
     @Test
     void qaSparsePeftMergesToNewCodesOnTheSameGrid() throws Exception {
         Adapter adapter = train(AdapterType.QA_SPARSE_PEFT);
-        Path out = dir.resolve("qa-sparse-peft-merged");
-        CompressedCheckpoint.write(AdapterMerge.merge(frozen, adapter), out, List.of(base.resolve("tokenizer.json"), base.resolve("tokenizer_config.json")));
+        Path out = mergeAndWrite(adapter, "qa-sparse-peft-merged");
         CompressedParameters merged = CompressedCheckpoint.read(out);
         long changedCodes = 0;
         for (int layer = 0; layer < merged.blocks().size(); layer++) {
@@ -179,8 +184,7 @@ class AdapterMergeTest {
     @Test
     void qaLoraFoldsIntoTheZeroPointsAlone() throws Exception {
         Adapter adapter = train(AdapterType.QA_LORA);
-        Path out = dir.resolve("qa-lora-folded");
-        CompressedCheckpoint.write(AdapterMerge.merge(frozen, adapter), out, List.of(base.resolve("tokenizer.json"), base.resolve("tokenizer_config.json")));
+        Path out = mergeAndWrite(adapter, "qa-lora-folded");
         CompressedParameters merged = CompressedCheckpoint.read(out);
         for (int layer = 0; layer < merged.blocks().size(); layer++) {
             for (Projection p : Projection.values()) {
@@ -202,8 +206,7 @@ class AdapterMergeTest {
     @Test
     void qaHiraFoldsIntoTheZeroPointsToo() throws Exception {
         Adapter adapter = train(AdapterType.QA_HIRA); // output group 8: A [out/8, in/128] per module
-        Path out = dir.resolve("qa-hira-folded");
-        CompressedCheckpoint.write(AdapterMerge.merge(frozen, adapter), out, List.of(base.resolve("tokenizer.json"), base.resolve("tokenizer_config.json")));
+        Path out = mergeAndWrite(adapter, "qa-hira-folded");
         double gap = logitGap(adapter, out);
         System.out.println("qa-hira fold: max |logit gap| " + gap);
         assertTrue(gap <= 1e-4, "folded vs unmerged qa-hira forward: max |Δlogit| = " + gap);
