@@ -2,10 +2,12 @@ package dev.chorus.engine.tokenizer;
 
 import static dev.chorus.engine.tokenizer.ChatTemplate.UNDEFINED;
 import static dev.chorus.engine.tokenizer.ChatTemplate.truthy;
-import static dev.chorus.engine.tokenizer.ChatTemplateParser.Kind.*;
+import static dev.chorus.engine.tokenizer.ChatTemplateLexer.Kind.*;
 
 import dev.chorus.engine.tokenizer.ChatTemplate.Namespace;
 import dev.chorus.engine.tokenizer.ChatTemplate.Scope;
+import dev.chorus.engine.tokenizer.ChatTemplateLexer.Kind;
+import dev.chorus.engine.tokenizer.ChatTemplateLexer.Tok;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,7 +17,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Lexes and parses the Jinja subset used by chat templates, compiling it straight into closures so that rendering is
+ * Parses the Jinja subset used by chat templates, compiling it straight into closures so that rendering is
  * a plain tree walk. Everything that can be rejected statically (unknown tags, filters, tests, functions, methods) is
  * rejected here with a line and column, so a bad template fails when the model loads, not on the first request.
  */
@@ -27,10 +29,6 @@ final class ChatTemplateParser {
     interface Node {
         void render(Scope s, StringBuilder out);
     }
-
-    enum Kind { TEXT, VAR_OPEN, VAR_CLOSE, BLOCK_OPEN, BLOCK_CLOSE, NAME, STRING, INT, OP, EOF }
-
-    private record Tok(Kind kind, String text, int pos) {}
 
     private static final Set<String> FILTERS = Set.of("trim", "length", "count", "upper", "lower", "string",
             "tojson", "join", "default");
@@ -44,21 +42,14 @@ final class ChatTemplateParser {
     private static final List<Set<String>> LEVELS = List.of(Set.of("or"), Set.of("and"),
             Set.of("==", "!=", "<", ">", "<=", ">=", "in", "not in"), Set.of("+", "-"), Set.of("~"),
             Set.of("*", "//", "%", "/"));
-    private static final Pattern OPEN = Pattern.compile("\\{[{%#]");
-    /** One token inside a tag; tag closes come first so "-%}" is not read as a minus, and "==" before "=". */
-    private static final Pattern TOKEN = Pattern.compile("\\s*(?:(?<close>[-+]?(?:%\\}|\\}\\}))|(?<name>[A-Za-z_]\\w*)"
-            + "|(?<float>\\d+\\.\\d)|(?<int>\\d+)|(?<str>'(?:[^'\\\\]|\\\\.)*'|\"(?:[^\"\\\\]|\\\\.)*\")"
-            + "|(?<op>==|!=|<=|>=|//|\\*\\*|[-+*/%~<>=()\\[\\]{}.,:|]))", Pattern.DOTALL);
 
     private final String src;
-    private final boolean hf;
-    private final List<Tok> toks = new ArrayList<>();
-    private boolean stripNextText; // set by a "-%}", "-}}" or "-#}" close
+    private final List<Tok> toks;
     private int p;
 
-    private ChatTemplateParser(String src, boolean hf) {
+    private ChatTemplateParser(String src, List<Tok> toks) {
         this.src = src;
-        this.hf = hf;
+        this.toks = toks;
     }
 
     /**
@@ -69,103 +60,7 @@ final class ChatTemplateParser {
         // Like Jinja: normalise newlines and drop one trailing newline (keep_trailing_newline=False).
         String src = template.replace("\r\n", "\n").replace('\r', '\n');
         if (src.endsWith("\n")) src = src.substring(0, src.length() - 1);
-        ChatTemplateParser parser = new ChatTemplateParser(src, hf);
-        parser.lex();
-        return seq(parser.parseBlock(null));
-    }
-
-    // ---------------------------------------------------------------- lexer
-
-    private void lex() {
-        int i = 0;
-        int n = src.length();
-        Matcher open = OPEN.matcher(src);
-        while (i < n) {
-            int j = open.find(i) ? open.start() : n;
-            char kind = j < n ? src.charAt(j + 1) : ' ';
-            char mod = j + 2 < n ? src.charAt(j + 2) : ' ';
-            String text = stripNextText ? src.substring(i, j).stripLeading() : src.substring(i, j);
-            if (j < n && mod == '-') text = text.stripTrailing();
-            else if (j < n && hf && kind != '{' && mod != '+') text = lstripBlock(text, i == 0 || src.charAt(i - 1) == '\n');
-            if (!text.isEmpty()) toks.add(new Tok(TEXT, text, i));
-            if (j == n) break;
-            int k = mod == '-' || mod == '+' ? j + 3 : j + 2;
-            if (kind == '#') {
-                int end = src.indexOf("#}", k);
-                if (end < 0) throw error(j, "unclosed comment '{#'");
-                char closeMod = end > k ? src.charAt(end - 1) : ' ';
-                stripNextText = closeMod == '-';
-                i = closeMod != '-' && closeMod != '+' ? trimBlock(end + 2) : end + 2;
-            } else {
-                toks.add(new Tok(kind == '%' ? BLOCK_OPEN : VAR_OPEN, "{" + kind, j));
-                i = lexTag(k, kind == '%', j);
-            }
-        }
-        toks.add(new Tok(EOF, "", n));
-    }
-
-    /** lstrip_blocks: drop the spaces/tabs between the start of a line and a block or comment tag. */
-    private static String lstripBlock(String text, boolean startsLine) {
-        int nl = text.lastIndexOf('\n');
-        if (nl < 0 && !startsLine) return text;
-        for (int k = nl + 1; k < text.length(); k++) if (text.charAt(k) != ' ' && text.charAt(k) != '\t') return text;
-        return text.substring(0, nl + 1);
-    }
-
-    /** trim_blocks: drop the first newline after a block or comment tag. */
-    private int trimBlock(int i) {
-        return hf && i < src.length() && src.charAt(i) == '\n' ? i + 1 : i;
-    }
-
-    /** Lexes the tokens inside a {{ }} or {% %} tag, up to and including its close; returns the index after it. */
-    private int lexTag(int i, boolean block, int open) {
-        Matcher m = TOKEN.matcher(src);
-        while (m.region(i, src.length()).lookingAt()) {
-            i = m.end();
-            String close = m.group("close");
-            if (close != null && close.endsWith(block ? "%}" : "}}")) {
-                toks.add(new Tok(block ? BLOCK_CLOSE : VAR_CLOSE, close.substring(close.length() - 2), m.start("close")));
-                stripNextText = close.startsWith("-");
-                return close.length() == 3 || !block ? i : trimBlock(i);
-            }
-            if (m.group("float") != null) throw error(m.start("float"), "floating-point literals are not supported");
-            String group = close != null ? "close" : m.group("name") != null ? "name" : m.group("int") != null ? "int"
-                    : m.group("str") != null ? "str" : "op";
-            Kind kind = switch (group) {
-                case "name" -> NAME;
-                case "int" -> INT;
-                case "str" -> STRING;
-                default -> OP; // a close of the other tag kind becomes an OP the parser reports as unexpected
-            };
-            String text = m.group(group);
-            toks.add(new Tok(kind, kind == STRING ? unescape(text.substring(1, text.length() - 1)) : text, m.start(group)));
-        }
-        String rest = src.substring(i).stripLeading();
-        if (rest.isEmpty()) throw error(open, "unclosed '" + src.substring(open, open + 2) + "'");
-        boolean quote = rest.charAt(0) == '\'' || rest.charAt(0) == '"';
-        throw error(src.length() - rest.length(), quote ? "unterminated string literal" : "unexpected character '"
-                + rest.charAt(0) + "'");
-    }
-
-    /** Python string-literal escapes; unknown ones are kept verbatim, as Python does. */
-    private static String unescape(String body) {
-        StringBuilder sb = new StringBuilder();
-        for (int k = 0; k < body.length(); k++) {
-            char c = body.charAt(k);
-            if (c != '\\') {
-                sb.append(c);
-                continue;
-            }
-            char e = body.charAt(++k); // the TOKEN regex guarantees a character after each backslash
-            int known = "nrt\\'\"".indexOf(e);
-            if (e == 'u' && body.substring(k + 1).matches("(?s)\\p{XDigit}{4}.*")) {
-                sb.append((char) Integer.parseInt(body.substring(k + 1, k + 5), 16));
-                k += 4;
-            } else if (e != '\n') { // backslash-newline is a line continuation
-                sb.append(known < 0 ? "\\" + e : String.valueOf("\n\r\t\\'\"".charAt(known)));
-            }
-        }
-        return sb.toString();
+        return seq(new ChatTemplateParser(src, ChatTemplateLexer.lex(src, hf)).parseBlock(null));
     }
 
     // ---------------------------------------------------------------- statements
@@ -180,40 +75,40 @@ final class ChatTemplateParser {
     /** Parses until the end (opener == null) or a tag named in ends, whose name is left as the next token. */
     private List<Node> parseBlock(Tok opener, String... ends) {
         List<Node> nodes = new ArrayList<>();
-        for (Tok t = next(); t.kind != EOF; t = next()) {
-            String text = t.text;
-            if (t.kind == TEXT) {
+        for (Tok t = next(); t.kind() != EOF; t = next()) {
+            String text = t.text();
+            if (t.kind() == TEXT) {
                 nodes.add((s, out) -> out.append(text));
-            } else if (t.kind == VAR_OPEN) {
+            } else if (t.kind() == VAR_OPEN) {
                 Expr e = parseExpr(false);
                 expect(VAR_CLOSE, "'}}'");
                 nodes.add((s, out) -> out.append(ChatTemplate.str(e.eval(s))));
-            } else if (t.kind == BLOCK_OPEN) {
+            } else if (t.kind() == BLOCK_OPEN) {
                 Tok name = expect(NAME, "a tag name");
-                if (List.of(ends).contains(name.text)) {
+                if (List.of(ends).contains(name.text())) {
                     p--;
                     return nodes;
                 }
-                nodes.add(parseStatement(new Tok(NAME, name.text, t.pos))); // errors point at the "{%"
+                nodes.add(parseStatement(new Tok(NAME, name.text(), t.pos()))); // errors point at the "{%"
             } else {
-                throw error(t.pos, "unexpected " + describe(t));
+                throw error(t.pos(), "unexpected " + describe(t));
             }
         }
         if (opener == null) return nodes;
-        throw error(opener.pos, "unclosed '{% " + opener.text + " %}': expected '{% " + ends[ends.length - 1]
+        throw error(opener.pos(), "unclosed '{% " + opener.text() + " %}': expected '{% " + ends[ends.length - 1]
                 + " %}' before the end of the template");
     }
 
     private Node parseStatement(Tok tag) {
-        switch (tag.text) {
+        switch (tag.text()) {
             case "if": return parseIf(tag);
             case "for": return parseFor(tag);
             case "set": return parseSet();
             case "elif", "else", "endif", "endfor":
-                throw error(tag.pos, "unexpected '{% " + tag.text + " %}' without a matching opening tag");
+                throw error(tag.pos(), "unexpected '{% " + tag.text() + " %}' without a matching opening tag");
             default:
-                String what = UNSUPPORTED_TAGS.contains(tag.text) ? "unsupported" : "unknown";
-                throw error(tag.pos, what + " tag '" + tag.text + "'");
+                String what = UNSUPPORTED_TAGS.contains(tag.text()) ? "unsupported" : "unknown";
+                throw error(tag.pos(), what + " tag '" + tag.text() + "'");
         }
     }
 
@@ -221,7 +116,7 @@ final class ChatTemplateParser {
         Expr cond = parseExpr(false);
         expect(BLOCK_CLOSE, "'%}'");
         Node then = seq(parseBlock(opener, "elif", "else", "endif"));
-        String end = next().text;
+        String end = next().text();
         Node orElse = end.equals("elif") ? parseIf(opener) : null; // an elif chain shares the one endif
         if (!end.equals("elif")) expect(BLOCK_CLOSE, "'%}'");
         if (end.equals("else")) {
@@ -237,11 +132,11 @@ final class ChatTemplateParser {
     }
 
     private Node parseFor(Tok opener) {
-        String target = expect(NAME, "a loop variable name").text;
-        if (at(OP, ",")) throw error(peek().pos, "tuple unpacking in '{% for %}' is not supported");
-        if (!accept(NAME, "in")) throw error(peek().pos, "expected 'in' but found " + describe(peek()));
+        String target = expect(NAME, "a loop variable name").text();
+        if (at(OP, ",")) throw error(peek().pos(), "tuple unpacking in '{% for %}' is not supported");
+        if (!accept(NAME, "in")) throw error(peek().pos(), "expected 'in' but found " + describe(peek()));
         Expr iter = parseExpr(true); // Jinja reads "for x in xs if c" as a loop filter, not an inline if
-        if (peek().kind != BLOCK_CLOSE) throw error(peek().pos, "loop filters and 'recursive' are not supported");
+        if (peek().kind() != BLOCK_CLOSE) throw error(peek().pos(), "loop filters and 'recursive' are not supported");
         expect(BLOCK_CLOSE, "'%}'");
         Node body = seq(parseBlock(opener, "endfor"));
         p++;
@@ -250,9 +145,9 @@ final class ChatTemplateParser {
     }
 
     private Node parseSet() {
-        String name = expect(NAME, "a variable name").text;
-        String attr = accept(OP, ".") ? expect(NAME, "an attribute name").text : null;
-        if (!accept(OP, "=")) throw error(peek().pos, "expected '=' but found " + describe(peek()));
+        String name = expect(NAME, "a variable name").text();
+        String attr = accept(OP, ".") ? expect(NAME, "an attribute name").text() : null;
+        if (!accept(OP, "=")) throw error(peek().pos(), "expected '=' but found " + describe(peek()));
         Expr value = parseExpr(false);
         expect(BLOCK_CLOSE, "'%}'");
         if (attr == null) return (s, out) -> s.set(name, value.eval(s));
@@ -299,7 +194,7 @@ final class ChatTemplateParser {
                 default -> s -> ChatTemplate.binary(o, a.eval(s), b.eval(s));
             };
             if (level == 2 && binaryOp(level) != null) {
-                throw error(toks.get(p - 1).pos, "chained comparisons are not supported");
+                throw error(toks.get(p - 1).pos(), "chained comparisons are not supported");
             }
         }
         return l;
@@ -309,10 +204,10 @@ final class ChatTemplateParser {
     private String binaryOp(int level) {
         Tok t = peek();
         Tok after = toks.get(Math.min(p + 1, toks.size() - 1));
-        String op = t.kind == NAME && t.text.equals("not") && after.text.equals("in") && after.kind == NAME ? "not in"
-                : t.kind == OP || (t.kind == NAME && Set.of("or", "and", "in").contains(t.text)) ? t.text : null;
+        String op = t.kind() == NAME && t.text().equals("not") && after.text().equals("in") && after.kind() == NAME ? "not in"
+                : t.kind() == OP || (t.kind() == NAME && Set.of("or", "and", "in").contains(t.text())) ? t.text() : null;
         if (op == null || !LEVELS.get(level).contains(op)) return null;
-        if (op.equals("/")) throw error(t.pos, "operator '/' is not supported (integers only); use '//'");
+        if (op.equals("/")) throw error(t.pos(), "operator '/' is not supported (integers only); use '//'");
         p += op.equals("not in") ? 2 : 1;
         return op;
     }
@@ -330,15 +225,15 @@ final class ChatTemplateParser {
             Expr v = e;
             if (accept(OP, "|")) {
                 Tok name = expect(NAME, "a filter name");
-                if (!FILTERS.contains(name.text)) throw error(name.pos, "unknown filter '" + name.text + "'");
+                if (!FILTERS.contains(name.text())) throw error(name.pos(), "unknown filter '" + name.text() + "'");
                 Map<String, Expr> kwargs = new LinkedHashMap<>();
                 List<Expr> args = at(OP, "(") ? parseArgs(kwargs) : List.of();
-                e = s -> ChatTemplate.filter(name.text, v.eval(s), evalAll(args, s), evalAll(kwargs, s));
+                e = s -> ChatTemplate.filter(name.text(), v.eval(s), evalAll(args, s), evalAll(kwargs, s));
             } else if (accept(NAME, "is")) {
                 boolean negate = accept(NAME, "not");
                 Tok name = expect(NAME, "a test name");
-                if (!TESTS.contains(name.text)) throw error(name.pos, "unknown test '" + name.text + "'");
-                e = s -> ChatTemplate.test(name.text, v.eval(s)) != negate;
+                if (!TESTS.contains(name.text())) throw error(name.pos(), "unknown test '" + name.text() + "'");
+                e = s -> ChatTemplate.test(name.text(), v.eval(s)) != negate;
             } else {
                 return e;
             }
@@ -347,33 +242,33 @@ final class ChatTemplateParser {
 
     private Expr parsePrimary() {
         Tok t = next();
-        if (t.kind == STRING) {
-            StringBuilder sb = new StringBuilder(t.text); // adjacent literals concatenate, as in Python
-            while (peek().kind == STRING) sb.append(next().text);
+        if (t.kind() == STRING) {
+            StringBuilder sb = new StringBuilder(t.text()); // adjacent literals concatenate, as in Python
+            while (peek().kind() == STRING) sb.append(next().text());
             String v = sb.toString();
             return s -> v;
-        } else if (t.kind == INT) {
-            if (t.text.length() > 18) throw error(t.pos, "integer literal out of range");
-            Long v = Long.valueOf(t.text);
+        } else if (t.kind() == INT) {
+            if (t.text().length() > 18) throw error(t.pos(), "integer literal out of range");
+            Long v = Long.valueOf(t.text());
             return s -> v;
-        } else if (t.kind == NAME) {
-            switch (t.text) {
+        } else if (t.kind() == NAME) {
+            switch (t.text()) {
                 case "true", "True": return s -> true;
                 case "false", "False": return s -> false;
                 case "none", "None": return s -> null;
-                default: if (!at(OP, "(")) return s -> s.get(t.text);
+                default: if (!at(OP, "(")) return s -> s.get(t.text());
             }
-            if (!t.text.equals("raise_exception") && !t.text.equals("namespace")) {
-                throw error(t.pos, "unknown function '" + t.text + "'");
+            if (!t.text().equals("raise_exception") && !t.text().equals("namespace")) {
+                throw error(t.pos(), "unknown function '" + t.text() + "'");
             }
             Map<String, Expr> kwargs = new LinkedHashMap<>();
             List<Expr> args = parseArgs(kwargs);
-            return s -> ChatTemplate.call(t.text, evalAll(args, s), evalAll(kwargs, s));
-        } else if (t.kind == OP && t.text.equals("(")) {
+            return s -> ChatTemplate.call(t.text(), evalAll(args, s), evalAll(kwargs, s));
+        } else if (t.kind() == OP && t.text().equals("(")) {
             Expr e = parseExpr(false);
             expectOp(")");
             return e;
-        } else if (t.kind == OP && t.text.equals("[")) {
+        } else if (t.kind() == OP && t.text().equals("[")) {
             List<Expr> items = new ArrayList<>();
             while (!accept(OP, "]")) {
                 items.add(parseExpr(false));
@@ -381,7 +276,7 @@ final class ChatTemplateParser {
             }
             return s -> evalAll(items, s);
         }
-        throw error(t.pos, "expected an expression but found " + describe(t));
+        throw error(t.pos(), "expected an expression but found " + describe(t));
     }
 
     private Expr parsePostfix(Expr e) {
@@ -390,12 +285,12 @@ final class ChatTemplateParser {
             if (accept(OP, ".")) {
                 Tok name = expect(NAME, "an attribute name");
                 if (!at(OP, "(")) {
-                    e = s -> ChatTemplate.item(target.eval(s), name.text); // Jinja falls back from attrs to keys
+                    e = s -> ChatTemplate.item(target.eval(s), name.text()); // Jinja falls back from attrs to keys
                     continue;
                 }
-                if (!METHODS.contains(name.text)) throw error(name.pos, "unknown method '" + name.text + "'");
+                if (!METHODS.contains(name.text())) throw error(name.pos(), "unknown method '" + name.text() + "'");
                 List<Expr> args = parseArgs(null);
-                e = s -> ChatTemplate.method(target.eval(s), name.text, evalAll(args, s));
+                e = s -> ChatTemplate.method(target.eval(s), name.text(), evalAll(args, s));
             } else if (accept(OP, "[")) {
                 Expr start = at(OP, ":") ? s -> null : parseExpr(false); // null means "omitted" to slice()
                 if (accept(OP, ":")) {
@@ -418,14 +313,14 @@ final class ChatTemplateParser {
         List<Expr> positional = new ArrayList<>();
         while (!accept(OP, ")")) {
             Tok t = peek();
-            if (t.kind == NAME && toks.get(p + 1).kind == OP && toks.get(p + 1).text.equals("=")) {
-                if (kwargs == null) throw error(t.pos, "keyword arguments are not supported here");
+            if (t.kind() == NAME && toks.get(p + 1).kind() == OP && toks.get(p + 1).text().equals("=")) {
+                if (kwargs == null) throw error(t.pos(), "keyword arguments are not supported here");
                 p += 2;
-                kwargs.put(t.text, parseExpr(false));
+                kwargs.put(t.text(), parseExpr(false));
             } else if (kwargs == null || kwargs.isEmpty()) {
                 positional.add(parseExpr(false));
             } else {
-                throw error(t.pos, "positional argument after keyword argument");
+                throw error(t.pos(), "positional argument after keyword argument");
             }
             if (!at(OP, ")")) expectOp(",");
         }
@@ -453,12 +348,12 @@ final class ChatTemplateParser {
 
     private Tok next() {
         Tok t = toks.get(p);
-        if (t.kind != EOF) p++;
+        if (t.kind() != EOF) p++;
         return t;
     }
 
     private boolean at(Kind kind, String text) {
-        return peek().kind == kind && peek().text.equals(text);
+        return peek().kind() == kind && peek().text().equals(text);
     }
 
     private boolean accept(Kind kind, String text) {
@@ -468,22 +363,19 @@ final class ChatTemplateParser {
     }
 
     private void expectOp(String op) {
-        if (!accept(OP, op)) throw error(peek().pos, "expected '" + op + "' but found " + describe(peek()));
+        if (!accept(OP, op)) throw error(peek().pos(), "expected '" + op + "' but found " + describe(peek()));
     }
 
     private Tok expect(Kind kind, String what) {
-        if (peek().kind != kind) throw error(peek().pos, "expected " + what + " but found " + describe(peek()));
+        if (peek().kind() != kind) throw error(peek().pos(), "expected " + what + " but found " + describe(peek()));
         return next();
     }
 
     private static String describe(Tok t) {
-        return t.kind == EOF ? "the end of the template" : t.kind == STRING ? "a string literal" : "'" + t.text + "'";
+        return t.kind() == EOF ? "the end of the template" : t.kind() == STRING ? "a string literal" : "'" + t.text() + "'";
     }
 
     private ChatTemplateException error(int pos, String message) {
-        String before = src.substring(0, Math.min(pos, src.length()));
-        int line = (int) before.chars().filter(c -> c == '\n').count() + 1;
-        int column = before.length() - before.lastIndexOf('\n');
-        return new ChatTemplateException("chat template error at line " + line + ", column " + column + ": " + message);
+        return ChatTemplateLexer.error(src, pos, message);
     }
 }
