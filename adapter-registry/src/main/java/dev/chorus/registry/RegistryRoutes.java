@@ -6,7 +6,6 @@ import dev.chorus.kafka.tenancy.Caller;
 import dev.chorus.kafka.tenancy.UnauthenticatedException;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.DecodeException;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.FileUpload;
 import io.vertx.ext.web.Router;

@@ -1,7 +1,6 @@
 package dev.chorus.serving;
 
 import static dev.chorus.serving.ServingTestSupport.post;
-import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.not;

@@ -4,7 +4,6 @@ import static dev.chorus.serving.ServingTestSupport.MODEL;
 import static dev.chorus.serving.ServingTestSupport.TOM_REFERENCE;
 import static dev.chorus.serving.ServingTestSupport.greedy;
 import static dev.chorus.serving.ServingTestSupport.post;
-import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.startsWith;
 import static org.junit.jupiter.api.Assertions.assertEquals;

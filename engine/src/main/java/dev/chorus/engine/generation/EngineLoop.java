@@ -1,6 +1,5 @@
 package dev.chorus.engine.generation;
 
-import ai.djl.ndarray.NDManager;
 import dev.chorus.engine.EngineException;
 import dev.chorus.engine.InvalidRequestException;
 import dev.chorus.engine.adapter.AdapterCache;
@@ -8,11 +7,9 @@ import dev.chorus.engine.adapter.AdapterKey;
 import dev.chorus.engine.adapter.AdapterRuntime;
 import dev.chorus.engine.model.KvCache;
 import dev.chorus.engine.model.LoadedModel;
-import dev.chorus.engine.model.RowAdapters;
 import dev.chorus.engine.tokenizer.StreamingDetokenizer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Deque;
 import java.util.List;
 import java.util.PriorityQueue;

@@ -12,7 +12,6 @@ import dev.chorus.engine.checkpoint.DenseParameters;
 import dev.chorus.engine.checkpoint.HfCheckpoint;
 import dev.chorus.engine.checkpoint.SafetensorsFile;
 import dev.chorus.engine.checkpoint.SafetensorsWriter;
-import dev.chorus.engine.checkpoint.TensorDtype;
 import dev.chorus.engine.model.KvCache;
 import dev.chorus.engine.model.LlamaModel;
 import dev.chorus.engine.model.LlamaWeights;

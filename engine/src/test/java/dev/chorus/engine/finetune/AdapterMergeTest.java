@@ -8,7 +8,6 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import dev.chorus.engine.TestModels;
 import dev.chorus.engine.adapter.Adapter;
 import dev.chorus.engine.adapter.AdapterType;
