@@ -90,6 +90,11 @@ final class RegistryAdapters implements AdapterCatalog, AdapterSource, AutoClose
         }
     }
 
+    /** Whether the catalogue still follows the topic. */
+    boolean healthy() {
+        return log.healthy();
+    }
+
     @Override
     public void close() {
         prefetcher.shutdownNow();
