@@ -10,6 +10,7 @@ import dev.chorus.engine.adapter.Adapter;
 import dev.chorus.engine.adapter.AdapterType;
 import dev.chorus.engine.checkpoint.DenseParameters;
 import dev.chorus.engine.compress.Projection;
+import dev.chorus.engine.model.ModelConfig;
 import dev.chorus.engine.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -162,12 +163,17 @@ public final class AdapterTrainer implements AutoCloseable {
         return total;
     }
 
-    /** Mean negative log-likelihood per completion token of {@code data} under the current adapter. */
-    double evalLoss(List<TokenBatches.Encoded> data) {
+    private double evalLoss(List<TokenBatches.Encoded> data) {
+        return meanNll(model, adapter, data, Math.max(8, settings.batchSize()), manager, dtype);
+    }
+
+    /** Mean negative log-likelihood per completion token of {@code data} under {@code model} with {@code adapter}. */
+    static double meanNll(CausalLm model, TrainableAdapter adapter, List<TokenBatches.Encoded> data, int batchSize, NDManager manager,
+            DataType dtype) {
         double nll = 0;
         long tokens = 0;
-        for (int from = 0; from < data.size(); from += Math.max(8, settings.batchSize())) {
-            List<TokenBatches.Encoded> examples = data.subList(from, Math.min(data.size(), from + Math.max(8, settings.batchSize())));
+        for (int from = 0; from < data.size(); from += batchSize) {
+            List<TokenBatches.Encoded> examples = data.subList(from, Math.min(data.size(), from + batchSize));
             try (NDManager step = manager.newSubManager()) {
                 TokenBatches.Batch batch = TokenBatches.batch(examples, TokenBatches.length(examples), step, dtype);
                 nll += CausalLm.nllSum(model.logits(batch.inputs(), adapter, step), batch.targets(), batch.mask())
@@ -180,34 +186,19 @@ public final class AdapterTrainer implements AutoCloseable {
 
     /**
      * Mean negative log-likelihood per completion token of {@code data} under the base with
-     * {@code adapter} (null: the base alone); exp of it is the perplexity.
+     * {@code adapter} (null: the base alone); exp of it is the perplexity. {@code frozen}: the
+     * compressed base's masks and grids, needed for sparse-peft and qa-sparse-peft adapters.
      */
-    public static double evaluate(DenseParameters base, Tokenizer tokenizer, int eos, Adapter adapter, List<TrainingExample> data,
-            NDManager parent) {
-        return evaluate(base, null, tokenizer, eos, adapter, data, parent);
-    }
-
-    /** {@code frozen}: the compressed base's masks and grids, for sparse-peft and qa-sparse-peft adapters. */
     public static double evaluate(DenseParameters base, FrozenLinears frozen, Tokenizer tokenizer, int eos, Adapter adapter,
             List<TrainingExample> data, NDManager parent) {
-        Settings settings = adapter == null
-                ? new Settings(AdapterType.LORA, 1, 1f, Set.of(Projection.Q), null, 1, 1f, 8, 1, 0f, 0, true, 0f, 0, 0, 0)
-                : new Settings(adapter.type(), Math.max(1, adapter.rank()), adapter.alpha(), adapter.targets(), adapter.groupSize(), 1, 1f,
-                        8, 1, 0f, 0, true, 0f, 0, 0, 0);
-        try (AdapterTrainer t = new AdapterTrainer(base, frozen, tokenizer, eos, settings, adapter, null, parent, DataType.FLOAT32)) {
-            if (adapter == null) {
-                t.adapter.clear(); // B = 0: exactly the base
-            }
-            return t.evalLoss(TokenBatches.encode(data, tokenizer, eos, t.contextLength));
+        ModelConfig c = base.config();
+        try (NDManager manager = parent.newSubManager(); CausalLm model = new CausalLm(base, c.maxPositions(), manager, DataType.FLOAT32)) {
+            TrainableAdapter adapted = adapter == null
+                    ? new TrainableAdapter(c, AdapterType.LORA, 1, 1f, Set.of(), null, null, manager, DataType.FLOAT32, 0) // targets nothing
+                    : new TrainableAdapter(c, adapter.type(), adapter.rank(), adapter.alpha(), adapter.targets(), adapter.groupSize(), adapter,
+                            frozen, manager, DataType.FLOAT32, 0);
+            return meanNll(model, adapted, TokenBatches.encode(data, tokenizer, eos, c.maxPositions()), 8, manager, DataType.FLOAT32);
         }
-    }
-
-    TrainableAdapter adapter() {
-        return adapter;
-    }
-
-    CausalLm model() {
-        return model;
     }
 
     @Override

@@ -190,12 +190,6 @@ final class TrainableAdapter {
                 baseFingerprint, modules);
     }
 
-    /** Zeroes the low-rank products (B = 0): the adapter then changes nothing. */
-    void clear() {
-        b.values().forEach(x -> x.muli(0));
-        scales.values().forEach(x -> x.muli(0).addi(1));
-    }
-
     NDArray a(Adapter.Module m) {
         return a.get(m);
     }

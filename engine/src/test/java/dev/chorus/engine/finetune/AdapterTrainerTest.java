@@ -68,8 +68,8 @@ class AdapterTrainerTest {
         assertEquals(perLayer * c.numLayers(), r.trainableParameters(), "r·(in + out) per target module");
         // The evaluation helper agrees with the trainer's own held-out numbers, with and without the adapter.
         try (NDManager m = Engine.getInstance().newBaseManager()) {
-            assertEquals(r.initialEvalLoss(), AdapterTrainer.evaluate(base, tokenizer, base.config().eosId(), null, HELD_OUT, m), 1e-4);
-            assertEquals(r.finalEvalLoss(), AdapterTrainer.evaluate(base, tokenizer, base.config().eosId(), r.adapter(), HELD_OUT, m), 1e-4);
+            assertEquals(r.initialEvalLoss(), AdapterTrainer.evaluate(base, null, tokenizer, base.config().eosId(), null, HELD_OUT, m), 1e-4);
+            assertEquals(r.finalEvalLoss(), AdapterTrainer.evaluate(base, null, tokenizer, base.config().eosId(), r.adapter(), HELD_OUT, m), 1e-4);
         }
     }
 
