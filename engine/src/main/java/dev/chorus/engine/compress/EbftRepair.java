@@ -53,7 +53,7 @@ public final class EbftRepair {
                 NDArray w = m.create(p.of(sparse), shape);
                 w.setRequiresGradient(true);
                 weights.put(p, w);
-                keep.put(p, m.create(keepMask(masks.get(p)), shape));
+                keep.put(p, m.create(masks.get(p).keepWeights(), shape));
                 firstMoment.put(p, m.zeros(shape));
                 secondMoment.put(p, m.zeros(shape));
             }
@@ -118,16 +118,6 @@ public final class EbftRepair {
             xs.attach(s);
             return block.forward(xs, attentionNorm, ffnNorm, weights).sub(target).square().mean().getFloat();
         }
-    }
-
-    private static float[] keepMask(SparsityMask mask) {
-        float[] keep = new float[mask.rows() * mask.cols()];
-        for (int r = 0; r < mask.rows(); r++) {
-            for (int col = 0; col < mask.cols(); col++) {
-                keep[r * mask.cols() + col] = mask.kept(r, col) ? 1f : 0f;
-            }
-        }
-        return keep;
     }
 
     private static float[] concat(List<float[]> parts) {

@@ -94,6 +94,17 @@ public final class SparsityMask {
         return 1.0 - (double) keptCount() / ((long) rows * cols);
     }
 
+    /** 1 where kept, 0 where pruned, row-major [rows, cols]: the mask as a weight to multiply by. */
+    public float[] keepWeights() {
+        float[] keep = new float[rows * cols];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                keep[r * cols + c] = kept(r, c) ? 1f : 0f;
+            }
+        }
+        return keep;
+    }
+
     /** Zeroes the pruned entries of w in place. */
     public void apply(float[] w) {
         for (int r = 0; r < rows; r++) {

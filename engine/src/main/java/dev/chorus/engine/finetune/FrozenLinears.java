@@ -51,17 +51,6 @@ public record FrozenLinears(CompressedParameters base, Map<Adapter.Module, Spars
         return new FrozenLinears(p, masks, quantized);
     }
 
-    /** Mask as 1 (kept) / 0 (pruned), row-major [rows, cols]. */
-    static float[] keep(SparsityMask mask) {
-        float[] out = new float[mask.rows() * mask.cols()];
-        for (int r = 0; r < mask.rows(); r++) {
-            for (int c = 0; c < mask.cols(); c++) {
-                out[r * mask.cols() + c] = mask.kept(r, c) ? 1f : 0f;
-            }
-        }
-        return out;
-    }
-
     /** Per-group values expanded to every column: [rows, groups] → [rows, cols]. */
     static float[] perColumn(QuantizedMatrix q, boolean zeros) {
         float[] out = new float[q.rows() * q.cols()];

@@ -93,7 +93,7 @@ final class TrainableAdapter {
         }
         var mask = frozen.masks().get(m);
         Shape shape = new Shape(mask.rows(), mask.cols());
-        keep.put(m, manager.create(FrozenLinears.keep(mask), shape).toType(dtype, false));
+        keep.put(m, manager.create(mask.keepWeights(), shape).toType(dtype, false));
         if (type == AdapterType.QA_SPARSE_PEFT) {
             var q = frozen.quantized().get(m);
             if (q == null) {
@@ -188,14 +188,6 @@ final class TrainableAdapter {
         }
         return new Adapter(type, rank, alpha, scaling, targets, type == AdapterType.QA_LORA || type == AdapterType.QA_HIRA ? groupSize : null,
                 baseFingerprint, modules);
-    }
-
-    NDArray a(Adapter.Module m) {
-        return a.get(m);
-    }
-
-    NDArray b(Adapter.Module m) {
-        return b.get(m);
     }
 
     private static float[] filled(int n, float v) {
