@@ -1,5 +1,8 @@
 package dev.chorus.engine.cli;
 
+import dev.chorus.engine.compress.Projection;
+import java.util.EnumSet;
+
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -90,6 +93,20 @@ final class CliArgs {
     }
 
     /** Fails on options the command never asked about (typos, options of another command). */
+    /** A named set of target projections: "all" or "qkvo"; empty for anything else. */
+    static Optional<Set<Projection>> namedTargets(String text) {
+        return switch (text) {
+            case "all" -> Optional.of(EnumSet.allOf(Projection.class));
+            case "qkvo" -> Optional.of(EnumSet.of(Projection.Q, Projection.K, Projection.V, Projection.O));
+            default -> Optional.empty();
+        };
+    }
+
+    /** --targets for commands that take only the named sets. */
+    static Set<Projection> allOrQkvo(String text) {
+        return namedTargets(text).orElseThrow(() -> new UsageException("--targets must be all or qkvo, got '" + text + "'"));
+    }
+
     void rejectUnknown() {
         for (String name : values.keySet()) {
             if (!read.contains(name)) {

@@ -139,11 +139,9 @@ final class FinetuneCommand {
 
     /** all, qkvo, or a comma list of q,k,v,o,gate,up,down (or their PEFT names). */
     static Set<Projection> targets(String text) {
-        if (text.equals("all")) {
-            return EnumSet.allOf(Projection.class);
-        }
-        if (text.equals("qkvo")) {
-            return EnumSet.of(Projection.Q, Projection.K, Projection.V, Projection.O);
+        Optional<Set<Projection>> named = CliArgs.namedTargets(text);
+        if (named.isPresent()) {
+            return named.get();
         }
         Set<Projection> out = EnumSet.noneOf(Projection.class);
         for (String name : text.split(",")) {

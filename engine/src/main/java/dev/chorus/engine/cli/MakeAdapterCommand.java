@@ -10,7 +10,6 @@ import dev.chorus.engine.model.LoadedModel;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -35,11 +34,7 @@ final class MakeAdapterCommand {
         }
         int rank = args.integer("rank", 8, 1, 1024);
         String targetsText = args.string("targets").orElse("all");
-        Set<Projection> targets = switch (targetsText) {
-            case "all" -> EnumSet.allOf(Projection.class);
-            case "qkvo" -> EnumSet.of(Projection.Q, Projection.K, Projection.V, Projection.O);
-            default -> throw new UsageException("--targets must be all or qkvo, got '" + targetsText + "'");
-        };
+        Set<Projection> targets = CliArgs.allOrQkvo(targetsText);
         float std = args.number("std", 0.05f, 0f, 10f, true);
         long seed = args.longValue("seed", 1);
         args.rejectUnknown();

@@ -15,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -40,11 +39,7 @@ final class MultiLoraBench {
         int tokens = args.integer("tokens", 64, 1, 1 << 16);
         String pattern = args.string("pattern").orElse("distinct");
         args.rejectUnknown();
-        Set<Projection> targets = switch (targetsText) {
-            case "all" -> EnumSet.allOf(Projection.class);
-            case "qkvo" -> EnumSet.of(Projection.Q, Projection.K, Projection.V, Projection.O);
-            default -> throw new UsageException("--targets must be all or qkvo, got '" + targetsText + "'");
-        };
+        Set<Projection> targets = CliArgs.allOrQkvo(targetsText);
         int[] rowAdapter = assign(pattern, batch, adapters);
         ModelConfig c = model.config();
         if (4 + tokens > c.maxPositions()) {
