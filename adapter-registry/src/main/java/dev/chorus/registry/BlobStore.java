@@ -1,5 +1,6 @@
 package dev.chorus.registry;
 
+import dev.chorus.kafka.Sha256;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -10,10 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -48,7 +46,7 @@ public final class BlobStore {
 
     /** Stores {@code data} durably and returns its sha256; storing the same bytes twice keeps one file. */
     public String put(byte[] data) {
-        String sha = sha256(data);
+        String sha = Sha256.hex(data);
         Path target = path(sha);
         if (Files.exists(target)) {
             return sha;
@@ -84,7 +82,7 @@ public final class BlobStore {
         Path file = existing(sha);
         String actual;
         try (InputStream in = Files.newInputStream(file)) {
-            actual = sha256(in);
+            actual = Sha256.hex(in);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read blob " + sha, e);
         }
@@ -168,28 +166,6 @@ public final class BlobStore {
             } catch (IOException ignored) {
                 // garbage collection retries later
             }
-        }
-    }
-
-    static String sha256(byte[] data) {
-        return HexFormat.of().formatHex(digest().digest(data));
-    }
-
-    static String sha256(InputStream in) throws IOException {
-        MessageDigest sha = digest();
-        byte[] buffer = new byte[1 << 16];
-        int n;
-        while ((n = in.read(buffer)) > 0) {
-            sha.update(buffer, 0, n);
-        }
-        return HexFormat.of().formatHex(sha.digest());
-    }
-
-    private static MessageDigest digest() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 }

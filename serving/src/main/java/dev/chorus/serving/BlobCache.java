@@ -1,6 +1,7 @@
 package dev.chorus.serving;
 
 import dev.chorus.engine.adapter.AdapterFormatException;
+import dev.chorus.kafka.Sha256;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -11,11 +12,8 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.CompletableFuture;
@@ -79,7 +77,7 @@ final class BlobCache {
         for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
             try {
                 byte[] zip = fetch(sha);
-                String actual = sha256(zip);
+                String actual = Sha256.hex(zip);
                 if (!actual.equals(sha)) {
                     throw new AdapterFormatException("blob " + sha + " arrived damaged (hashes to " + actual + ")");
                 }
@@ -145,14 +143,6 @@ final class BlobCache {
     static final class BlobMissingException extends AdapterFormatException {
         BlobMissingException(String message) {
             super(message);
-        }
-    }
-
-    private static String sha256(byte[] data) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 

@@ -1,9 +1,8 @@
 package dev.chorus.kafka.tenancy;
 
 import dev.chorus.kafka.Names;
-import java.nio.charset.StandardCharsets;
+import dev.chorus.kafka.Sha256;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -51,7 +50,7 @@ public final class TenantKeys {
 
     /** The public demo tenant (its key is in the README). */
     public TenantKeys demoTenant() {
-        return tenant(DEMO_TENANT, List.of(HexFormat.of().formatHex(sha256(DEMO_KEY))), "demo tenant");
+        return tenant(DEMO_TENANT, List.of(HexFormat.of().formatHex(Sha256.of(DEMO_KEY))), "demo tenant");
     }
 
     public boolean isEmpty() {
@@ -71,7 +70,7 @@ public final class TenantKeys {
         if (header.length() < 8 || !header.regionMatches(true, 0, "Bearer ", 0, 7) || header.substring(7).isBlank()) {
             throw new UnauthenticatedException("the Authorization header must be 'Bearer <key>'");
         }
-        byte[] presented = sha256(header.substring(7).trim());
+        byte[] presented = Sha256.of(header.substring(7).trim());
         Caller found = null;
         for (Entry e : entries) { // no early exit: every digest is compared
             if (MessageDigest.isEqual(e.digest, presented)) {
@@ -90,13 +89,5 @@ public final class TenantKeys {
             throw new IllegalArgumentException(property + ": expected the SHA-256 of a key as 64 hex digits");
         }
         return HexFormat.of().parseHex(d.toLowerCase(Locale.ROOT));
-    }
-
-    public static byte[] sha256(String key) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }
