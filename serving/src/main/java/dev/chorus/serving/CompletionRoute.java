@@ -2,6 +2,7 @@ package dev.chorus.serving;
 
 import dev.chorus.engine.generation.GenerationRequest;
 import dev.chorus.engine.sampling.SamplingParams;
+import dev.chorus.kafka.tenancy.Caller;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -69,22 +70,30 @@ public class CompletionRoute {
         long startNanos = System.nanoTime();
         ServedModel served;
         CompletionRequest request;
-        ServedModel.Target target;
         try {
             served = models.served().orElseThrow(this::unavailable);
             Buffer body = ctx.body().buffer();
             request = chat ? CompletionRequestParser.parseChat(body) : CompletionRequestParser.parse(body);
-            target = served.resolve(ctx.get(CALLER), request.model());
         } catch (ApiException e) {
             reject(ctx, e);
             return;
         }
         Context context = Vertx.currentContext();
-        // Rendering and tokenizing are CPU work proportional to the prompt: keep them off the event loop.
-        ctx.vertx().executeBlocking(() -> served.tokenizer().encode(
-                        request.chat() ? ChatPrompt.render(request.messages(), served.chatTemplate()) : request.prompt()), false)
-                .onSuccess(promptIds -> submit(ctx, context, served, target, request, promptIds, startNanos))
+        Caller caller = ctx.get(CALLER);
+        // Off the event loop: resolving an adapter may read the adapters directory, and rendering and
+        // tokenizing are CPU work proportional to the prompt.
+        ctx.vertx().executeBlocking(() -> {
+            ServedModel.Target target = served.resolve(caller, request.model());
+            int[] promptIds = served.tokenizer().encode(
+                    request.chat() ? ChatPrompt.render(request.messages(), served.chatTemplate()) : request.prompt());
+            return new Prepared(target, promptIds);
+        }, false)
+                .onSuccess(p -> submit(ctx, context, served, p.target(), request, p.promptIds(), startNanos))
                 .onFailure(error -> reject(ctx, ApiErrors.toApi(error)));
+    }
+
+    /** What the blocking preparation hands back to the event loop. */
+    private record Prepared(ServedModel.Target target, int[] promptIds) {
     }
 
     private void submit(RoutingContext ctx, Context context, ServedModel served, ServedModel.Target target, CompletionRequest request,
