@@ -1,6 +1,9 @@
 package dev.chorus.engine.finetune;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
@@ -60,35 +63,36 @@ final class AdamW {
      * through the returned norm.
      */
     double step(int step) {
-        double squares = 0;
-        for (NDArray p : parameters) {
-            squares += p.getGradient().square().sum().toType(ai.djl.ndarray.types.DataType.FLOAT64, false).getDouble();
-        }
-        double norm = Math.sqrt(squares);
-        if (!Double.isFinite(norm)) {
-            parameters.forEach(p -> p.getGradient().set(new ai.djl.ndarray.index.NDIndex("..."), 0)); // NaN · 0 is NaN: overwrite
+        // Every array made here (gradient handles, moments' intermediates) is freed with the scope;
+        // only the in-place updates of parameters and moments outlive it.
+        try (NDScope scope = new NDScope()) {
+            List<NDArray> gradients = parameters.stream().map(NDArray::getGradient).toList();
+            double squares = 0;
+            for (NDArray g : gradients) {
+                squares += g.square().sum().toType(DataType.FLOAT64, false).getDouble();
+            }
+            double norm = Math.sqrt(squares);
+            if (!Double.isFinite(norm)) {
+                gradients.forEach(g -> g.set(new NDIndex("..."), 0)); // NaN · 0 is NaN: overwrite
+                return norm;
+            }
+            double clip = maxGradNorm > 0 && norm > maxGradNorm ? maxGradNorm / (norm + 1e-6) : 1.0;
+            double lr = learningRate(step);
+            double correction1 = 1 - Math.pow(BETA1, step);
+            double correction2 = 1 - Math.pow(BETA2, step);
+            for (int i = 0; i < parameters.size(); i++) {
+                NDArray p = parameters.get(i);
+                NDArray g = gradients.get(i).mul(clip);
+                NDArray m = firstMoments.get(i).muli(BETA1).addi(g.mul(1 - BETA1));
+                NDArray v = secondMoments.get(i).muli(BETA2).addi(g.square().mul(1 - BETA2));
+                NDArray update = m.div(correction1).div(v.div(correction2).sqrt().add(EPSILON));
+                if (decayed.get(i) && weightDecay > 0) {
+                    update = update.add(p.mul(weightDecay));
+                }
+                p.subi(update.mul(lr));
+                gradients.get(i).muli(0); // DJL accumulates gradients across backward passes
+            }
             return norm;
         }
-        double clip = maxGradNorm > 0 && norm > maxGradNorm ? maxGradNorm / (norm + 1e-6) : 1.0;
-        double lr = learningRate(step);
-        double correction1 = 1 - Math.pow(BETA1, step);
-        double correction2 = 1 - Math.pow(BETA2, step);
-        for (int i = 0; i < parameters.size(); i++) {
-            NDArray p = parameters.get(i);
-            NDArray g = p.getGradient().mul(clip);
-            NDArray m = firstMoments.get(i);
-            NDArray v = secondMoments.get(i);
-            m.muli(BETA1).addi(g.mul(1 - BETA1));
-            v.muli(BETA2).addi(g.square().mul(1 - BETA2));
-            NDArray update = m.div(correction1).div(v.div(correction2).sqrt().add(EPSILON));
-            if (decayed.get(i) && weightDecay > 0) {
-                update = update.add(p.mul(weightDecay));
-            }
-            p.subi(update.mul(lr));
-            p.getGradient().muli(0); // DJL accumulates gradients across backward passes
-            g.close();
-            update.close();
-        }
-        return norm;
     }
 }

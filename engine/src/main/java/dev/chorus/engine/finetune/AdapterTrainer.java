@@ -3,6 +3,7 @@ package dev.chorus.engine.finetune;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.training.GradientCollector;
 import dev.chorus.engine.InvalidRequestException;
@@ -150,7 +151,9 @@ public final class AdapterTrainer implements AutoCloseable {
         long tokens = micro.stream().flatMap(List::stream).mapToLong(TokenBatches.Encoded::targets).sum();
         double total = 0;
         for (List<TokenBatches.Encoded> examples : micro) {
-            try (NDManager step = manager.newSubManager()) {
+            // The scope also frees arrays that ops on long-lived operands (frozen weights, adapter
+            // parameters) create in those operands' managers, e.g. SQFT's merged weights.
+            try (NDScope scope = new NDScope(); NDManager step = manager.newSubManager()) {
                 TokenBatches.Batch batch = TokenBatches.batch(examples, TokenBatches.length(examples), step, dtype);
                 try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
                     NDArray nll = CausalLm.nllSum(model.logits(batch.inputs(), adapter, step), batch.targets(), batch.mask());
@@ -174,7 +177,7 @@ public final class AdapterTrainer implements AutoCloseable {
         long tokens = 0;
         for (int from = 0; from < data.size(); from += batchSize) {
             List<TokenBatches.Encoded> examples = data.subList(from, Math.min(data.size(), from + batchSize));
-            try (NDManager step = manager.newSubManager()) {
+            try (NDScope scope = new NDScope(); NDManager step = manager.newSubManager()) {
                 TokenBatches.Batch batch = TokenBatches.batch(examples, TokenBatches.length(examples), step, dtype);
                 nll += CausalLm.nllSum(model.logits(batch.inputs(), adapter, step), batch.targets(), batch.mask())
                         .toType(DataType.FLOAT64, false).getDouble();
