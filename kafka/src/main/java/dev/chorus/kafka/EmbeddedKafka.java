@@ -26,12 +26,10 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     private final KafkaRaftServer server;
     private final String bootstrapServers;
-    private final Path dataDir;
 
-    private EmbeddedKafka(KafkaRaftServer server, String bootstrapServers, Path dataDir) {
+    private EmbeddedKafka(KafkaRaftServer server, String bootstrapServers) {
         this.server = server;
         this.bootstrapServers = bootstrapServers;
-        this.dataDir = dataDir;
     }
 
     /** Formats {@code dataDir} on first use, then starts the broker on a free port; returns once it accepts clients. */
@@ -53,7 +51,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         format(dataDir);
         KafkaRaftServer server = new KafkaRaftServer(config, Time.SYSTEM);
         server.startup();
-        return new EmbeddedKafka(server, HOST + ":" + port, dataDir);
+        return new EmbeddedKafka(server, HOST + ":" + port);
     }
 
     private static Properties brokerProperties(Path dataDir, int port, int controllerPort) {
@@ -116,10 +114,6 @@ public final class EmbeddedKafka implements AutoCloseable {
     /** host:port for clients' bootstrap.servers. */
     public String bootstrapServers() {
         return bootstrapServers;
-    }
-
-    public Path dataDir() {
-        return dataDir;
     }
 
     /** Controlled shutdown: the log is flushed and closed cleanly, so a restart does no recovery. */
