@@ -3,7 +3,7 @@ package dev.chorus.registry;
 import dev.chorus.engine.checkpoint.Fingerprint;
 import dev.chorus.engine.checkpoint.HfCheckpoint;
 import dev.chorus.engine.checkpoint.Llama2cCheckpoint;
-import dev.chorus.engine.model.ModelConfig;
+import dev.chorus.engine.llama.ModelConfig;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;

@@ -7,7 +7,7 @@ import dev.chorus.engine.adapter.AdapterFormatException;
 import dev.chorus.engine.adapter.AdapterKey;
 import dev.chorus.engine.adapter.AdapterNotFoundException;
 import dev.chorus.engine.adapter.AdapterSource;
-import dev.chorus.engine.model.ModelConfig;
+import dev.chorus.engine.llama.ModelConfig;
 import dev.chorus.kafka.AdapterManifest;
 import dev.chorus.kafka.AdapterManifestLog;
 import java.time.Duration;

@@ -5,7 +5,7 @@ import dev.chorus.engine.adapter.AdapterType;
 import dev.chorus.engine.adapter.RandomAdapters;
 import dev.chorus.engine.checkpoint.Fingerprint;
 import dev.chorus.engine.checkpoint.HfCheckpoint;
-import dev.chorus.engine.compress.Projection;
+import dev.chorus.engine.llama.Projection;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

@@ -9,7 +9,7 @@ import dev.chorus.engine.adapter.AdapterFiles;
 import dev.chorus.engine.adapter.AdapterType;
 import dev.chorus.engine.adapter.RandomAdapters;
 import dev.chorus.engine.checkpoint.HfCheckpoint;
-import dev.chorus.engine.compress.Projection;
+import dev.chorus.engine.llama.Projection;
 import dev.chorus.kafka.EmbeddedKafka;
 import dev.chorus.kafka.Topics;
 import io.vertx.core.json.JsonArray;

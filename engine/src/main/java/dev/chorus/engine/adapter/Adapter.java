@@ -1,6 +1,6 @@
 package dev.chorus.engine.adapter;
 
-import dev.chorus.engine.compress.Projection;
+import dev.chorus.engine.llama.Projection;
 import java.util.Map;
 import java.util.Set;
 

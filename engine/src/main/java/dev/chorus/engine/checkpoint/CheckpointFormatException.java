@@ -1,9 +1,9 @@
 package dev.chorus.engine.checkpoint;
 
-import dev.chorus.engine.EngineException;
+import dev.chorus.engine.llama.InvalidModelException;
 
-/** A checkpoint, tokenizer or config file is missing, malformed or inconsistent. The message names the problem. */
-public class CheckpointFormatException extends EngineException {
+/** A checkpoint or config file is missing, malformed or inconsistent. The message names the problem. */
+public class CheckpointFormatException extends InvalidModelException {
     public CheckpointFormatException(String message) {
         super(message);
     }

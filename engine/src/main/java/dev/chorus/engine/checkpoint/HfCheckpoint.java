@@ -2,8 +2,10 @@ package dev.chorus.engine.checkpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.chorus.engine.model.ModelConfig;
-import dev.chorus.engine.model.RopeStyle;
+import dev.chorus.engine.llama.DenseParameters;
+import dev.chorus.engine.llama.InvalidModelException;
+import dev.chorus.engine.llama.ModelConfig;
+import dev.chorus.engine.llama.RopeStyle;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,7 +59,7 @@ public final class HfCheckpoint {
                     optionalInt(root, "bos_token_id", 1),
                     optionalInt(root, "eos_token_id", 2),
                     ropeStyle(root));
-        } catch (CheckpointFormatException e) {
+        } catch (InvalidModelException e) {
             throw new CheckpointFormatException(file + ": " + e.getMessage());
         }
     }

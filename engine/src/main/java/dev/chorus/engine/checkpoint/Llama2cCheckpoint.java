@@ -1,7 +1,9 @@
 package dev.chorus.engine.checkpoint;
 
-import dev.chorus.engine.model.ModelConfig;
-import dev.chorus.engine.model.RopeStyle;
+import dev.chorus.engine.llama.DenseParameters;
+import dev.chorus.engine.llama.InvalidModelException;
+import dev.chorus.engine.llama.ModelConfig;
+import dev.chorus.engine.llama.RopeStyle;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -53,7 +55,7 @@ public final class Llama2cCheckpoint {
             try {
                 config = new ModelConfig(dim, hidden, heads, kvHeads, layers, vocab, seqLen, 1e-5f, 10000f, shared, BOS, EOS,
                         RopeStyle.INTERLEAVED);
-            } catch (CheckpointFormatException e) {
+            } catch (InvalidModelException e) {
                 throw new CheckpointFormatException(file + ": invalid llama2.c header: " + e.getMessage());
             }
             long expected;

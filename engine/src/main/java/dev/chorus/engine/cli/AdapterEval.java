@@ -6,13 +6,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.chorus.engine.adapter.Adapter;
 import dev.chorus.engine.adapter.AdapterFiles;
-import dev.chorus.engine.checkpoint.DenseParameters;
+import dev.chorus.engine.checkpoint.Checkpoints;
 import dev.chorus.engine.checkpoint.Fingerprint;
 import dev.chorus.engine.finetune.AdapterTrainer;
-import dev.chorus.engine.finetune.BaseWeights;
 import dev.chorus.engine.finetune.FrozenLinears;
 import dev.chorus.engine.finetune.TrainingData;
 import dev.chorus.engine.finetune.TrainingExample;
+import dev.chorus.engine.llama.DenseParameters;
 import dev.chorus.engine.model.LoadedModel;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -27,7 +27,7 @@ final class AdapterEval {
 
     static void run(Path modelPath, Optional<Path> adapterDir, Path data, boolean json, PrintStream out) {
         List<TrainingExample> examples = TrainingData.read(data);
-        DenseParameters base = BaseWeights.load(modelPath);
+        DenseParameters base = Checkpoints.open(modelPath).dense();
         Adapter adapter = adapterDir.map(d -> AdapterFiles.read(d, base.config(), 1024, Fingerprint.of(modelPath))).orElse(null);
         double loss;
         try (LoadedModel model = LoadedModel.load(modelPath, Optional.empty(), "cpu");

@@ -1,6 +1,6 @@
 package dev.chorus.engine.cli;
 
-import dev.chorus.engine.compress.Projection;
+import dev.chorus.engine.llama.Projection;
 import java.util.EnumSet;
 
 import java.nio.file.Path;

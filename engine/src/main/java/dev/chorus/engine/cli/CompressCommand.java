@@ -1,18 +1,20 @@
 package dev.chorus.engine.cli;
 
+import dev.chorus.engine.checkpoint.Checkpoint;
 import dev.chorus.engine.checkpoint.CheckpointFormatException;
-import dev.chorus.engine.checkpoint.DenseParameters;
+import dev.chorus.engine.checkpoint.Checkpoints;
+import dev.chorus.engine.checkpoint.CompressedCheckpoint;
 import dev.chorus.engine.checkpoint.Fingerprint;
 import dev.chorus.engine.checkpoint.HfCheckpoint;
 import dev.chorus.engine.checkpoint.Llama2cCheckpoint;
 import dev.chorus.engine.compress.Calibration;
-import dev.chorus.engine.compress.CompressedCheckpoint;
-import dev.chorus.engine.compress.CompressedParameters;
 import dev.chorus.engine.compress.CompressionSettings;
 import dev.chorus.engine.compress.Compressor;
 import dev.chorus.engine.compress.EbftRepair;
-import dev.chorus.engine.compress.QuantSpec;
 import dev.chorus.engine.compress.SparsityPattern;
+import dev.chorus.engine.compressed.CompressedParameters;
+import dev.chorus.engine.compressed.QuantSpec;
+import dev.chorus.engine.llama.DenseParameters;
 import dev.chorus.engine.model.LoadedModel;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -26,8 +28,6 @@ import java.util.Set;
 /** chorus compress: prune, optionally repair, quantize, and write a compressed checkpoint directory. */
 final class CompressCommand {
     static final long CALIBRATION_SEED = 1234;
-    private static final List<String> HF_TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-            "generation_config.json");
 
     private CompressCommand() {
     }
@@ -88,23 +88,18 @@ final class CompressCommand {
                     samples.size());
             CompressedParameters compressed = new Compressor(dense, settings, new ProgressBar(err))
                     .compress(samples, Fingerprint.of(in), calibration, model.manager());
-            CompressedCheckpoint.write(compressed, out, tokenizerFiles(in));
+            CompressedCheckpoint.write(compressed, out, Checkpoints.open(in).companionFiles());
             err.printf(Locale.ROOT, "wrote %s: sparsity %.4f, block linears %d bytes (%.3f of fp32)%n", out, compressed.manifest().sparsity(),
                     compressed.linearBytes(), (double) compressed.linearBytes() / compressed.linearBytesFp32());
         }
     }
 
     static DenseParameters readDense(Path in) {
-        if (CompressedCheckpoint.looksLike(in)) {
+        Checkpoint checkpoint = Checkpoints.open(in);
+        if (checkpoint instanceof Checkpoint.Compressed) {
             throw new CheckpointFormatException(in + " is already compressed; compress the dense source checkpoint");
         }
-        if (HfCheckpoint.looksLike(in)) {
-            return HfCheckpoint.read(in);
-        }
-        if (Llama2cCheckpoint.looksLike(in)) {
-            return Llama2cCheckpoint.read(in);
-        }
-        throw new CheckpointFormatException(in + ": not a model (expected a directory with config.json or a llama2.c .bin file)");
+        return checkpoint.dense();
     }
 
     /** "self:N" samples N sequences from the model itself (data-free); anything else is a text file, one sample per line. */
@@ -126,26 +121,6 @@ final class CompressCommand {
             throw new UsageException("--calibration: no such file " + file + " (or use self:N)");
         }
         return Calibration.fromTextFile(file, model.requireTokenizer(), length);
-    }
-
-    private static List<Path> tokenizerFiles(Path in) {
-        List<Path> files = new ArrayList<>();
-        if (Files.isDirectory(in)) {
-            for (String name : HF_TOKENIZER_FILES) {
-                if (Files.isRegularFile(in.resolve(name))) {
-                    files.add(in.resolve(name));
-                }
-            }
-        } else {
-            Path dir = in.toAbsolutePath().getParent();
-            for (String name : List.of("tokenizer.bin", "tok512.bin")) {
-                if (Files.isRegularFile(dir.resolve(name))) {
-                    files.add(dir.resolve(name));
-                    break;
-                }
-            }
-        }
-        return files;
     }
 
     private static boolean isEmptyDirectory(Path p) {

@@ -2,14 +2,16 @@ package dev.chorus.engine.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.chorus.engine.checkpoint.DenseParameters;
+import dev.chorus.engine.checkpoint.Checkpoint;
+import dev.chorus.engine.checkpoint.Checkpoints;
+import dev.chorus.engine.checkpoint.CompressedCheckpoint;
 import dev.chorus.engine.compress.Calibration;
-import dev.chorus.engine.compress.CompressedCheckpoint;
-import dev.chorus.engine.compress.CompressedParameters;
 import dev.chorus.engine.compress.ModelComparison;
-import dev.chorus.engine.compress.Projection;
+import dev.chorus.engine.compressed.CompressedParameters;
+import dev.chorus.engine.llama.DenseParameters;
+import dev.chorus.engine.llama.ModelConfig;
+import dev.chorus.engine.llama.Projection;
 import dev.chorus.engine.model.LoadedModel;
-import dev.chorus.engine.model.ModelConfig;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -105,8 +107,9 @@ final class EvalCommand {
         ObjectNode perLayer = report.putObject("sparsity_per_layer");
         long zeros = 0;
         long total = 0;
-        CompressedParameters compressed = CompressedCheckpoint.looksLike(modelPath) ? CompressedCheckpoint.read(modelPath) : null;
-        DenseParameters dense = compressed == null ? CompressCommand.readDense(modelPath) : null;
+        Checkpoint checkpoint = Checkpoints.open(modelPath);
+        CompressedParameters compressed = checkpoint instanceof Checkpoint.Compressed cc ? cc.read() : null;
+        DenseParameters dense = compressed == null ? checkpoint.dense() : null;
         for (int i = 0; i < c.numLayers(); i++) {
             for (Projection p : Projection.values()) {
                 long n = (long) p.outFeatures(c) * p.inFeatures(c);

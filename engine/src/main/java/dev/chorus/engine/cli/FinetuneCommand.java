@@ -8,15 +8,17 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.chorus.engine.adapter.Adapter;
 import dev.chorus.engine.adapter.AdapterFiles;
 import dev.chorus.engine.adapter.AdapterType;
-import dev.chorus.engine.checkpoint.DenseParameters;
+import dev.chorus.engine.checkpoint.Checkpoint;
+import dev.chorus.engine.checkpoint.Checkpoints;
+import dev.chorus.engine.checkpoint.CompressedCheckpoint;
 import dev.chorus.engine.checkpoint.Fingerprint;
-import dev.chorus.engine.compress.CompressedCheckpoint;
-import dev.chorus.engine.compress.Projection;
 import dev.chorus.engine.finetune.AdapterTrainer;
-import dev.chorus.engine.finetune.BaseWeights;
 import dev.chorus.engine.finetune.FrozenLinears;
 import dev.chorus.engine.finetune.TrainingData;
 import dev.chorus.engine.finetune.TrainingExample;
+import dev.chorus.engine.llama.DenseParameters;
+import dev.chorus.engine.llama.ModelConfig;
+import dev.chorus.engine.llama.Projection;
 import dev.chorus.engine.model.LoadedModel;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -80,7 +82,7 @@ final class FinetuneCommand {
             eval = new ArrayList<>(train.subList(train.size() - held, train.size()));
             train = new ArrayList<>(train.subList(0, train.size() - held));
         }
-        DenseParameters base = BaseWeights.load(modelPath);
+        DenseParameters base = Checkpoints.open(modelPath).dense();
         String fingerprint = Fingerprint.of(modelPath);
         Adapter start = init.map(dir -> AdapterFiles.read(dir, base.config(), 1024, fingerprint)).orElse(null);
         if (start != null) { // continue the given version: its type, rank and targets
@@ -155,10 +157,10 @@ final class FinetuneCommand {
     }
 
     private static int baseGroupSize(Path model, AdapterType type) {
-        if (!CompressedCheckpoint.looksLike(model)) {
+        if (!(Checkpoints.open(model) instanceof Checkpoint.Compressed compressed)) {
             throw new UsageException(type.label() + " needs --group-size on a dense base (a compressed base brings its own)");
         }
-        Integer g = CompressedCheckpoint.readManifest(model).groupSize();
+        Integer g = compressed.manifest().groupSize();
         if (g == null) {
             throw new UsageException("the base is not group-quantized; give --group-size");
         }
@@ -170,10 +172,10 @@ final class FinetuneCommand {
         private static final int WIDTH = 30;
         private final PrintStream err;
         private final Path outDir;
-        private final dev.chorus.engine.model.ModelConfig config;
+        private final ModelConfig config;
         private final long start = System.nanoTime();
 
-        TrainingProgress(PrintStream err, Path outDir, dev.chorus.engine.model.ModelConfig config) {
+        TrainingProgress(PrintStream err, Path outDir, ModelConfig config) {
             this.err = err;
             this.outDir = outDir;
             this.config = config;

@@ -5,7 +5,7 @@ import dev.chorus.engine.adapter.AdapterFiles;
 import dev.chorus.engine.adapter.AdapterType;
 import dev.chorus.engine.adapter.RandomAdapters;
 import dev.chorus.engine.checkpoint.Fingerprint;
-import dev.chorus.engine.compress.Projection;
+import dev.chorus.engine.llama.Projection;
 import dev.chorus.engine.model.LoadedModel;
 import java.io.PrintStream;
 import java.nio.file.Files;

@@ -2,13 +2,15 @@ package dev.chorus.engine.cli;
 
 import dev.chorus.engine.adapter.Adapter;
 import dev.chorus.engine.adapter.AdapterFiles;
+import dev.chorus.engine.adapter.AdapterType;
+import dev.chorus.engine.checkpoint.Checkpoint;
+import dev.chorus.engine.checkpoint.Checkpoints;
+import dev.chorus.engine.checkpoint.CompressedCheckpoint;
 import dev.chorus.engine.checkpoint.Fingerprint;
-import dev.chorus.engine.compress.CompressedCheckpoint;
-import dev.chorus.engine.compress.CompressedParameters;
-import dev.chorus.engine.checkpoint.DenseParameters;
+import dev.chorus.engine.compressed.CompressedParameters;
 import dev.chorus.engine.finetune.AdapterMerge;
-import dev.chorus.engine.finetune.BaseWeights;
 import dev.chorus.engine.finetune.FrozenLinears;
+import dev.chorus.engine.llama.DenseParameters;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -23,8 +25,6 @@ import java.util.stream.Stream;
  * qa-sparse-peft and qa-lora into a compressed base, lora into a dense one.
  */
 final class MergeCommand {
-    private static final Set<String> WEIGHT_FILES = Set.of("model.safetensors", "config.json", CompressedCheckpoint.MANIFEST);
-
     private MergeCommand() {
     }
 
@@ -37,37 +37,29 @@ final class MergeCommand {
         if (Files.exists(out)) {
             throw new UsageException(out + " already exists; choose a new --out directory");
         }
+        Checkpoint base = Checkpoints.open(modelPath);
         String fingerprint = Fingerprint.of(modelPath);
         CompressedParameters merged;
         Adapter adapter;
         try {
-            if (BaseWeights.compressed(modelPath)) {
+            if (base instanceof Checkpoint.Compressed) {
                 FrozenLinears frozen = FrozenLinears.read(modelPath);
                 adapter = AdapterFiles.read(adapterDir, frozen.base().config(), 1024, fingerprint);
                 merged = AdapterMerge.merge(frozen, adapter);
             } else {
-                DenseParameters dense = BaseWeights.load(modelPath);
+                DenseParameters dense = base.dense();
                 adapter = AdapterFiles.read(adapterDir, dense.config(), 1024, fingerprint);
                 merged = AdapterMerge.mergeDense(dense, adapter, fingerprint);
             }
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        CompressedCheckpoint.write(merged, out, tokenizerFiles(modelPath));
+        CompressedCheckpoint.write(merged, out, base.companionFiles());
         String form = merged.manifest().bits() == null ? (merged.manifest().sparsity() > 0 ? "sparse float weights" : "dense float weights")
-                : adapter.type() == dev.chorus.engine.adapter.AdapterType.QA_LORA ? "INT" + merged.manifest().bits()
+                : adapter.type() == AdapterType.QA_LORA ? "INT" + merged.manifest().bits()
                         + ", folded into the zero points (pruned weights take the delta; qa-sparse-peft keeps them 0)"
                 : "INT" + merged.manifest().bits() + " codes on the base's grid";
         err.printf(Locale.ROOT, "merged %s (%s, rank %d) into %s: %s, base sparsity %.4f%n", adapterDir, adapter.type().label(), adapter.rank(),
                 out, form, merged.manifest().sparsity());
-    }
-
-    /** Everything beside the weights (tokenizer files) travels with the merged checkpoint. */
-    private static List<Path> tokenizerFiles(Path base) {
-        try (Stream<Path> files = Files.list(base)) {
-            return files.filter(Files::isRegularFile).filter(f -> !WEIGHT_FILES.contains(f.getFileName().toString())).toList();
-        } catch (IOException e) {
-            throw new UsageException("cannot list " + base + ": " + e.getMessage());
-        }
     }
 }

@@ -1,5 +1,7 @@
 package dev.chorus.engine.compress;
 
+import dev.chorus.engine.llama.ActivationObserver;
+import dev.chorus.engine.llama.Projection;
 import java.util.EnumMap;
 import java.util.Map;
 

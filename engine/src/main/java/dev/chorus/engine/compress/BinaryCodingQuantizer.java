@@ -1,5 +1,8 @@
 package dev.chorus.engine.compress;
 
+import dev.chorus.engine.compressed.BinaryCodedMatrix;
+import dev.chorus.engine.compressed.SparsityMask;
+
 /**
  * Binary-coding quantization per output row over its kept entries: W ≈ Σ_i α_i·B_i. Greedy start
  * (B_i = sign of the residual, α_i = its mean magnitude), then alternating refinement: least-squares

@@ -1,5 +1,7 @@
 package dev.chorus.engine.compress;
 
+import dev.chorus.engine.compressed.QuantSpec;
+
 /**
  * How to compress: a sparsity pattern chosen by Wanda or magnitude scores, optional EBFT repair,
  * then group-wise INT4/INT8 (round-to-nearest or GPTQ) or binary-coding quantization, or neither.

@@ -1,9 +1,16 @@
 package dev.chorus.engine.compress;
 
 import ai.djl.ndarray.NDManager;
-import dev.chorus.engine.checkpoint.DenseParameters;
-import dev.chorus.engine.model.ModelConfig;
-import dev.chorus.engine.model.ReferenceLlama;
+import dev.chorus.engine.compressed.CompressedMatrix;
+import dev.chorus.engine.compressed.CompressedParameters;
+import dev.chorus.engine.compressed.CompressionManifest;
+import dev.chorus.engine.compressed.MaskedMatrix;
+import dev.chorus.engine.compressed.QuantSpec;
+import dev.chorus.engine.compressed.SparsityMask;
+import dev.chorus.engine.llama.DenseParameters;
+import dev.chorus.engine.llama.ModelConfig;
+import dev.chorus.engine.llama.Projection;
+import dev.chorus.engine.llama.ReferenceLlama;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;

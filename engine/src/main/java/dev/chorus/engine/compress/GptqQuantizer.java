@@ -1,5 +1,9 @@
 package dev.chorus.engine.compress;
 
+import dev.chorus.engine.compressed.QuantSpec;
+import dev.chorus.engine.compressed.QuantizedMatrix;
+import dev.chorus.engine.compressed.SparsityMask;
+
 /**
  * GPTQ-style quantization with error compensation, mask-preserving: columns are quantized left to
  * right and each column's rounding error is spread over the row's not-yet-quantized weights through

@@ -1,5 +1,9 @@
 package dev.chorus.engine.compress;
 
+import dev.chorus.engine.compressed.QuantSpec;
+import dev.chorus.engine.compressed.QuantizedMatrix;
+import dev.chorus.engine.compressed.SparsityMask;
+
 /**
  * Round-to-nearest group-wise quantization. Each group's range is taken over its kept entries and
  * always contains 0, so the integer zero point z lies in [0, maxCode] and a pruned entry (coded z)

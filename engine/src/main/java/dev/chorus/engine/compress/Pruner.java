@@ -1,5 +1,6 @@
 package dev.chorus.engine.compress;
 
+import dev.chorus.engine.compressed.SparsityMask;
 import java.util.Arrays;
 
 /**

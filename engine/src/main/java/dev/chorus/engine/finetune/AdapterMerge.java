@@ -7,12 +7,14 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.chorus.engine.adapter.Adapter;
 import dev.chorus.engine.adapter.AdapterType;
-import dev.chorus.engine.compress.CompressedMatrix;
-import dev.chorus.engine.compress.CompressedParameters;
-import dev.chorus.engine.compress.CompressionManifest;
-import dev.chorus.engine.compress.MaskedMatrix;
-import dev.chorus.engine.compress.Projection;
-import dev.chorus.engine.compress.QuantizedMatrix;
+import dev.chorus.engine.compressed.CompressedMatrix;
+import dev.chorus.engine.compressed.CompressedParameters;
+import dev.chorus.engine.compressed.CompressionManifest;
+import dev.chorus.engine.compressed.MaskedMatrix;
+import dev.chorus.engine.compressed.QuantizedMatrix;
+import dev.chorus.engine.compressed.SparsityMask;
+import dev.chorus.engine.llama.DenseParameters;
+import dev.chorus.engine.llama.Projection;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -111,7 +113,7 @@ public final class AdapterMerge {
     }
 
     /** LoRA on a dense base: W' = W + s·B·A, written in the compressed format with nothing pruned. */
-    public static CompressedParameters mergeDense(dev.chorus.engine.checkpoint.DenseParameters base, Adapter adapter, String fingerprint) {
+    public static CompressedParameters mergeDense(DenseParameters base, Adapter adapter, String fingerprint) {
         if (adapter.type() != AdapterType.LORA) {
             throw new IllegalArgumentException("on a dense base only lora adapters merge; " + adapter.type().label()
                     + (adapter.type() == AdapterType.SCALE ? " has nothing to merge" : " needs a compressed base"));
@@ -137,7 +139,7 @@ public final class AdapterMerge {
                         }
                     }
                 }
-                linears.put(p, new MaskedMatrix(out, in, w, dev.chorus.engine.compress.SparsityMask.allKept(out, in)));
+                linears.put(p, new MaskedMatrix(out, in, w, SparsityMask.allKept(out, in)));
             }
             blocks.add(new CompressedParameters.Block(l.attentionNorm(), l.ffnNorm(), linears));
         }

@@ -1,13 +1,15 @@
 package dev.chorus.engine.finetune;
 
 import dev.chorus.engine.adapter.Adapter;
-import dev.chorus.engine.compress.CompressedCheckpoint;
-import dev.chorus.engine.compress.CompressedMatrix;
-import dev.chorus.engine.compress.CompressedParameters;
-import dev.chorus.engine.compress.MaskedMatrix;
-import dev.chorus.engine.compress.Projection;
-import dev.chorus.engine.compress.QuantizedMatrix;
-import dev.chorus.engine.compress.SparsityMask;
+import dev.chorus.engine.checkpoint.Checkpoint;
+import dev.chorus.engine.checkpoint.Checkpoints;
+import dev.chorus.engine.checkpoint.CompressedCheckpoint;
+import dev.chorus.engine.compressed.CompressedMatrix;
+import dev.chorus.engine.compressed.CompressedParameters;
+import dev.chorus.engine.compressed.MaskedMatrix;
+import dev.chorus.engine.compressed.QuantizedMatrix;
+import dev.chorus.engine.compressed.SparsityMask;
+import dev.chorus.engine.llama.Projection;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -26,11 +28,11 @@ public record FrozenLinears(CompressedParameters base, Map<Adapter.Module, Spars
 
     /** The compressed checkpoint at {@code path}; SQFT methods need one (a dense base has no mask to keep). */
     public static FrozenLinears read(Path path) {
-        if (!BaseWeights.compressed(path)) {
+        if (!(Checkpoints.open(path) instanceof Checkpoint.Compressed compressed)) {
             throw new IllegalArgumentException(path + " is not a compressed checkpoint: sparse-peft and qa-sparse-peft keep a pruned "
                     + "base's mask (use lora on a dense base)");
         }
-        CompressedParameters p = CompressedCheckpoint.read(path);
+        CompressedParameters p = compressed.read();
         Map<Adapter.Module, SparsityMask> masks = new HashMap<>();
         Map<Adapter.Module, QuantizedMatrix> quantized = new HashMap<>();
         for (int layer = 0; layer < p.blocks().size(); layer++) {

@@ -8,7 +8,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
-import dev.chorus.engine.compress.BinaryCodedMatrix;
+import dev.chorus.engine.compressed.BinaryCodedMatrix;
 
 /** W = Σ_i diag(α_i)·B_i ⊙ M with sign planes and mask kept bit-packed on the device. */
 final class BinaryCodedLinear implements LinearLayer {

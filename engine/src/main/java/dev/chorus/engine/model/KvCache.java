@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.chorus.engine.llama.ModelConfig;
 
 /**
  * Keys and values of every running sequence, one slot per sequence, preallocated so a step never

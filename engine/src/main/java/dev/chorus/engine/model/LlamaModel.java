@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
+import dev.chorus.engine.llama.BlockInput;
+import dev.chorus.engine.llama.ModelConfig;
 import java.util.Arrays;
 
 /**

@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
+import dev.chorus.engine.llama.ModelConfig;
+import dev.chorus.engine.llama.RopeStyle;
 
 /** Llama building blocks shared by the inference forward and the training forward. */
 public final class LlamaOps {

@@ -3,12 +3,16 @@ package dev.chorus.engine.model;
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import dev.chorus.engine.EngineException;
+import dev.chorus.engine.checkpoint.Checkpoint;
 import dev.chorus.engine.checkpoint.CheckpointFormatException;
-import dev.chorus.engine.checkpoint.DenseParameters;
+import dev.chorus.engine.checkpoint.Checkpoints;
+import dev.chorus.engine.checkpoint.CompressedCheckpoint;
 import dev.chorus.engine.checkpoint.HfCheckpoint;
 import dev.chorus.engine.checkpoint.Llama2cCheckpoint;
-import dev.chorus.engine.compress.CompressedCheckpoint;
-import dev.chorus.engine.compress.CompressedParameters;
+import dev.chorus.engine.compressed.CompressedParameters;
+import dev.chorus.engine.llama.DenseParameters;
+import dev.chorus.engine.llama.ModelConfig;
+import dev.chorus.engine.llama.RopeStyle;
 import dev.chorus.engine.tokenizer.HfTokenizer;
 import dev.chorus.engine.tokenizer.Llama2cTokenizer;
 import dev.chorus.engine.tokenizer.Tokenizer;
@@ -16,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * A model ready to run: weights on the device, its tokenizer (absent for bare synthetic
@@ -42,35 +47,23 @@ public final class LoadedModel implements AutoCloseable {
      * tokenizer.bin in the directory, else tokenizer.bin or tok512.bin beside the .bin.
      */
     public static LoadedModel load(Path path, Optional<Path> tokenizer, String deviceName) {
-        if (!Files.exists(path)) {
-            throw new CheckpointFormatException(path + ": no such file or directory");
-        }
+        Checkpoint checkpoint = Checkpoints.open(path);
         Device device = device(deviceName);
         ModelConfig config;
-        java.util.function.Function<NDManager, LlamaWeights> upload;
-        Optional<Path> tokenizerFile;
-        if (CompressedCheckpoint.looksLike(path)) {
-            CompressedParameters compressed = CompressedCheckpoint.read(path);
+        Function<NDManager, LlamaWeights> upload;
+        if (checkpoint instanceof Checkpoint.Compressed compressedCheckpoint) {
+            CompressedParameters compressed = compressedCheckpoint.read();
             config = compressed.config();
             upload = m -> LlamaWeights.upload(compressed, m);
-            tokenizerFile = tokenizer.or(() -> inDirectory(path));
-        } else if (HfCheckpoint.looksLike(path)) {
-            DenseParameters dense = HfCheckpoint.read(path);
-            config = dense.config();
-            upload = m -> LlamaWeights.upload(dense, m);
-            tokenizerFile = tokenizer.or(() -> inDirectory(path));
-        } else if (Llama2cCheckpoint.looksLike(path)) {
-            DenseParameters dense = Llama2cCheckpoint.read(path);
-            config = dense.config();
-            upload = m -> LlamaWeights.upload(dense, m);
-            tokenizerFile = tokenizer.or(() -> besideLlama2c(path));
         } else {
-            throw new CheckpointFormatException(path + ": not a model (expected a directory with config.json or a llama2.c .bin file)");
+            DenseParameters dense = checkpoint.dense();
+            config = dense.config();
+            upload = m -> LlamaWeights.upload(dense, m);
         }
         if (tokenizer.isPresent() && !Files.isRegularFile(tokenizer.get())) {
             throw new CheckpointFormatException(tokenizer.get() + ": tokenizer file not found");
         }
-        Tokenizer tok = tokenizerFile.map(f -> f.getFileName().toString().endsWith(".json")
+        Tokenizer tok = tokenizer.or(checkpoint::tokenizerFile).map(f -> f.getFileName().toString().endsWith(".json")
                 ? HfTokenizer.load(f) : (Tokenizer) Llama2cTokenizer.load(f, config.vocabSize())).orElse(null);
         // llama2.c ends a story by starting the next one with BOS; treat that as the end too.
         Set<Integer> stops = config.ropeStyle() == RopeStyle.INTERLEAVED ? Set.of(config.eosId(), config.bosId()) : Set.of(config.eosId());
@@ -85,26 +78,6 @@ public final class LoadedModel implements AutoCloseable {
             }
             throw e;
         }
-    }
-
-    /** tokenizer.json (Hugging Face) or tokenizer.bin (llama2.c) inside a model directory. */
-    private static Optional<Path> inDirectory(Path dir) {
-        for (String name : new String[] {"tokenizer.json", "tokenizer.bin"}) {
-            if (Files.isRegularFile(dir.resolve(name))) {
-                return Optional.of(dir.resolve(name));
-            }
-        }
-        return Optional.empty();
-    }
-
-    private static Optional<Path> besideLlama2c(Path bin) {
-        Path dir = bin.toAbsolutePath().getParent();
-        for (String name : new String[] {"tokenizer.bin", "tok512.bin"}) {
-            if (Files.isRegularFile(dir.resolve(name))) {
-                return Optional.of(dir.resolve(name));
-            }
-        }
-        return Optional.empty();
     }
 
     private static Device device(String name) {

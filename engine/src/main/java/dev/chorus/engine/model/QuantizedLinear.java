@@ -8,8 +8,8 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
-import dev.chorus.engine.compress.Int4Packing;
-import dev.chorus.engine.compress.QuantizedMatrix;
+import dev.chorus.engine.compressed.Int4Packing;
+import dev.chorus.engine.compressed.QuantizedMatrix;
 
 /**
  * A group-quantized weight kept packed on the device and dequantized per call:

@@ -1,6 +1,7 @@
 package dev.chorus.engine.model;
 
 import ai.djl.ndarray.NDArray;
+import dev.chorus.engine.llama.BlockInput;
 
 /** Per-row additions to the block linears' outputs (each row's adapter); the forward calls it once per block input. */
 @FunctionalInterface

@@ -1,7 +1,7 @@
 package dev.chorus.engine.synth;
 
-import dev.chorus.engine.checkpoint.DenseParameters;
-import dev.chorus.engine.model.ModelConfig;
+import dev.chorus.engine.llama.DenseParameters;
+import dev.chorus.engine.llama.ModelConfig;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;

@@ -1,8 +1,8 @@
 package dev.chorus.engine.synth;
 
 import dev.chorus.engine.checkpoint.Llama2cCheckpoint;
-import dev.chorus.engine.model.ModelConfig;
-import dev.chorus.engine.model.RopeStyle;
+import dev.chorus.engine.llama.ModelConfig;
+import dev.chorus.engine.llama.RopeStyle;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.stream.Collectors;

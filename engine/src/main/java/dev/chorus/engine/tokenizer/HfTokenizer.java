@@ -3,7 +3,6 @@ package dev.chorus.engine.tokenizer;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.chorus.engine.checkpoint.CheckpointFormatException;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -41,20 +40,20 @@ public final class HfTokenizer implements Tokenizer {
      * ({@code bos_token_id}/{@code eos_token_id}), else the token names in {@code tokenizer_config.json}
      * or {@code special_tokens_map.json}, else the tokens {@code <s>}/{@code </s>}.
      *
-     * @throws CheckpointFormatException if a file is missing, unreadable or malformed, or BOS/EOS
+     * @throws TokenizerException if a file is missing, unreadable or malformed, or BOS/EOS
      *     cannot be determined
      */
     public static HfTokenizer load(Path tokenizerJson) {
         Objects.requireNonNull(tokenizerJson, "tokenizerJson");
         if (!Files.isRegularFile(tokenizerJson)) {
-            throw new CheckpointFormatException("tokenizer file not found: " + tokenizerJson);
+            throw new TokenizerException("tokenizer file not found: " + tokenizerJson);
         }
         ObjectMapper json = new ObjectMapper();
         JsonNode root = readJson(json, tokenizerJson);
         Map<String, Integer> idsByToken = tokenIds(root, tokenizerJson);
         int vocabSize = idsByToken.values().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
         if (vocabSize == 0) {
-            throw new CheckpointFormatException("tokenizer file " + tokenizerJson + " has an empty vocabulary");
+            throw new TokenizerException("tokenizer file " + tokenizerJson + " has an empty vocabulary");
         }
         Path dir = tokenizerJson.toAbsolutePath().getParent();
         int bos = specialTokenId(json, dir, "bos", "<s>", idsByToken, vocabSize);
@@ -71,7 +70,7 @@ public final class HfTokenizer implements Tokenizer {
                     .build();
         } catch (IOException | RuntimeException e) {
             // The native library reports malformed JSON as a bare RuntimeException.
-            throw new CheckpointFormatException(
+            throw new TokenizerException(
                     "cannot load tokenizer " + tokenizerJson + ": " + e.getMessage(), e);
         }
         return new HfTokenizer(djl, vocabSize, bos, eos);
@@ -158,7 +157,7 @@ public final class HfTokenizer implements Tokenizer {
                 ids.put(vocab.get(i).path(0).asText(), i);
             }
         } else {
-            throw new CheckpointFormatException("tokenizer file " + file + " has no model.vocab");
+            throw new TokenizerException("tokenizer file " + file + " has no model.vocab");
         }
         for (JsonNode added : root.path("added_tokens")) {
             ids.put(added.path("content").asText(), tokenId(added.path("id"), file));
@@ -168,7 +167,7 @@ public final class HfTokenizer implements Tokenizer {
 
     private static int tokenId(JsonNode node, Path file) {
         if (!node.canConvertToInt() || !node.isIntegralNumber() || node.intValue() < 0) {
-            throw new CheckpointFormatException("tokenizer file " + file + " has an invalid token id: " + node);
+            throw new TokenizerException("tokenizer file " + file + " has an invalid token id: " + node);
         }
         return node.intValue();
     }
@@ -204,13 +203,13 @@ public final class HfTokenizer implements Tokenizer {
             source = "the token " + fallbackToken;
         }
         if (id == null) {
-            throw new CheckpointFormatException("cannot determine the " + kind.toUpperCase()
+            throw new TokenizerException("cannot determine the " + kind.toUpperCase()
                     + " token id: no " + kind + "_token_id in config.json, no usable " + kind
                     + "_token in tokenizer_config.json/special_tokens_map.json and no " + fallbackToken
                     + " token in " + dir);
         }
         if (id < 0 || id >= vocabSize) {
-            throw new CheckpointFormatException(kind.toUpperCase() + " token id " + id + " from " + source
+            throw new TokenizerException(kind.toUpperCase() + " token id " + id + " from " + source
                     + " is outside the tokenizer vocabulary [0, " + vocabSize + ")");
         }
         return id;
@@ -220,11 +219,11 @@ public final class HfTokenizer implements Tokenizer {
         try {
             JsonNode node = json.readTree(file.toFile());
             if (node == null || !node.isObject()) {
-                throw new CheckpointFormatException("file " + file + " is not a JSON object");
+                throw new TokenizerException("file " + file + " is not a JSON object");
             }
             return node;
         } catch (IOException e) {
-            throw new CheckpointFormatException("cannot read JSON file " + file + ": " + e.getMessage(), e);
+            throw new TokenizerException("cannot read JSON file " + file + ": " + e.getMessage(), e);
         }
     }
 }

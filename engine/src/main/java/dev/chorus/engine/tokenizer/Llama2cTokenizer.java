@@ -1,6 +1,5 @@
 package dev.chorus.engine.tokenizer;
 
-import dev.chorus.engine.checkpoint.CheckpointFormatException;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -66,49 +65,49 @@ public final class Llama2cTokenizer implements Tokenizer {
      * Reads a tokenizer.bin holding exactly {@code vocabSize} tokens (the checkpoint header's vocab
      * size).
      *
-     * @throws CheckpointFormatException if the file is missing, unreadable, truncated, has trailing
+     * @throws TokenizerException if the file is missing, unreadable, truncated, has trailing
      *     bytes or contains an impossible length
      */
     public static Llama2cTokenizer load(Path file, int vocabSize) {
         Objects.requireNonNull(file, "file");
         if (vocabSize <= EOS) {
-            throw new CheckpointFormatException(
+            throw new TokenizerException(
                     "vocab size " + vocabSize + " is too small for a llama2.c tokenizer (needs <unk>, BOS and EOS)");
         }
         byte[] data;
         try {
             data = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
-            throw new CheckpointFormatException("tokenizer file not found: " + file, e);
+            throw new TokenizerException("tokenizer file not found: " + file, e);
         } catch (IOException e) {
-            throw new CheckpointFormatException("cannot read tokenizer file " + file + ": " + e.getMessage(), e);
+            throw new TokenizerException("cannot read tokenizer file " + file + ": " + e.getMessage(), e);
         }
         ByteBuffer in = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
         if (in.remaining() < Integer.BYTES) {
-            throw new CheckpointFormatException(
+            throw new TokenizerException(
                     "tokenizer file " + file + " is truncated: " + data.length + " bytes, no max_token_length header");
         }
         int maxTokenLength = in.getInt();
         if (maxTokenLength <= 0) {
-            throw new CheckpointFormatException(
+            throw new TokenizerException(
                     "tokenizer file " + file + " has invalid max_token_length " + maxTokenLength);
         }
         String[] pieces = new String[vocabSize];
         float[] scores = new float[vocabSize];
         for (int id = 0; id < vocabSize; id++) {
             if (in.remaining() < Float.BYTES + Integer.BYTES) {
-                throw new CheckpointFormatException("tokenizer file " + file + " is truncated at token " + id
+                throw new TokenizerException("tokenizer file " + file + " is truncated at token " + id
                         + " of " + vocabSize + " (offset " + in.position() + ")");
             }
             scores[id] = in.getFloat();
             int length = in.getInt();
             // run.c sizes its merge buffer from max_token_length, so a longer piece is corrupt data.
             if (length < 0 || length > maxTokenLength) {
-                throw new CheckpointFormatException("tokenizer file " + file + ": token " + id + " has length "
+                throw new TokenizerException("tokenizer file " + file + ": token " + id + " has length "
                         + length + ", outside [0, max_token_length=" + maxTokenLength + "]");
             }
             if (in.remaining() < length) {
-                throw new CheckpointFormatException("tokenizer file " + file + " is truncated inside token " + id
+                throw new TokenizerException("tokenizer file " + file + " is truncated inside token " + id
                         + " (needs " + length + " bytes, " + in.remaining() + " left)");
             }
             byte[] piece = new byte[length];
@@ -117,7 +116,7 @@ public final class Llama2cTokenizer implements Tokenizer {
         }
         if (in.hasRemaining()) {
             // Extra data almost always means the tokenizer belongs to a model with a bigger vocab.
-            throw new CheckpointFormatException("tokenizer file " + file + " has " + in.remaining()
+            throw new TokenizerException("tokenizer file " + file + " has " + in.remaining()
                     + " bytes after " + vocabSize + " tokens; does it match the checkpoint's vocab size?");
         }
         return new Llama2cTokenizer(pieces, scores);

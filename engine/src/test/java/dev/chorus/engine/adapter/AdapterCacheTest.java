@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.chorus.engine.compress.Projection;
+import dev.chorus.engine.llama.Projection;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.chorus.engine.TestModels;
 import dev.chorus.engine.checkpoint.HfCheckpoint;
 import dev.chorus.engine.checkpoint.SafetensorsWriter;
-import dev.chorus.engine.model.ModelConfig;
+import dev.chorus.engine.llama.ModelConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;

@@ -4,13 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
 import dev.chorus.engine.TestModels;
-import dev.chorus.engine.checkpoint.DenseParameters;
 import dev.chorus.engine.checkpoint.HfCheckpoint;
-import dev.chorus.engine.compress.Projection;
+import dev.chorus.engine.llama.DenseParameters;
+import dev.chorus.engine.llama.ModelConfig;
+import dev.chorus.engine.llama.Projection;
 import dev.chorus.engine.model.KvCache;
 import dev.chorus.engine.model.LlamaModel;
 import dev.chorus.engine.model.LlamaWeights;
-import dev.chorus.engine.model.ModelConfig;
 import dev.chorus.engine.model.RowAdapters;
 import java.util.EnumSet;
 import java.util.Set;

@@ -1,7 +1,7 @@
 package dev.chorus.engine.adapter;
 
-import dev.chorus.engine.compress.Projection;
-import dev.chorus.engine.model.ModelConfig;
+import dev.chorus.engine.llama.ModelConfig;
+import dev.chorus.engine.llama.Projection;
 import java.util.EnumSet;
 
 /** Random adapters of every type for tests. */

@@ -7,10 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import dev.chorus.engine.llama.DenseParameters;
 
 import dev.chorus.engine.TestModels;
-import dev.chorus.engine.model.ModelConfig;
-import dev.chorus.engine.model.RopeStyle;
+import dev.chorus.engine.llama.ModelConfig;
+import dev.chorus.engine.llama.RopeStyle;
 import dev.chorus.engine.synth.SyntheticCheckpoint;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -2,6 +2,11 @@ package dev.chorus.engine.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import dev.chorus.engine.adapter.AdapterFiles;
+import dev.chorus.engine.adapter.AdapterFormatException;
+import dev.chorus.engine.adapter.AdapterType;
+import dev.chorus.engine.checkpoint.Fingerprint;
+import dev.chorus.engine.checkpoint.HfCheckpoint;
 
 import dev.chorus.engine.TestModels;
 import java.io.ByteArrayOutputStream;

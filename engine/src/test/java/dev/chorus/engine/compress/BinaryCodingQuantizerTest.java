@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import dev.chorus.engine.compressed.BinaryCodedMatrix;
+import dev.chorus.engine.compressed.SparsityMask;
 
 import org.junit.jupiter.api.Test;
 

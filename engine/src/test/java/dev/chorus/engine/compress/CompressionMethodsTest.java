@@ -2,10 +2,14 @@ package dev.chorus.engine.compress;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import dev.chorus.engine.checkpoint.CompressedCheckpoint;
+import dev.chorus.engine.compressed.CompressedMatrix;
+import dev.chorus.engine.compressed.CompressedParameters;
+import dev.chorus.engine.compressed.QuantSpec;
 
 import dev.chorus.engine.TestModels;
-import dev.chorus.engine.checkpoint.DenseParameters;
 import dev.chorus.engine.checkpoint.HfCheckpoint;
+import dev.chorus.engine.llama.DenseParameters;
 import dev.chorus.engine.model.LoadedModel;
 import java.nio.file.Path;
 import java.util.List;

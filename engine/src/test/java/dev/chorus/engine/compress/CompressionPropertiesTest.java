@@ -4,6 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import dev.chorus.engine.compressed.BinaryCodedMatrix;
+import dev.chorus.engine.compressed.Int4Packing;
+import dev.chorus.engine.compressed.QuantSpec;
+import dev.chorus.engine.compressed.QuantizedMatrix;
+import dev.chorus.engine.compressed.SparsityMask;
 
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;

@@ -3,6 +3,9 @@ package dev.chorus.engine.compress;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import dev.chorus.engine.compressed.QuantSpec;
+import dev.chorus.engine.compressed.QuantizedMatrix;
+import dev.chorus.engine.compressed.SparsityMask;
 
 import java.util.Random;
 import java.util.stream.Stream;

@@ -3,6 +3,7 @@ package dev.chorus.engine.finetune;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import dev.chorus.engine.checkpoint.Checkpoints;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -11,19 +12,19 @@ import ai.djl.ndarray.types.DataType;
 import dev.chorus.engine.TestModels;
 import dev.chorus.engine.adapter.Adapter;
 import dev.chorus.engine.adapter.AdapterType;
+import dev.chorus.engine.checkpoint.CompressedCheckpoint;
 import dev.chorus.engine.checkpoint.HfCheckpoint;
 import dev.chorus.engine.compress.Calibration;
-import dev.chorus.engine.compress.CompressedCheckpoint;
-import dev.chorus.engine.compress.CompressedParameters;
 import dev.chorus.engine.compress.CompressionListener;
 import dev.chorus.engine.compress.CompressionSettings;
 import dev.chorus.engine.compress.Compressor;
 import dev.chorus.engine.compress.EbftRepair;
-import dev.chorus.engine.compress.MaskedMatrix;
-import dev.chorus.engine.compress.Projection;
-import dev.chorus.engine.compress.QuantSpec;
-import dev.chorus.engine.compress.QuantizedMatrix;
 import dev.chorus.engine.compress.SparsityPattern;
+import dev.chorus.engine.compressed.CompressedParameters;
+import dev.chorus.engine.compressed.MaskedMatrix;
+import dev.chorus.engine.compressed.QuantSpec;
+import dev.chorus.engine.compressed.QuantizedMatrix;
+import dev.chorus.engine.llama.Projection;
 import dev.chorus.engine.model.LoadedModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -82,7 +83,7 @@ class AdapterMergeTest {
         AdapterTrainer.Settings s = new AdapterTrainer.Settings(type, 8, 16f, EnumSet.allOf(Projection.class),
                 type == AdapterType.QA_LORA || type == AdapterType.QA_HIRA ? 128 : null, 30, 3e-3f, 8, 1, 0f, 3, true, 1f, 0, 0, 1);
         try (NDManager m = Engine.getInstance().newBaseManager();
-                AdapterTrainer t = new AdapterTrainer(BaseWeights.load(model), type.mergedOnly() ? frozen : null, dense.requireTokenizer(),
+                AdapterTrainer t = new AdapterTrainer(Checkpoints.open(model).dense(), type.mergedOnly() ? frozen : null, dense.requireTokenizer(),
                         dense.config().eosId(), s, null, null, m, DataType.FLOAT32)) {
             return t.train(SyntheticStories.generate("cooking", 64, 1), List.of(), p -> { }).adapter();
         }
@@ -103,10 +104,10 @@ class AdapterMergeTest {
     static double logitGap(Adapter adapter, Path unmerged, Path merged) {
         try (NDManager m = Engine.getInstance().newBaseManager()) {
             var cfg = dense.config();
-            CausalLm unmergedModel = new CausalLm(BaseWeights.load(unmerged), cfg.maxPositions(), m, DataType.FLOAT32);
+            CausalLm unmergedModel = new CausalLm(Checkpoints.open(unmerged).dense(), cfg.maxPositions(), m, DataType.FLOAT32);
             TrainableAdapter trained = new TrainableAdapter(cfg, adapter.type(), adapter.rank(), adapter.alpha(), adapter.targets(),
                     adapter.groupSize(), adapter, adapter.type().mergedOnly() ? frozen : null, m, DataType.FLOAT32, 0);
-            CausalLm mergedModel = new CausalLm(BaseWeights.load(merged), cfg.maxPositions(), m, DataType.FLOAT32);
+            CausalLm mergedModel = new CausalLm(Checkpoints.open(merged).dense(), cfg.maxPositions(), m, DataType.FLOAT32);
             TrainableAdapter none = new TrainableAdapter(cfg, AdapterType.LORA, 1, 1f, EnumSet.noneOf(Projection.class), null, null, m,
                     DataType.FLOAT32, 0);
             List<TokenBatches.Encoded> data = TokenBatches.encode(SyntheticStories.generate("cooking", 8, 99), dense.requireTokenizer(),
@@ -216,7 +217,7 @@ class AdapterMergeTest {
         Path source = TestModels.tinyStories656k();
         Adapter adapter = train(AdapterType.LORA, source);
         Path out = dir.resolve("lora-merged");
-        CompressedCheckpoint.write(AdapterMerge.mergeDense(BaseWeights.load(source), adapter, null), out,
+        CompressedCheckpoint.write(AdapterMerge.mergeDense(Checkpoints.open(source).dense(), adapter, null), out,
                 List.of(source.resolve("tokenizer.json"), source.resolve("tokenizer_config.json")));
         double gap = logitGap(adapter, source, out);
         System.out.println("lora dense merge: max |logit gap| " + gap);

@@ -3,6 +3,7 @@ package dev.chorus.engine.finetune;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import dev.chorus.engine.checkpoint.Checkpoints;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
@@ -10,8 +11,8 @@ import ai.djl.ndarray.types.DataType;
 import dev.chorus.engine.TestModels;
 import dev.chorus.engine.adapter.Adapter;
 import dev.chorus.engine.adapter.AdapterType;
-import dev.chorus.engine.checkpoint.DenseParameters;
-import dev.chorus.engine.compress.Projection;
+import dev.chorus.engine.llama.DenseParameters;
+import dev.chorus.engine.llama.Projection;
 import dev.chorus.engine.model.LoadedModel;
 import dev.chorus.engine.tokenizer.Tokenizer;
 import java.util.EnumSet;
@@ -31,7 +32,7 @@ class AdapterTrainerTest {
 
     @BeforeAll
     static void load() {
-        base = BaseWeights.load(TestModels.tinyStories656k());
+        base = Checkpoints.open(TestModels.tinyStories656k()).dense();
         model = LoadedModel.load(TestModels.tinyStories656k(), Optional.empty(), "cpu");
         tokenizer = model.requireTokenizer();
     }

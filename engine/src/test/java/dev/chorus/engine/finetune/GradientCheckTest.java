@@ -1,6 +1,7 @@
 package dev.chorus.engine.finetune;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import dev.chorus.engine.compressed.SparsityMask;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -12,10 +13,10 @@ import ai.djl.training.GradientCollector;
 import dev.chorus.engine.adapter.Adapter;
 import dev.chorus.engine.adapter.AdapterType;
 import dev.chorus.engine.adapter.RandomAdapters;
-import dev.chorus.engine.checkpoint.DenseParameters;
-import dev.chorus.engine.compress.Projection;
-import dev.chorus.engine.model.ModelConfig;
-import dev.chorus.engine.model.RopeStyle;
+import dev.chorus.engine.llama.DenseParameters;
+import dev.chorus.engine.llama.ModelConfig;
+import dev.chorus.engine.llama.Projection;
+import dev.chorus.engine.llama.RopeStyle;
 import dev.chorus.engine.synth.SyntheticCheckpoint;
 import java.util.EnumSet;
 import java.util.SplittableRandom;
@@ -111,7 +112,7 @@ class GradientCheckTest {
 
     /** The tiny base with every other weight treated as pruned, as SparsePEFT's mask. */
     private static FrozenLinears halfPruned(DenseParameters base) {
-        var masks = new java.util.HashMap<Adapter.Module, dev.chorus.engine.compress.SparsityMask>();
+        var masks = new java.util.HashMap<Adapter.Module, SparsityMask>();
         for (int layer = 0; layer < TINY.numLayers(); layer++) {
             for (Projection p : Projection.values()) {
                 int rows = p.outFeatures(TINY);
@@ -120,7 +121,7 @@ class GradientCheckTest {
                 for (int i = 0; i < keep.length; i++) {
                     keep[i] = i % 2 == 0;
                 }
-                masks.put(new Adapter.Module(layer, p), dev.chorus.engine.compress.SparsityMask.of(rows, cols, keep));
+                masks.put(new Adapter.Module(layer, p), SparsityMask.of(rows, cols, keep));
             }
         }
         return new FrozenLinears(null, masks, java.util.Map.of());

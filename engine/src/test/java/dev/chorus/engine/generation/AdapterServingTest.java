@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import dev.chorus.engine.InvalidRequestException;
+import dev.chorus.engine.adapter.BatchedAdapterForwardTestSupport;
 
 import dev.chorus.engine.TestModels;
 import dev.chorus.engine.adapter.Adapter;
@@ -14,7 +16,7 @@ import dev.chorus.engine.adapter.AdapterRuntime;
 import dev.chorus.engine.adapter.AdapterSlots;
 import dev.chorus.engine.adapter.AdapterSource;
 import dev.chorus.engine.adapter.AdapterType;
-import dev.chorus.engine.compress.Projection;
+import dev.chorus.engine.llama.Projection;
 import dev.chorus.engine.model.LoadedModel;
 import dev.chorus.engine.sampling.SamplingParams;
 import java.util.ArrayList;

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.chorus.engine.checkpoint.CheckpointFormatException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -114,7 +113,7 @@ class HfTokenizerTest {
 
     @Test
     void missingFileIsAFormatError(@TempDir Path dir) {
-        CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+        TokenizerException e = assertThrows(TokenizerException.class,
                 () -> HfTokenizer.load(dir.resolve("tokenizer.json")));
         assertTrue(e.getMessage().contains("not found"), e.getMessage());
     }
@@ -122,7 +121,7 @@ class HfTokenizerTest {
     @Test
     void malformedJsonIsAFormatError(@TempDir Path dir) throws IOException {
         Path file = Files.writeString(dir.resolve("tokenizer.json"), "{\"model\": {\"vocab\": ");
-        CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> HfTokenizer.load(file));
+        TokenizerException e = assertThrows(TokenizerException.class, () -> HfTokenizer.load(file));
         assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
     }
 
@@ -130,7 +129,7 @@ class HfTokenizerTest {
     void jsonThatTheNativeLibraryRejectsIsAFormatError(@TempDir Path dir) throws IOException {
         Path file = Files.writeString(dir.resolve("tokenizer.json"),
                 "{\"model\": {\"type\": \"NoSuchModel\", \"vocab\": {\"<s>\": 0, \"</s>\": 1}}}");
-        CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> HfTokenizer.load(file));
+        TokenizerException e = assertThrows(TokenizerException.class, () -> HfTokenizer.load(file));
         assertTrue(e.getMessage().startsWith("cannot load tokenizer"), e.getMessage());
     }
 
@@ -170,7 +169,7 @@ class HfTokenizerTest {
             assertEquals(4, t.eosId());
         }
         Files.writeString(dir.resolve("config.json"), "{\"bos_token_id\": 7, \"eos_token_id\": 2}");
-        CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> HfTokenizer.load(file));
+        TokenizerException e = assertThrows(TokenizerException.class, () -> HfTokenizer.load(file));
         assertTrue(e.getMessage().contains("BOS token id 7"), e.getMessage());
     }
 
@@ -178,7 +177,7 @@ class HfTokenizerTest {
     void missingSpecialTokensAreAFormatError(@TempDir Path dir) throws IOException {
         Path file = Files.writeString(dir.resolve("tokenizer.json"),
                 minimalTokenizerJson().replace("\"<s>\"", "\"<start>\""));
-        CheckpointFormatException e = assertThrows(CheckpointFormatException.class, () -> HfTokenizer.load(file));
+        TokenizerException e = assertThrows(TokenizerException.class, () -> HfTokenizer.load(file));
         assertTrue(e.getMessage().contains("cannot determine the BOS token id"), e.getMessage());
     }
 

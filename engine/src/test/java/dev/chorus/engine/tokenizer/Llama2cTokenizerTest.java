@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.chorus.engine.checkpoint.CheckpointFormatException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -112,7 +111,7 @@ class Llama2cTokenizerTest {
 
     @Test
     void missingFileIsAFormatError(@TempDir Path dir) {
-        CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+        TokenizerException e = assertThrows(TokenizerException.class,
                 () -> Llama2cTokenizer.load(dir.resolve("tokenizer.bin"), 512));
         assertTrue(e.getMessage().contains("not found"), e.getMessage());
     }
@@ -121,21 +120,21 @@ class Llama2cTokenizerTest {
     void truncatedFileIsAFormatError(@TempDir Path dir) throws IOException {
         byte[] full = Files.readAllBytes(tok512());
         Path cut = Files.write(dir.resolve("cut.bin"), Arrays.copyOf(full, full.length - 1));
-        CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+        TokenizerException e = assertThrows(TokenizerException.class,
                 () -> Llama2cTokenizer.load(cut, 512));
         assertTrue(e.getMessage().contains("truncated inside token 511"), e.getMessage());
 
         Path header = Files.write(dir.resolve("header.bin"), new byte[] {7, 0});
-        e = assertThrows(CheckpointFormatException.class, () -> Llama2cTokenizer.load(header, 512));
+        e = assertThrows(TokenizerException.class, () -> Llama2cTokenizer.load(header, 512));
         assertTrue(e.getMessage().contains("max_token_length"), e.getMessage());
     }
 
     @Test
     void vocabSizeMismatchIsAFormatError() {
-        CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+        TokenizerException e = assertThrows(TokenizerException.class,
                 () -> Llama2cTokenizer.load(tok512(), 500));
         assertTrue(e.getMessage().contains("bytes after 500 tokens"), e.getMessage());
-        e = assertThrows(CheckpointFormatException.class, () -> Llama2cTokenizer.load(tok512(), 513));
+        e = assertThrows(TokenizerException.class, () -> Llama2cTokenizer.load(tok512(), 513));
         assertTrue(e.getMessage().contains("truncated at token 512"), e.getMessage());
     }
 
@@ -145,7 +144,7 @@ class Llama2cTokenizerTest {
         byte[] data = Files.readAllBytes(file);
         ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN).putInt(4 + 4, -3); // token 0's length
         Files.write(file, data);
-        CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+        TokenizerException e = assertThrows(TokenizerException.class,
                 () -> Llama2cTokenizer.load(file, 3));
         assertTrue(e.getMessage().contains("token 0 has length -3"), e.getMessage());
     }

@@ -1,7 +1,8 @@
-package dev.chorus.engine.compress;
+package dev.chorus.engine.compressed;
 
-import dev.chorus.engine.checkpoint.DenseParameters;
-import dev.chorus.engine.model.ModelConfig;
+import dev.chorus.engine.llama.DenseParameters;
+import dev.chorus.engine.llama.ModelConfig;
+import dev.chorus.engine.llama.Projection;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;

@@ -1,14 +1,14 @@
-package dev.chorus.engine.compress;
+package dev.chorus.engine.checkpoint;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.chorus.engine.checkpoint.CheckpointFormatException;
-import dev.chorus.engine.checkpoint.HfCheckpoint;
-import dev.chorus.engine.checkpoint.SafetensorsFile;
-import dev.chorus.engine.checkpoint.SafetensorsWriter;
-import dev.chorus.engine.checkpoint.TensorDtype;
-import dev.chorus.engine.model.ModelConfig;
+import dev.chorus.engine.compressed.CompressedMatrix;
+import dev.chorus.engine.compressed.CompressedParameters;
+import dev.chorus.engine.compressed.CompressionManifest;
+import dev.chorus.engine.compressed.QuantSpec;
+import dev.chorus.engine.llama.ModelConfig;
+import dev.chorus.engine.llama.Projection;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;

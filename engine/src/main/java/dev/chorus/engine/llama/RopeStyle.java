@@ -1,4 +1,4 @@
-package dev.chorus.engine.model;
+package dev.chorus.engine.llama;
 
 /**
  * Which dimensions of a head RoPE rotates together. Hugging Face Llama weights are laid out for

@@ -1,4 +1,4 @@
-package dev.chorus.engine.compress;
+package dev.chorus.engine.compressed;
 
 import java.util.Arrays;
 

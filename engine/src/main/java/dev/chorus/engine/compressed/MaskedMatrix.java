@@ -1,4 +1,4 @@
-package dev.chorus.engine.compress;
+package dev.chorus.engine.compressed;
 
 /** A pruned but unquantized weight: float32 values with zeros where the mask prunes. */
 public record MaskedMatrix(int rows, int cols, float[] values, SparsityMask mask) implements CompressedMatrix {

@@ -1,6 +1,5 @@
-package dev.chorus.engine.model;
+package dev.chorus.engine.llama;
 
-import dev.chorus.engine.compress.Projection;
 import java.util.List;
 
 /**

@@ -1,9 +1,14 @@
-package dev.chorus.engine.compress;
+package dev.chorus.engine.checkpoint;
 
-import dev.chorus.engine.checkpoint.CheckpointFormatException;
-import dev.chorus.engine.checkpoint.SafetensorsFile;
-import dev.chorus.engine.checkpoint.SafetensorsWriter;
-import dev.chorus.engine.checkpoint.TensorDtype;
+import dev.chorus.engine.compressed.BinaryCodedMatrix;
+import dev.chorus.engine.compressed.CompressedMatrix;
+import dev.chorus.engine.compressed.CompressionManifest;
+import dev.chorus.engine.compressed.Int4Packing;
+import dev.chorus.engine.compressed.MaskedMatrix;
+import dev.chorus.engine.compressed.QuantSpec;
+import dev.chorus.engine.compressed.QuantizedMatrix;
+import dev.chorus.engine.compressed.SparsityMask;
+
 
 /**
  * The safetensors tensors of one compressed linear, under its module prefix:

@@ -1,8 +1,5 @@
-package dev.chorus.engine.model;
+package dev.chorus.engine.llama;
 
-import dev.chorus.engine.checkpoint.DenseParameters;
-import dev.chorus.engine.compress.ActivationObserver;
-import dev.chorus.engine.compress.Projection;
 
 /**
  * The Llama forward in plain Java over one whole sequence, written to read like the math. It is the

@@ -1,6 +1,5 @@
-package dev.chorus.engine.checkpoint;
+package dev.chorus.engine.llama;
 
-import dev.chorus.engine.model.ModelConfig;
 import java.util.List;
 
 /**
@@ -35,7 +34,7 @@ public record DenseParameters(
         expect("final norm", finalNorm, dim);
         expect("classifier", classifier, (long) config.vocabSize() * dim);
         if (layers.size() != config.numLayers()) {
-            throw new CheckpointFormatException("expected " + config.numLayers() + " layers, found " + layers.size());
+            throw new InvalidModelException("expected " + config.numLayers() + " layers, found " + layers.size());
         }
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
@@ -54,10 +53,10 @@ public record DenseParameters(
 
     private static void expect(String what, float[] data, long elements) {
         if (data == null) {
-            throw new CheckpointFormatException(what + " is missing");
+            throw new InvalidModelException(what + " is missing");
         }
         if (data.length != elements) {
-            throw new CheckpointFormatException(what + " has " + data.length + " elements, expected " + elements);
+            throw new InvalidModelException(what + " has " + data.length + " elements, expected " + elements);
         }
     }
 }

@@ -1,4 +1,4 @@
-package dev.chorus.engine.compress;
+package dev.chorus.engine.compressed;
 
 /**
  * Binary-coding quantization (AlphaTuning's base format): W[r, c] ≈ Σ_{i<q} alphas[i, r]·B_i[r, c]

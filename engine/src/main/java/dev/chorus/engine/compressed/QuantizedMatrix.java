@@ -1,4 +1,4 @@
-package dev.chorus.engine.compress;
+package dev.chorus.engine.compressed;
 
 /**
  * W[r, c] ≈ scales[r, g]·(codes[r, c] − zeros[r, g] − shift[r, g]) with g = c / groupSize. Codes

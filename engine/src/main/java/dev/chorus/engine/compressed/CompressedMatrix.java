@@ -1,4 +1,4 @@
-package dev.chorus.engine.compress;
+package dev.chorus.engine.compressed;
 
 /** A compressed [rows, cols] weight (rows = outputs, cols = inputs) that can be expanded to float32. */
 public sealed interface CompressedMatrix permits QuantizedMatrix, BinaryCodedMatrix, MaskedMatrix {

@@ -1,7 +1,6 @@
-package dev.chorus.engine.compress;
+package dev.chorus.engine.llama;
 
-import dev.chorus.engine.checkpoint.DenseParameters.Layer;
-import dev.chorus.engine.model.ModelConfig;
+import dev.chorus.engine.llama.DenseParameters.Layer;
 import java.util.Locale;
 
 /** The seven linear layers of a Llama block, named as PEFT target modules name them. */

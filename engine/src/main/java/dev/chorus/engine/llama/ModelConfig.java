@@ -1,6 +1,5 @@
-package dev.chorus.engine.model;
+package dev.chorus.engine.llama;
 
-import dev.chorus.engine.checkpoint.CheckpointFormatException;
 
 /** Shape and hyper-parameters of a Llama-family model, whatever file format it came from. */
 public record ModelConfig(
@@ -27,25 +26,25 @@ public record ModelConfig(
         positive("vocab_size", vocabSize);
         positive("max_position_embeddings", maxPositions);
         if (hiddenSize % numHeads != 0) {
-            throw new CheckpointFormatException("hidden_size " + hiddenSize + " is not divisible by num_attention_heads " + numHeads);
+            throw new InvalidModelException("hidden_size " + hiddenSize + " is not divisible by num_attention_heads " + numHeads);
         }
         if (numHeads % numKvHeads != 0) {
-            throw new CheckpointFormatException("num_attention_heads " + numHeads + " is not divisible by num_key_value_heads " + numKvHeads);
+            throw new InvalidModelException("num_attention_heads " + numHeads + " is not divisible by num_key_value_heads " + numKvHeads);
         }
         if ((hiddenSize / numHeads) % 2 != 0) {
-            throw new CheckpointFormatException("head dimension " + hiddenSize / numHeads + " must be even for RoPE");
+            throw new InvalidModelException("head dimension " + hiddenSize / numHeads + " must be even for RoPE");
         }
         if (!(rmsNormEps > 0) || !(ropeTheta > 0)) {
-            throw new CheckpointFormatException("rms_norm_eps and rope_theta must be positive");
+            throw new InvalidModelException("rms_norm_eps and rope_theta must be positive");
         }
         if (bosId < 0 || bosId >= vocabSize || eosId < 0 || eosId >= vocabSize) {
-            throw new CheckpointFormatException("bos/eos token ids " + bosId + "/" + eosId + " outside the vocabulary of " + vocabSize);
+            throw new InvalidModelException("bos/eos token ids " + bosId + "/" + eosId + " outside the vocabulary of " + vocabSize);
         }
     }
 
     private static void positive(String field, int value) {
         if (value <= 0) {
-            throw new CheckpointFormatException(field + " must be a positive integer, got " + value);
+            throw new InvalidModelException(field + " must be a positive integer, got " + value);
         }
     }
 

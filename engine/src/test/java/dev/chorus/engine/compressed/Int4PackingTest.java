@@ -1,4 +1,4 @@
-package dev.chorus.engine.compress;
+package dev.chorus.engine.compressed;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

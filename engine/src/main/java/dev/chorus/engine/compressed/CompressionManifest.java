@@ -1,4 +1,4 @@
-package dev.chorus.engine.compress;
+package dev.chorus.engine.compressed;
 
 /**
  * What chorus_compression.json records about how a checkpoint was compressed. {@code bits} is null

@@ -1,4 +1,4 @@
-package dev.chorus.engine.compress;
+package dev.chorus.engine.llama;
 
 /** Sees the input rows [T][in] that feed each linear layer of a block during a reference forward. */
 public interface ActivationObserver {

@@ -1,4 +1,4 @@
-package dev.chorus.engine.compress;
+package dev.chorus.engine.compressed;
 
 /** INT4 codes two per byte: element 2k in the low nibble, 2k+1 in the high nibble; rows padded to ceil(cols/2) bytes. */
 public final class Int4Packing {

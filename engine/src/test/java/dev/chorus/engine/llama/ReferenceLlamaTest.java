@@ -1,11 +1,13 @@
-package dev.chorus.engine.model;
+package dev.chorus.engine.llama;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import dev.chorus.engine.model.KvCache;
+import dev.chorus.engine.model.LlamaModel;
+import dev.chorus.engine.model.LlamaWeights;
 
 import ai.djl.ndarray.NDManager;
 import dev.chorus.engine.TestModels;
-import dev.chorus.engine.checkpoint.DenseParameters;
 import dev.chorus.engine.checkpoint.HfCheckpoint;
 import dev.chorus.engine.checkpoint.Llama2cCheckpoint;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,4 @@
-package dev.chorus.engine.compress;
+package dev.chorus.engine.compressed;
 
 /**
  * Group-wise integer quantization along the input dimension: each run of {@code groupSize}
