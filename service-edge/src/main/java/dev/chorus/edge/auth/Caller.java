@@ -1,4 +1,4 @@
-package dev.chorus.kafka.tenancy;
+package dev.chorus.edge.auth;
 
 /** Who sent a request: a tenant, or an operator (tenant null). */
 public record Caller(String tenant, boolean admin) {

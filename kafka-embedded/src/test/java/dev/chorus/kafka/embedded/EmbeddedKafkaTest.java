@@ -1,4 +1,4 @@
-package dev.chorus.kafka;
+package dev.chorus.kafka.embedded;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

@@ -1,6 +1,7 @@
-package dev.chorus.kafka;
+package dev.chorus.kafka.embedded;
 
 import java.nio.file.Path;
+import dev.chorus.kafka.Topics;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import org.apache.kafka.clients.admin.Admin;

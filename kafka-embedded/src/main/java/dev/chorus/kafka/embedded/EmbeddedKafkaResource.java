@@ -1,6 +1,5 @@
-package dev.chorus.kafka.testing;
+package dev.chorus.kafka.embedded;
 
-import dev.chorus.kafka.EmbeddedKafka;
 import dev.chorus.kafka.Topics;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import java.io.IOException;

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
+import dev.chorus.kafka.embedded.EmbeddedKafka;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -40,14 +41,14 @@ class AdapterManifestLogTest {
                 KafkaProducer<String, byte[]> producer = new KafkaProducer<>(Map.of("bootstrap.servers", kafka.bootstrapServers()),
                         new StringSerializer(), new ByteArraySerializer())) {
             Topics.ensure(admin, (short) 1);
-            String topic = Topics.ADAPTERS.topic();
+            String topic = TopicNames.DEFAULTS.adapters();
             producer.send(new ProducerRecord<>(topic, "acme/pirate", EventCodec.ADAPTER_MANIFEST.encode(manifest("pirate", 1, 1)))).get();
             producer.send(new ProducerRecord<>(topic, "acme/pirate", "{\"schemaVersion\": 1, \"tenant\": ".getBytes(StandardCharsets.UTF_8))).get();
             producer.send(new ProducerRecord<>(topic, "acme/space", EventCodec.ADAPTER_MANIFEST.encode(manifest("pirate", 1, 1)))).get();
             producer.send(new ProducerRecord<>(topic, "acme/pirate", EventCodec.ADAPTER_MANIFEST.encode(manifest("pirate", 2, 1, 2)))).get();
 
             List<String> changes = new CopyOnWriteArrayList<>();
-            try (AdapterManifestLog log = new AdapterManifestLog(kafka.bootstrapServers(),
+            try (AdapterManifestLog log = new AdapterManifestLog(kafka.bootstrapServers(), TopicNames.DEFAULTS,
                     (before, after) -> changes.add(after.key() + "@" + after.activeVersion())).start(Duration.ofSeconds(30))) {
                 assertEquals(List.of(manifest("pirate", 2, 1, 2)), log.all(), "latest state per key; bad records skipped");
                 assertTrue(changes.isEmpty(), "the catch-up is not reported as changes");
@@ -59,7 +60,7 @@ class AdapterManifestLogTest {
                 assertEquals(List.of("acme/pirate@1"), changes);
             }
 
-            List<ConsumerRecord<String, byte[]>> dead = readAll(kafka.bootstrapServers(), Topics.DEAD_LETTER.topic(), 2);
+            List<ConsumerRecord<String, byte[]>> dead = readAll(kafka.bootstrapServers(), TopicNames.DEFAULTS.deadLetter(), 2);
             assertEquals(2, dead.size());
             assertEquals("1", header(dead.get(0), Topics.HEADER_SOURCE_OFFSET));
             assertTrue(header(dead.get(0), Topics.HEADER_REASON).contains("AdapterManifest"), header(dead.get(0), Topics.HEADER_REASON));

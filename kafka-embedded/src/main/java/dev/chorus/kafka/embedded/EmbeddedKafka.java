@@ -1,4 +1,4 @@
-package dev.chorus.kafka;
+package dev.chorus.kafka.embedded;
 
 import java.io.IOException;
 import java.io.PrintStream;

@@ -1,4 +1,4 @@
-package dev.chorus.kafka.tenancy;
+package dev.chorus.edge.auth;
 
 import dev.chorus.kafka.Names;
 import dev.chorus.kafka.Sha256;
