@@ -1,4 +1,4 @@
-package dev.chorus.serving;
+package dev.chorus.serving.adapters;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

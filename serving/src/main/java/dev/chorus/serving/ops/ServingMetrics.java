@@ -1,5 +1,6 @@
-package dev.chorus.serving;
+package dev.chorus.serving.ops;
 
+import dev.chorus.edge.http.ApiException;
 import dev.chorus.engine.adapter.AdapterCache;
 import dev.chorus.engine.generation.EngineStats;
 import io.micrometer.core.instrument.Counter;
@@ -35,7 +36,7 @@ public class ServingMetrics {
             return name().toLowerCase(Locale.ROOT);
         }
 
-        static Outcome of(ApiException error) {
+        public static Outcome of(ApiException error) {
             return switch (error.status()) {
                 case 429 -> OVERLOADED;
                 case 503 -> UNAVAILABLE;
@@ -58,11 +59,11 @@ public class ServingMetrics {
     private final Timer streamLatency;
     private final Timer bufferedLatency;
 
-    private final ModelService models;
+    private final EngineStatsSource models;
     private Gauge loraInfo; // event loop only, like loraLabels
     private List<Tag> loraLabels = List.of();
 
-    public ServingMetrics(MeterRegistry registry, ModelService models, Vertx vertx) {
+    public ServingMetrics(MeterRegistry registry, EngineStatsSource models, Vertx vertx) {
         this.registry = registry;
         this.models = models;
         for (Outcome outcome : Outcome.values()) {
@@ -98,7 +99,7 @@ public class ServingMetrics {
         vertx.setPeriodic(LORA_INFO_REFRESH_MILLIS, id -> refreshLoraInfo());
     }
 
-    private void adapterCounter(String name, String description, ModelService models, ToLongFunction<AdapterCache.Stats> value) {
+    private void adapterCounter(String name, String description, EngineStatsSource models, ToLongFunction<AdapterCache.Stats> value) {
         FunctionCounter.builder(name, models, m -> value.applyAsLong(m.stats().adapterCache())).description(description).register(registry);
     }
 
@@ -124,7 +125,7 @@ public class ServingMetrics {
         loraLabels = labels;
     }
 
-    private void gauge(String name, String description, ModelService models, ToDoubleFunction<EngineStats> value) {
+    private void gauge(String name, String description, EngineStatsSource models, ToDoubleFunction<EngineStats> value) {
         Gauge.builder(name, models, m -> value.applyAsDouble(m.stats())).description(description).strongReference(true).register(registry);
     }
 

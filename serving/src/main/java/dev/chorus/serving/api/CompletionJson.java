@@ -1,4 +1,4 @@
-package dev.chorus.serving;
+package dev.chorus.serving.api;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;

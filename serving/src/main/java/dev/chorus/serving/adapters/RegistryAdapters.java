@@ -1,4 +1,4 @@
-package dev.chorus.serving;
+package dev.chorus.serving.adapters;
 
 import dev.chorus.engine.adapter.Adapter;
 import dev.chorus.engine.adapter.AdapterCatalog;
@@ -10,6 +10,7 @@ import dev.chorus.engine.adapter.AdapterSource;
 import dev.chorus.engine.model.ModelConfig;
 import dev.chorus.kafka.AdapterManifest;
 import dev.chorus.kafka.AdapterManifestLog;
+import dev.chorus.kafka.TopicNames;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -19,12 +20,12 @@ import java.util.concurrent.Executors;
 import org.jboss.logging.Logger;
 
 /**
- * Adapters as the registry publishes them: the catalogue is the chorus.adapters topic, read from
+ * Adapters as the registry publishes them: the catalogue is the adapters topic, read from
  * the beginning at start (a restart rebuilds it) and tailed; files come from the registry's blob
  * endpoint through a local cache. When a version becomes active it is prefetched, so the first
  * request on it does not wait for the download; requests already running keep their version.
  */
-final class RegistryAdapters implements AdapterCatalog, AdapterSource, AutoCloseable {
+public final class RegistryAdapters implements AdapterCatalog, AdapterSource, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(RegistryAdapters.class);
 
     private final AdapterManifestLog log;
@@ -38,12 +39,12 @@ final class RegistryAdapters implements AdapterCatalog, AdapterSource, AutoClose
         return t;
     });
 
-    RegistryAdapters(String bootstrapServers, BlobCache blobs, ModelConfig base, int maxRank, String baseFingerprint) {
+    public RegistryAdapters(String bootstrapServers, TopicNames topics, BlobCache blobs, ModelConfig base, int maxRank, String baseFingerprint) {
         this.blobs = blobs;
         this.base = base;
         this.maxRank = maxRank;
         this.baseFingerprint = baseFingerprint;
-        this.log = new AdapterManifestLog(bootstrapServers, this::changed).start(Duration.ofSeconds(60));
+        this.log = new AdapterManifestLog(bootstrapServers, topics, this::changed).start(Duration.ofSeconds(60));
         LOG.infof("adapter catalogue: %d adapters from Kafka %s", log.all().size(), bootstrapServers);
     }
 
@@ -91,7 +92,7 @@ final class RegistryAdapters implements AdapterCatalog, AdapterSource, AutoClose
     }
 
     /** Whether the catalogue still follows the topic. */
-    boolean healthy() {
+    public boolean healthy() {
         return log.healthy();
     }
 

@@ -1,4 +1,4 @@
-package dev.chorus.serving;
+package dev.chorus.serving.adapters;
 
 import dev.chorus.engine.adapter.AdapterFormatException;
 import dev.chorus.kafka.Sha256;
@@ -27,7 +27,7 @@ import org.jboss.logging.Logger;
  * PEFT files. A download is hash-checked before it is unpacked, retried with backoff, and moved
  * into place whole; concurrent requests for one blob share one download.
  */
-final class BlobCache {
+public final class BlobCache {
     private static final Logger LOG = Logger.getLogger(BlobCache.class);
     private static final int ATTEMPTS = 5;
 
@@ -37,7 +37,7 @@ final class BlobCache {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final ConcurrentMap<String, CompletableFuture<Path>> inFlight = new ConcurrentHashMap<>();
 
-    BlobCache(Path dir, URI registry, String apiKey) {
+    public BlobCache(Path dir, URI registry, String apiKey) {
         this.dir = dir;
         this.registry = registry;
         this.authorization = "Bearer " + apiKey;

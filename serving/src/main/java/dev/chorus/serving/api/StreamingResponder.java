@@ -1,5 +1,6 @@
-package dev.chorus.serving;
+package dev.chorus.serving.api;
 
+import dev.chorus.edge.http.ApiException;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonObject;
 

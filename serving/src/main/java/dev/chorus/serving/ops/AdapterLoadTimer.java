@@ -1,4 +1,4 @@
-package dev.chorus.serving;
+package dev.chorus.serving.ops;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -20,7 +20,7 @@ public class AdapterLoadTimer {
     }
 
     /** Called on the engine thread; recording is lock-free. */
-    void record(long nanos) {
+    public void record(long nanos) {
         timer.record(nanos, TimeUnit.NANOSECONDS);
     }
 }

@@ -1,4 +1,4 @@
-package dev.chorus.serving;
+package dev.chorus.serving.api;
 
 import java.util.List;
 import java.util.Optional;

@@ -1,4 +1,4 @@
-package dev.chorus.serving;
+package dev.chorus.serving.model;
 
 import dev.chorus.engine.adapter.AdapterCatalog;
 import dev.chorus.engine.adapter.AdapterRuntime;
@@ -12,6 +12,13 @@ import dev.chorus.engine.generation.EngineStats;
 import dev.chorus.engine.model.LoadedModel;
 import dev.chorus.engine.tokenizer.ModelChatTemplate;
 import dev.chorus.engine.tokenizer.Tokenizer;
+import dev.chorus.edge.auth.TenantKeys;
+import dev.chorus.kafka.TopicNames;
+import dev.chorus.serving.ChorusConfig;
+import dev.chorus.serving.adapters.BlobCache;
+import dev.chorus.serving.adapters.RegistryAdapters;
+import dev.chorus.serving.ops.AdapterLoadTimer;
+import dev.chorus.serving.ops.EngineStatsSource;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -29,7 +36,7 @@ import org.jboss.logging.Logger;
  * the HTTP server and health endpoints answer while weights load) and closes them on shutdown.
  */
 @ApplicationScoped
-public class ModelService {
+public class ModelService implements EngineStatsSource {
     private static final Logger LOG = Logger.getLogger(ModelService.class);
 
     private final ChorusConfig.Model modelConfig;
@@ -44,10 +51,12 @@ public class ModelService {
     private final int httpPort;
 
     private final Optional<String> kafkaBootstrap;
+    private final TopicNames topics;
 
     public ModelService(ChorusConfig config, AdapterLoadTimer loadTimer, @ConfigProperty(name = "quarkus.http.port") int httpPort,
-            @ConfigProperty(name = "kafka.bootstrap.servers") Optional<String> kafkaBootstrap) {
+            @ConfigProperty(name = "kafka.bootstrap.servers") Optional<String> kafkaBootstrap, TopicNames topics) {
         this.kafkaBootstrap = kafkaBootstrap;
+        this.topics = topics;
         this.modelConfig = config.model();
         this.engineConfig = config.engine();
         this.adapterConfig = config.adapters();
@@ -91,7 +100,7 @@ public class ModelService {
                 LOG.infof("model %s ready in %d ms (context %d tokens, max batch %d)", loaded.name(),
                         (System.nanoTime() - started) / 1_000_000, loaded.engine().contextLength(), engineConfig.maxBatch());
                 LOG.infof("try: curl -N http://localhost:%d/v1/completions -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' "
-                        + "-d '{\"prompt\": \"Once upon a time\", \"max_tokens\": 64, \"stream\": true}'", httpPort, dev.chorus.kafka.tenancy.TenantKeys.DEMO_KEY);
+                        + "-d '{\"prompt\": \"Once upon a time\", \"max_tokens\": 64, \"stream\": true}'", httpPort, TenantKeys.DEMO_KEY);
                 return;
             }
         }
@@ -134,7 +143,7 @@ public class ModelService {
         String key = adapterConfig.registryKey().orElseThrow(() -> new IllegalArgumentException(
                 "chorus.adapters.source=registry needs chorus.adapters.registry-key (an operator key of the registry)"));
         BlobCache cache = new BlobCache(Path.of(adapterConfig.cacheDirectory()), registry, key);
-        return new RegistryAdapters(bootstrap, cache, model.config(), adapterConfig.maxRank(), fingerprint);
+        return new RegistryAdapters(bootstrap, topics, cache, model.config(), adapterConfig.maxRank(), fingerprint);
     }
 
     private static void closeAdapters(AdapterCatalog adapters) {
@@ -202,6 +211,7 @@ public class ModelService {
         return failure != null;
     }
 
+    @Override
     public EngineStats stats() {
         ServedModel current = served;
         return current == null ? EngineStats.IDLE : current.engine().stats();

@@ -1,7 +1,12 @@
-package dev.chorus.serving;
+package dev.chorus.serving.api;
 
-import dev.chorus.kafka.tenancy.Caller;
+import dev.chorus.edge.auth.ApiKeys;
+import dev.chorus.edge.auth.Caller;
+import dev.chorus.edge.auth.UnauthenticatedException;
+import dev.chorus.edge.http.ErrorMapper;
 import dev.chorus.engine.adapter.AdapterCatalog;
+import dev.chorus.serving.model.ModelService;
+import dev.chorus.serving.model.ServedModel;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -20,11 +25,13 @@ import java.util.List;
 public class ModelsRoute {
     private final ModelService models;
     private final ApiKeys keys;
+    private final ErrorMapper errors;
     private final long startedAt = Instant.now().getEpochSecond();
 
-    public ModelsRoute(ModelService models, ApiKeys keys) {
+    public ModelsRoute(ModelService models, ApiKeys keys, ErrorMapper errors) {
         this.models = models;
         this.keys = keys;
+        this.errors = errors;
     }
 
     void init(@Observes Router router) {
@@ -35,15 +42,15 @@ public class ModelsRoute {
         Caller caller;
         try {
             caller = keys.authenticate(ctx);
-        } catch (ApiException e) {
-            ApiErrors.send(ctx.response(), e);
+        } catch (UnauthenticatedException e) {
+            errors.send(ctx.response(), e);
             return;
         }
         // Listing reads the adapter directory: off the event loop.
         ctx.vertx().executeBlocking(() -> models.served().map(served -> listing(served, caller)).orElseGet(JsonArray::new), false)
                 .onSuccess(data -> ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
                         .end(new JsonObject().put("object", "list").put("data", data).encode()))
-                .onFailure(error -> ApiErrors.send(ctx.response(), ApiErrors.toApi(error)));
+                .onFailure(error -> errors.send(ctx.response(), error));
     }
 
     private JsonArray listing(ServedModel served, Caller caller) {

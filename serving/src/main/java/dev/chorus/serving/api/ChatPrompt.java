@@ -1,4 +1,4 @@
-package dev.chorus.serving;
+package dev.chorus.serving.api;
 
 import dev.chorus.engine.tokenizer.ChatTemplate;
 import dev.chorus.engine.tokenizer.ModelChatTemplate;

@@ -1,5 +1,6 @@
-package dev.chorus.serving;
+package dev.chorus.serving.model;
 
+import dev.chorus.serving.adapters.RegistryAdapters;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;

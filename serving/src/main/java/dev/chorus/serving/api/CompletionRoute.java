@@ -1,8 +1,15 @@
-package dev.chorus.serving;
+package dev.chorus.serving.api;
 
+import dev.chorus.edge.auth.ApiKeys;
+import dev.chorus.edge.auth.Caller;
+import dev.chorus.edge.http.ApiException;
+import dev.chorus.edge.http.ErrorMapper;
 import dev.chorus.engine.generation.GenerationRequest;
 import dev.chorus.engine.sampling.SamplingParams;
-import dev.chorus.kafka.tenancy.Caller;
+import dev.chorus.serving.ChorusConfig;
+import dev.chorus.serving.model.ModelService;
+import dev.chorus.serving.model.ServedModel;
+import dev.chorus.serving.ops.ServingMetrics;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -25,17 +32,17 @@ import java.util.concurrent.ThreadLocalRandom;
 public class CompletionRoute {
     private static final int LOADING_RETRY_AFTER_SECONDS = 5;
 
-    private static final String CALLER = "chorus.caller";
-
     private final ModelService models;
     private final ServingMetrics metrics;
     private final ApiKeys keys;
+    private final ErrorMapper errors;
     private final int maxRequestBytes;
 
-    public CompletionRoute(ModelService models, ServingMetrics metrics, ApiKeys keys, ChorusConfig config) {
+    public CompletionRoute(ModelService models, ServingMetrics metrics, ApiKeys keys, ErrorMapper errors, ChorusConfig config) {
         this.models = models;
         this.metrics = metrics;
         this.keys = keys;
+        this.errors = errors;
         this.maxRequestBytes = config.api().maxRequestBytes();
     }
 
@@ -47,23 +54,10 @@ public class CompletionRoute {
     private void route(Router router, String path, boolean chat) {
         BodyHandler body = BodyHandler.create(false).setBodyLimit(maxRequestBytes);
         router.post(path)
-                .handler(ctx -> authenticateThenRead(ctx, body))
+                // authenticated before the body is read, so strangers cannot make us buffer it
+                .handler(keys.authenticateThen(body, (ctx, e) -> reject(ctx, errors.toApi(e))))
                 .handler(ctx -> complete(ctx, chat))
                 .failureHandler(this::routeFailed);
-    }
-
-    /**
-     * Authenticates before the body is read, so strangers cannot make us buffer it. Vert.x only
-     * lets a body handler come first on a route, hence it is called from here.
-     */
-    private void authenticateThenRead(RoutingContext ctx, BodyHandler body) {
-        try {
-            ctx.put(CALLER, keys.authenticate(ctx));
-        } catch (ApiException e) {
-            reject(ctx, e);
-            return;
-        }
-        body.handle(ctx); // continues with the next handler once the body is in
     }
 
     private void complete(RoutingContext ctx, boolean chat) {
@@ -79,7 +73,7 @@ public class CompletionRoute {
             return;
         }
         Context context = Vertx.currentContext();
-        Caller caller = ctx.get(CALLER);
+        Caller caller = ApiKeys.caller(ctx);
         // Off the event loop: resolving an adapter may read the adapters directory, and rendering and
         // tokenizing are CPU work proportional to the prompt.
         ctx.vertx().executeBlocking(() -> {
@@ -89,7 +83,7 @@ public class CompletionRoute {
             return new Prepared(target, promptIds);
         }, false)
                 .onSuccess(p -> submit(ctx, context, served, p.target(), request, p.promptIds(), startNanos))
-                .onFailure(error -> reject(ctx, ApiErrors.toApi(error)));
+                .onFailure(error -> reject(ctx, errors.toApi(error)));
     }
 
     /** What the blocking preparation hands back to the event loop. */
@@ -113,21 +107,21 @@ public class CompletionRoute {
             SamplingParams sampling = new SamplingParams(request.temperature(), request.topK(), request.topP(), seed);
             GenerationRequest generation = new GenerationRequest(id, promptIds, maxTokens, sampling, request.stop(), target.adapter());
             CompletionResponder.Exchange exchange = new CompletionResponder.Exchange(ctx.response(), context, served.engine(), id,
-                    new CompletionJson(id, Instant.now().getEpochSecond(), target.name(), request.chat()), metrics, startNanos);
+                    new CompletionJson(id, Instant.now().getEpochSecond(), target.name(), request.chat()), metrics, errors, startNanos);
             CompletionResponder responder = request.stream()
                     ? new StreamingResponder(exchange, request.includeUsage())
                     : new BufferedResponder(exchange);
             served.engine().submit(generation, responder);
             responder.accepted(); // engine callbacks hop onto this same context, so they run after this
         } catch (RuntimeException e) {
-            reject(ctx, ApiErrors.toApi(e));
+            reject(ctx, errors.toApi(e));
         }
     }
 
     /** The engine checks this too; checking here first names the parameter and uses OpenAI's error code. */
     private static void checkFitsContext(int promptTokens, int maxTokens, int contextLength) {
         if ((long) promptTokens + maxTokens > contextLength) {
-            throw ApiException.invalid("This model's maximum context length is " + contextLength + " tokens, but the prompt ("
+            throw OpenAiErrors.invalid("This model's maximum context length is " + contextLength + " tokens, but the prompt ("
                     + promptTokens + " tokens) plus max_tokens (" + maxTokens + ") needs " + ((long) promptTokens + maxTokens)
                     + "; reduce the prompt or max_tokens", "max_tokens", "context_length_exceeded");
         }
@@ -135,19 +129,19 @@ public class CompletionRoute {
 
     private ApiException unavailable() {
         // After a failed load retrying soon will not help, but 503 still says "not this request's fault".
-        return ApiException.unavailable(models.unavailableReason(), models.loadFailed() ? 60 : LOADING_RETRY_AFTER_SECONDS);
+        return OpenAiErrors.unavailable(models.unavailableReason(), models.loadFailed() ? 60 : LOADING_RETRY_AFTER_SECONDS);
     }
 
     private void reject(RoutingContext ctx, ApiException error) {
         metrics.requestEnded(ServingMetrics.Outcome.of(error));
-        ApiErrors.send(ctx.response(), error);
+        ErrorMapper.send(ctx.response(), error);
     }
 
     /** Failures raised by Vert.x handlers before ours (body too large, ...) still get the OpenAI error shape. */
     private void routeFailed(RoutingContext ctx) {
         ApiException error = ctx.statusCode() == 413
-                ? ApiException.tooLarge("request body exceeds " + maxRequestBytes + " bytes")
-                : ApiErrors.toApi(ctx.failure() != null ? ctx.failure() : new IllegalStateException("status " + ctx.statusCode()));
+                ? OpenAiErrors.tooLarge("request body exceeds " + maxRequestBytes + " bytes")
+                : errors.toApi(ctx.failure() != null ? ctx.failure() : new IllegalStateException("status " + ctx.statusCode()));
         reject(ctx, error);
     }
 }

@@ -1,5 +1,7 @@
-package dev.chorus.serving;
+package dev.chorus.serving.api;
 
+import dev.chorus.edge.http.ApiException;
+import dev.chorus.edge.http.ErrorMapper;
 import io.vertx.core.http.HttpHeaders;
 
 /** stream=false: collects the text and answers once with the whole completion. */
@@ -27,6 +29,6 @@ final class BufferedResponder extends CompletionResponder {
 
     @Override
     protected void fail(ApiException error) {
-        ApiErrors.send(response, error);
+        ErrorMapper.send(response, error);
     }
 }

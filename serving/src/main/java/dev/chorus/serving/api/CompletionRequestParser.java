@@ -1,4 +1,4 @@
-package dev.chorus.serving;
+package dev.chorus.serving.api;
 
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
@@ -60,72 +60,72 @@ public final class CompletionRequestParser {
 
     private static JsonObject object(Buffer body) {
         if (body == null || body.length() == 0) {
-            throw ApiException.invalid("request body must be a JSON object", null);
+            throw OpenAiErrors.invalid("request body must be a JSON object", null);
         }
         try {
             return new JsonObject(body);
         } catch (DecodeException | ClassCastException e) {
             // The decoder's message says where parsing stopped; it carries no server internals.
-            throw ApiException.invalid("request body is not a valid JSON object: " + firstLine(e.getMessage()), null);
+            throw OpenAiErrors.invalid("request body is not a valid JSON object: " + firstLine(e.getMessage()), null);
         }
     }
 
     private static void rejectUnsupported(JsonObject json) {
         int n = integer(json, "n", 1, 1);
         if (n != 1) {
-            throw ApiException.invalid("only n = 1 is supported", "n");
+            throw OpenAiErrors.invalid("only n = 1 is supported", "n");
         }
         Object bestOf = json.getValue("best_of");
         if (bestOf != null && !(bestOf instanceof Number number && number.doubleValue() == 1)) {
-            throw ApiException.invalid("only best_of = 1 is supported", "best_of");
+            throw OpenAiErrors.invalid("only best_of = 1 is supported", "best_of");
         }
         if (bool(json, "echo", false)) {
-            throw ApiException.invalid("echo is not supported", "echo");
+            throw OpenAiErrors.invalid("echo is not supported", "echo");
         }
         if (json.getValue("logprobs") != null) {
-            throw ApiException.invalid("logprobs is not supported", "logprobs");
+            throw OpenAiErrors.invalid("logprobs is not supported", "logprobs");
         }
         Object suffix = json.getValue("suffix");
         if (suffix != null && !"".equals(suffix)) {
-            throw ApiException.invalid("suffix is not supported", "suffix");
+            throw OpenAiErrors.invalid("suffix is not supported", "suffix");
         }
     }
 
     private static void rejectUnsupportedChat(JsonObject json) {
         int n = integer(json, "n", 1, 1);
         if (n != 1) {
-            throw ApiException.invalid("only n = 1 is supported", "n");
+            throw OpenAiErrors.invalid("only n = 1 is supported", "n");
         }
         Object logprobs = json.getValue("logprobs");
         if (logprobs != null && !Boolean.FALSE.equals(logprobs)) {
-            throw ApiException.invalid("logprobs is not supported", "logprobs");
+            throw OpenAiErrors.invalid("logprobs is not supported", "logprobs");
         }
         for (String field : List.of("tools", "functions", "top_logprobs", "audio")) {
             if (json.getValue(field) != null) {
-                throw ApiException.invalid(field + " is not supported", field);
+                throw OpenAiErrors.invalid(field + " is not supported", field);
             }
         }
         Object format = json.getValue("response_format");
         if (format != null && !(format instanceof JsonObject f && "text".equals(f.getValue("type")))) {
-            throw ApiException.invalid("only response_format {\"type\": \"text\"} is supported", "response_format");
+            throw OpenAiErrors.invalid("only response_format {\"type\": \"text\"} is supported", "response_format");
         }
     }
 
     private static List<ChatMessage> messages(Object value) {
         if (value == null) {
-            throw ApiException.invalid("messages is required", "messages");
+            throw OpenAiErrors.invalid("messages is required", "messages");
         }
         if (!(value instanceof JsonArray array) || array.isEmpty()) {
-            throw ApiException.invalid("messages must be a non-empty array of {role, content} objects", "messages");
+            throw OpenAiErrors.invalid("messages must be a non-empty array of {role, content} objects", "messages");
         }
         List<ChatMessage> messages = new ArrayList<>(array.size());
         for (int i = 0; i < array.size(); i++) {
             String where = "messages[" + i + "]";
             if (!(array.getValue(i) instanceof JsonObject message)) {
-                throw ApiException.invalid(where + " must be an object with role and content", "messages");
+                throw OpenAiErrors.invalid(where + " must be an object with role and content", "messages");
             }
             if (!(message.getValue("role") instanceof String role) || !CHAT_ROLES.contains(role)) {
-                throw ApiException.invalid(where + ".role must be one of " + String.join(", ", CHAT_ROLES), "messages");
+                throw OpenAiErrors.invalid(where + ".role must be one of " + String.join(", ", CHAT_ROLES), "messages");
             }
             messages.add(new ChatMessage(role, content(message.getValue("content"), where)));
         }
@@ -141,14 +141,14 @@ public final class CompletionRequestParser {
             StringBuilder text = new StringBuilder();
             for (Object part : parts) {
                 if (!(part instanceof JsonObject p) || !"text".equals(p.getValue("type")) || !(p.getValue("text") instanceof String t)) {
-                    throw ApiException.invalid(where + ".content parts must be {\"type\": \"text\", \"text\": ...}; only text is supported",
+                    throw OpenAiErrors.invalid(where + ".content parts must be {\"type\": \"text\", \"text\": ...}; only text is supported",
                             "messages");
                 }
                 text.append(t);
             }
             return text.toString();
         }
-        throw ApiException.invalid(where + ".content must be a string or an array of text parts", "messages");
+        throw OpenAiErrors.invalid(where + ".content must be a string or an array of text parts", "messages");
     }
 
     private static String prompt(Object value) {
@@ -159,15 +159,15 @@ public final class CompletionRequestParser {
             return text;
         }
         if (value == null) {
-            throw ApiException.invalid("prompt is required", "prompt");
+            throw OpenAiErrors.invalid("prompt is required", "prompt");
         }
-        throw ApiException.invalid("prompt must be a string or an array holding exactly one string", "prompt");
+        throw OpenAiErrors.invalid("prompt must be a string or an array holding exactly one string", "prompt");
     }
 
     private static float topP(JsonObject json) {
         double topP = number(json, "top_p", 1.0, 0.0, 1.0);
         if (topP <= 0.0) {
-            throw ApiException.invalid("top_p must be in (0, 1], got " + topP, "top_p");
+            throw OpenAiErrors.invalid("top_p must be in (0, 1], got " + topP, "top_p");
         }
         return (float) topP;
     }
@@ -179,7 +179,7 @@ public final class CompletionRequestParser {
         }
         Long seed = asLong(value);
         if (seed == null) {
-            throw ApiException.invalid("seed must be an integer", "seed");
+            throw OpenAiErrors.invalid("seed must be an integer", "seed");
         }
         return OptionalLong.of(seed);
     }
@@ -193,18 +193,18 @@ public final class CompletionRequestParser {
         }
         if (value instanceof JsonArray array) {
             if (array.size() > MAX_STOP_STRINGS) {
-                throw ApiException.invalid("stop holds at most " + MAX_STOP_STRINGS + " strings", "stop");
+                throw OpenAiErrors.invalid("stop holds at most " + MAX_STOP_STRINGS + " strings", "stop");
             }
             List<String> stops = new ArrayList<>(array.size());
             for (Object item : array) {
                 if (!(item instanceof String text)) {
-                    throw ApiException.invalid("stop must be a string or an array of strings", "stop");
+                    throw OpenAiErrors.invalid("stop must be a string or an array of strings", "stop");
                 }
                 stops.add(text);
             }
             return List.copyOf(stops);
         }
-        throw ApiException.invalid("stop must be a string or an array of strings", "stop");
+        throw OpenAiErrors.invalid("stop must be a string or an array of strings", "stop");
     }
 
     private static boolean includeUsage(JsonObject json, boolean stream) {
@@ -213,10 +213,10 @@ public final class CompletionRequestParser {
             return false;
         }
         if (!(value instanceof JsonObject options)) {
-            throw ApiException.invalid("stream_options must be an object", "stream_options");
+            throw OpenAiErrors.invalid("stream_options must be an object", "stream_options");
         }
         if (!stream) {
-            throw ApiException.invalid("stream_options is only allowed when stream is true", "stream_options");
+            throw OpenAiErrors.invalid("stream_options is only allowed when stream is true", "stream_options");
         }
         return bool(options, "include_usage", false);
     }
@@ -226,7 +226,7 @@ public final class CompletionRequestParser {
         if (value == null || value instanceof String) {
             return (String) value;
         }
-        throw ApiException.invalid(field + " must be a string", field);
+        throw OpenAiErrors.invalid(field + " must be a string", field);
     }
 
     private static boolean bool(JsonObject json, String field, boolean absent) {
@@ -237,7 +237,7 @@ public final class CompletionRequestParser {
         if (value instanceof Boolean flag) {
             return flag;
         }
-        throw ApiException.invalid(field + " must be a boolean", field);
+        throw OpenAiErrors.invalid(field + " must be a boolean", field);
     }
 
     private static int integer(JsonObject json, String field, int absent, int min) {
@@ -247,10 +247,10 @@ public final class CompletionRequestParser {
         }
         Long number = asLong(value);
         if (number == null) {
-            throw ApiException.invalid(field + " must be an integer", field);
+            throw OpenAiErrors.invalid(field + " must be an integer", field);
         }
         if (number < min) {
-            throw ApiException.invalid(field + " must be >= " + min + ", got " + number, field);
+            throw OpenAiErrors.invalid(field + " must be >= " + min + ", got " + number, field);
         }
         return (int) Math.min(number, Integer.MAX_VALUE); // huge values fail the context check later
     }
@@ -261,11 +261,11 @@ public final class CompletionRequestParser {
             return absent;
         }
         if (!(value instanceof Number number)) {
-            throw ApiException.invalid(field + " must be a number", field);
+            throw OpenAiErrors.invalid(field + " must be a number", field);
         }
         double v = number.doubleValue();
         if (!(v >= min && v <= max)) {
-            throw ApiException.invalid(field + " must be between " + min + " and " + max + ", got " + number, field);
+            throw OpenAiErrors.invalid(field + " must be between " + min + " and " + max + ", got " + number, field);
         }
         return v;
     }

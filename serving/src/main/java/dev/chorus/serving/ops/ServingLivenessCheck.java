@@ -1,4 +1,4 @@
-package dev.chorus.serving;
+package dev.chorus.serving.ops;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import org.eclipse.microprofile.health.HealthCheck;

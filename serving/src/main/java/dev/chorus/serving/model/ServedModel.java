@@ -1,6 +1,6 @@
-package dev.chorus.serving;
+package dev.chorus.serving.model;
 
-import dev.chorus.kafka.tenancy.Caller;
+import dev.chorus.edge.auth.Caller;
 import dev.chorus.engine.adapter.AdapterCatalog;
 import dev.chorus.engine.adapter.AdapterKey;
 import dev.chorus.engine.generation.EngineLoop;
@@ -32,7 +32,7 @@ public record ServedModel(LoadedModel model, EngineLoop engine, Tokenizer tokeni
     /**
      * The base model when {@code requested} is absent or names it, else the caller's adapter
      * {@code name[@version]} (the active version when none is given). Anything else, including
-     * another tenant's adapter, is the same 404.
+     * another tenant's adapter, is the same {@link ModelNotFoundException}.
      */
     public Target resolve(Caller caller, Optional<String> requested) {
         if (requested.isEmpty() || requested.get().equals(name())) {
@@ -41,11 +41,11 @@ public record ServedModel(LoadedModel model, EngineLoop engine, Tokenizer tokeni
         String text = requested.get();
         Matcher m = ADAPTER.matcher(text);
         if (!m.matches() || (m.group(1) != null) != caller.admin()) {
-            throw ApiException.modelNotFound(text);
+            throw new ModelNotFoundException(text);
         }
         String tenant = caller.admin() ? m.group(1) : caller.tenant();
         OptionalInt version = m.group(3) == null ? OptionalInt.empty() : OptionalInt.of(Integer.parseInt(m.group(3)));
-        AdapterKey key = adapters.resolve(tenant, m.group(2), version).orElseThrow(() -> ApiException.modelNotFound(text));
+        AdapterKey key = adapters.resolve(tenant, m.group(2), version).orElseThrow(() -> new ModelNotFoundException(text));
         String prefix = caller.admin() ? tenant + "/" : "";
         return new Target(prefix + key.name() + "@" + key.version(), key);
     }

@@ -1,10 +1,13 @@
-package dev.chorus.serving;
+package dev.chorus.serving.api;
 
+import dev.chorus.edge.http.ApiException;
+import dev.chorus.edge.http.ErrorMapper;
 import dev.chorus.engine.EngineException;
 import dev.chorus.engine.generation.EngineLoop;
 import dev.chorus.engine.generation.FinishReason;
 import dev.chorus.engine.generation.TokenSink;
 import io.vertx.core.Context;
+import dev.chorus.serving.ops.ServingMetrics;
 import io.vertx.core.http.HttpServerResponse;
 
 /**
@@ -20,6 +23,7 @@ abstract class CompletionResponder implements TokenSink {
     private final EngineLoop engine;
     private final String requestId;
     private final ServingMetrics metrics;
+    private final ErrorMapper errors;
     private final long startNanos;
     private final boolean stream;
     private boolean sawToken; // engine thread only
@@ -32,13 +36,14 @@ abstract class CompletionResponder implements TokenSink {
         this.engine = exchange.engine();
         this.requestId = exchange.requestId();
         this.metrics = exchange.metrics();
+        this.errors = exchange.errors();
         this.startNanos = exchange.startNanos();
         this.stream = stream;
     }
 
     /** What every responder needs about its request; keeps the constructors short. */
     record Exchange(HttpServerResponse response, Context context, EngineLoop engine, String requestId, CompletionJson json,
-            ServingMetrics metrics, long startNanos) {
+            ServingMetrics metrics, ErrorMapper errors, long startNanos) {
     }
 
     /** Called on the event loop right after the engine accepted the request. */
@@ -89,7 +94,7 @@ abstract class CompletionResponder implements TokenSink {
                 return;
             }
             done = true;
-            ApiException api = ApiErrors.toApi(error);
+            ApiException api = errors.toApi(error);
             if (!response.closed()) {
                 fail(api);
             }
