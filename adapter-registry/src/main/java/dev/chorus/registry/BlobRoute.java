@@ -83,7 +83,8 @@ public class BlobRoute {
             }
             if (!valid) {
                 response.putHeader(HttpHeaders.CONTENT_RANGE, "bytes */" + size);
-                ErrorMapper.send(ctx.response(), ApiException.of(416, "range_not_satisfiable", "range '" + range + "' does not fit a blob of " + size + " bytes"));
+                ErrorMapper.send(ctx.response(), ApiException.of(416, "range_not_satisfiable",
+                        "range '" + range + "' does not fit a blob of " + size + " bytes"));
                 return;
             }
             response.setStatusCode(206).putHeader(HttpHeaders.CONTENT_RANGE, "bytes " + start + "-" + end + "/" + size);
