@@ -6,6 +6,7 @@ import dev.chorus.edge.auth.ApiKeys;
 import dev.chorus.edge.auth.Caller;
 import dev.chorus.edge.http.ApiException;
 import dev.chorus.edge.http.ErrorMapper;
+import io.vertx.core.Handler;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
@@ -47,16 +48,18 @@ public class RegistryRoutes {
     void init(@Observes Router router) {
         BodyHandler uploadBody = BodyHandler.create(true).setBodyLimit(registry.maxUploadBytes()).setDeleteUploadedFilesOnEnd(true);
         BodyHandler smallBody = BodyHandler.create(false).setBodyLimit(64 * 1024);
-        router.put(ADAPTER).handler(keys.authenticateThen(uploadBody, this::failed)).handler(this::upload).failureHandler(this::failed);
-        router.post(ADAPTER + "/promote").handler(keys.authenticateThen(smallBody, this::failed)).handler(this::promote).failureHandler(this::failed);
-        router.get("/v1/tenants/:tenant/adapters").handler(keys.authenticateThen(null, this::failed)).handler(this::list);
-        router.get(ADAPTER).handler(keys.authenticateThen(null, this::failed)).handler(this::manifest);
-        router.get(ADAPTER + "/versions").handler(keys.authenticateThen(null, this::failed)).handler(this::versions);
-        router.get(ADAPTER + "/versions/:version").handler(keys.authenticateThen(null, this::failed)).handler(this::version);
-        router.delete(ADAPTER + "/versions/:version").handler(keys.authenticateThen(null, this::failed)).handler(this::deleteVersion);
-        router.delete(ADAPTER).handler(keys.authenticateThen(null, this::failed)).handler(this::deleteAdapter);
-        router.get("/v1/adapters").handler(keys.authenticateThen(null, this::failed)).handler(this::listAll);
-        router.route("/v1/blobs/:sha256").handler(keys.authenticateThen(null, this::failed)).handler(ctx -> blobs.serve(ctx, ApiKeys.caller(ctx)));
+        Handler<RoutingContext> authenticated = keys.authenticateThen(null, this::rejected);
+        router.put(ADAPTER).handler(keys.authenticateThen(uploadBody, this::rejected)).handler(this::upload).failureHandler(this::failed);
+        router.post(ADAPTER + "/promote").handler(keys.authenticateThen(smallBody, this::rejected)).handler(this::promote)
+                .failureHandler(this::failed);
+        router.get("/v1/tenants/:tenant/adapters").handler(authenticated).handler(this::list);
+        router.get(ADAPTER).handler(authenticated).handler(this::manifest);
+        router.get(ADAPTER + "/versions").handler(authenticated).handler(this::versions);
+        router.get(ADAPTER + "/versions/:version").handler(authenticated).handler(this::version);
+        router.delete(ADAPTER + "/versions/:version").handler(authenticated).handler(this::deleteVersion);
+        router.delete(ADAPTER).handler(authenticated).handler(this::deleteAdapter);
+        router.get("/v1/adapters").handler(authenticated).handler(this::listAll);
+        router.route("/v1/blobs/:sha256").handler(authenticated).handler(ctx -> blobs.serve(ctx, ApiKeys.caller(ctx)));
     }
 
     private void upload(RoutingContext ctx) {
@@ -237,14 +240,16 @@ public class RegistryRoutes {
         });
     }
 
-    /** Failures before our handlers (a missing key, a body beyond the limit) get the same JSON errors. */
-    private void failed(RoutingContext ctx, Throwable error) {
+    /** A request without a valid key. */
+    private void rejected(RoutingContext ctx, Throwable error) {
         errors.send(ctx.response(), error);
     }
 
+    /** Failures raised before our handlers (a body beyond the limit, ...) get the same JSON errors. */
     private void failed(RoutingContext ctx) {
         if (ctx.statusCode() == 413) {
-            ErrorMapper.send(ctx.response(), ApiException.of(413, "too_large", "the upload exceeds " + registry.maxUploadBytes() + " bytes"));
+            ErrorMapper.send(ctx.response(), ApiException.of(413, "too_large",
+                    "the upload exceeds " + registry.maxUploadBytes() + " bytes"));
         } else {
             errors.send(ctx.response(), ctx.failure() != null ? ctx.failure() : new IllegalStateException("status " + ctx.statusCode()));
         }
