@@ -25,19 +25,24 @@ class TopicsTest {
             assertEquals("compact", configs.get(adapters).get("cleanup.policy").value());
             assertEquals("delete", configs.get(feedback).get("cleanup.policy").value());
             assertEquals("604800000", configs.get(feedback).get("retention.ms").value());
+            ConfigResource examples = new ConfigResource(ConfigResource.Type.TOPIC, "chorus.training-examples");
+            assertEquals("compact", admin.describeConfigs(List.of(examples)).all().get().get(examples).get("cleanup.policy").value());
             assertEquals(3, admin.describeTopics(List.of("chorus.feedback")).allTopicNames().get().get("chorus.feedback").partitions().size());
-            assertEquals(java.util.Set.of("chorus.adapters", "chorus.feedback", "chorus.training-jobs", "chorus.dead-letter"),
+            assertEquals(java.util.Set.of("chorus.adapters", "chorus.feedback", "chorus.training-examples", "chorus.training-jobs",
+                    "chorus.dead-letter"),
                     admin.listTopics().names().get());
         }
     }
 
     @Test
     void configuredNamesAreCreatedWithTheCatalogueConfigs(@TempDir Path dir) throws Exception {
-        TopicNames staging = new TopicNames("staging.adapters", "staging.feedback", "staging.training-jobs", "staging.dead-letter");
+        TopicNames staging = new TopicNames("staging.adapters", "staging.feedback", "staging.training-examples", "staging.training-jobs",
+                "staging.dead-letter");
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir);
                 Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
             Topics.ensure(admin, (short) 1, staging);
-            assertEquals(java.util.Set.of("staging.adapters", "staging.feedback", "staging.training-jobs", "staging.dead-letter"),
+            assertEquals(java.util.Set.of("staging.adapters", "staging.feedback", "staging.training-examples", "staging.training-jobs",
+                    "staging.dead-letter"),
                     admin.listTopics().names().get());
             ConfigResource adapters = new ConfigResource(ConfigResource.Type.TOPIC, "staging.adapters");
             assertEquals("compact", admin.describeConfigs(List.of(adapters)).all().get().get(adapters).get("cleanup.policy").value());

@@ -7,7 +7,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.util.function.UnaryOperator;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serializer;
 
@@ -26,14 +29,37 @@ public final class EventCodec<T> implements Serializer<T>, Deserializer<T> {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
 
-    public static final EventCodec<AdapterManifest> ADAPTER_MANIFEST = new EventCodec<>(AdapterManifest.class);
-    public static final EventCodec<FeedbackEvent> FEEDBACK = new EventCodec<>(FeedbackEvent.class);
-    public static final EventCodec<TrainingJobEvent> TRAINING_JOB = new EventCodec<>(TrainingJobEvent.class);
+    public static final EventCodec<AdapterManifest> ADAPTER_MANIFEST = new EventCodec<>(AdapterManifest.class, UnaryOperator.identity());
+    /** Reads schema 1 too: it lacked requestId, messages and metadata, which are absent there. */
+    public static final EventCodec<FeedbackEvent> FEEDBACK = new EventCodec<>(FeedbackEvent.class,
+            upgradeFrom(1, FeedbackEvent.SCHEMA_VERSION, "requestId", "messages", "metadata"));
+    public static final EventCodec<TrainingJobEvent> TRAINING_JOB = new EventCodec<>(TrainingJobEvent.class, UnaryOperator.identity());
+    public static final EventCodec<TrainingExample> TRAINING_EXAMPLE = new EventCodec<>(TrainingExample.class, UnaryOperator.identity());
 
     private final Class<T> type;
+    private final UnaryOperator<JsonNode> upgrade;
 
-    private EventCodec(Class<T> type) {
+    private EventCodec(Class<T> type, UnaryOperator<JsonNode> upgrade) {
         this.type = type;
+        this.upgrade = upgrade;
+    }
+
+    /**
+     * Lifts a record of schema {@code from} to {@code to} by adding the fields {@code to} introduced
+     * as null; every other record passes unchanged, so the record's own checks still judge it.
+     */
+    private static UnaryOperator<JsonNode> upgradeFrom(int from, int to, String... added) {
+        return tree -> {
+            if (tree instanceof ObjectNode o && o.path("schemaVersion").isInt() && o.get("schemaVersion").intValue() == from) {
+                o.put("schemaVersion", to);
+                for (String field : added) {
+                    if (!o.has(field)) {
+                        o.putNull(field);
+                    }
+                }
+            }
+            return tree;
+        };
     }
 
     public byte[] encode(T event) {
@@ -49,7 +75,7 @@ public final class EventCodec<T> implements Serializer<T>, Deserializer<T> {
             throw new EventFormatException(type.getSimpleName() + ": empty record");
         }
         try {
-            return MAPPER.readValue(bytes, type);
+            return MAPPER.treeToValue(upgrade.apply(MAPPER.readTree(bytes)), type);
         } catch (JsonMappingException e) {
             Throwable cause = e.getCause();
             String reason = cause instanceof IllegalArgumentException ? cause.getMessage() : e.getOriginalMessage();

@@ -25,6 +25,15 @@ public enum Topics {
     FEEDBACK(3, Map.of(
             TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE,
             TopicConfig.RETENTION_MS_CONFIG, Long.toString(7L * 24 * 3600 * 1000))),
+    /**
+     * Examples of record keyed by tenant/adapter/eventId; compacted, so a repeated event id collapses and
+     * a tombstone erases an example. Partitioned like feedback, so training instances share the load.
+     */
+    TRAINING_EXAMPLES(3, Map.of(
+            TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
+            TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG, "0",
+            // Tombstones (erasure requests) stay a day, so a training instance that was down sees them.
+            TopicConfig.DELETE_RETENTION_MS_CONFIG, Long.toString(24L * 3600 * 1000))),
     /** Training job state changes keyed by job id. */
     TRAINING_JOBS(1, Map.of(
             TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE,

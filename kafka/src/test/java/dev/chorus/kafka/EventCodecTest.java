@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -31,8 +32,13 @@ class EventCodecTest {
         assertEquals("acme/pirate", back.key());
         assertEquals(2, back.active().orElseThrow().version());
 
-        FeedbackEvent f = new FeedbackEvent(1, "e-1", "acme", "pirate", 2, "Tom found", " a key.", 1, null, AT);
+        FeedbackEvent f = new FeedbackEvent(2, "e-1", "acme", "pirate", 2, "cmpl-1", "Tom found", null, " a key.", 1, null,
+                Map.of("source", "ui"), AT);
         assertEquals(f, EventCodec.FEEDBACK.decode(EventCodec.FEEDBACK.encode(f)));
+        FeedbackEvent chat = new FeedbackEvent(2, "e-2", "acme", null, null, null, null,
+                List.of(new FeedbackEvent.Message("user", "Hi")), "Hello.", -1, "Hello there!", null, AT);
+        assertEquals(chat, EventCodec.FEEDBACK.decode(EventCodec.FEEDBACK.encode(chat)));
+        assertEquals(Map.of(), chat.metadata(), "absent metadata reads as empty");
         TrainingJobEvent t = new TrainingJobEvent(1, "job-1", "acme", "pirate", TrainingJobEvent.State.SUCCEEDED, 2, 3, 300, 300, 1.25,
                 null, AT);
         assertEquals(t, EventCodec.TRAINING_JOB.decode(EventCodec.TRAINING_JOB.encode(t)));
@@ -53,8 +59,11 @@ class EventCodecTest {
         "empty                    |                                                                     | empty record",
         "a JSON array             | []                                                                  | FeedbackEvent",
         "trailing garbage         | {} x                                                                | FeedbackEvent",
-        "future schema            | $FEEDBACK(\"schemaVersion\": 1)(\"schemaVersion\": 2)               | unsupported schemaVersion 2",
-        "missing field            | $FEEDBACK(\"prompt\": \"Tom\", )()                                  | prompt",
+        "future schema            | $FEEDBACK(\"schemaVersion\": 2)(\"schemaVersion\": 3)               | unsupported schemaVersion 3",
+        "prompt and messages      | $FEEDBACK(\"messages\": null)(\"messages\": [{\"role\": \"user\", \"content\": \"x\"}]) | prompt or messages",
+        "neither prompt nor msgs  | $FEEDBACK(\"prompt\": \"Tom\")(\"prompt\": null)                  | prompt or messages",
+        "event id with a slash    | $FEEDBACK(\"eventId\": \"e-1\")(\"eventId\": \"a/b\")            | eventId must be",
+        "missing field            | $FEEDBACK(\"completion\": \" a key.\", )()                          | completion",
         "wrong type               | $FEEDBACK(\"rating\": 1)(\"rating\": \"good\")                      | rating",
         "rating out of range      | $FEEDBACK(\"rating\": 1)(\"rating\": 5)                             | rating must be -1, 0 or 1",
         "tenant escapes           | $FEEDBACK(\"tenant\": \"acme\")(\"tenant\": \"../etc\")             | tenant must be",
@@ -71,13 +80,82 @@ class EventCodecTest {
     /** $FEEDBACK(from)(to): a valid event's JSON with one text replaced. */
     private static String substitute(String spec) {
         String valid = new String(EventCodec.FEEDBACK.encode(
-                new FeedbackEvent(1, "e-1", "acme", "pirate", 2, "Tom", " a key.", 1, null, AT)), StandardCharsets.UTF_8);
+                new FeedbackEvent(2, "e-1", "acme", "pirate", 2, null, "Tom", null, " a key.", 1, null, null, AT)), StandardCharsets.UTF_8);
         int open = spec.indexOf('(');
         int mid = spec.indexOf(")(", open);
         String from = spec.substring(open + 1, mid).replace(": ", ":").replace(", ", ",");
         String to = spec.substring(mid + 2, spec.length() - 1);
         assertTrue(valid.contains(from), "test setup: " + from + " not in " + valid);
         return valid.replace(from, to);
+    }
+
+    @Test
+    void schemaOneFeedbackStillReads() {
+        String v1 = "{\"schemaVersion\":1,\"eventId\":\"old-1\",\"tenant\":\"acme\",\"adapter\":\"pirate\",\"adapterVersion\":1,"
+                + "\"prompt\":\"Tom\",\"completion\":\" ran.\",\"rating\":-1,\"correction\":\" sailed.\",\"createdAt\":\"2026-11-29T10:15:30Z\"}";
+        FeedbackEvent old = EventCodec.FEEDBACK.decode(v1.getBytes(StandardCharsets.UTF_8));
+        assertEquals(new FeedbackEvent(2, "old-1", "acme", "pirate", 1, null, "Tom", null, " ran.", -1, " sailed.", Map.of(), AT), old);
+        String broken = v1.replace("\"prompt\":\"Tom\",", "");
+        EventFormatException e = assertThrows(EventFormatException.class, () -> EventCodec.FEEDBACK.decode(broken.getBytes(StandardCharsets.UTF_8)));
+        assertTrue(e.getMessage().contains("prompt"), "a v1 record without its prompt is still rejected: " + e.getMessage());
+    }
+
+    static FeedbackEvent feedback(String eventId, int rating, String correction) {
+        return new FeedbackEvent(2, eventId, "acme", "pirate", 3, null, "Tom", null, " ran.", rating, correction, null, AT);
+    }
+
+    @Test
+    void feedbackBecomesTheExampleOfItsKind() {
+        TrainingExample liked = TrainingExample.of(feedback("e-1", 1, null));
+        assertEquals(TrainingExample.Kind.SUPERVISED, liked.kind());
+        assertEquals(" ran.", liked.chosen());
+        assertEquals("acme/pirate/e-1", liked.key());
+        TrainingExample corrected = TrainingExample.of(feedback("e-2", -1, " sailed."));
+        assertEquals(TrainingExample.Kind.PREFERENCE, corrected.kind());
+        assertEquals(" sailed.", corrected.chosen());
+        assertEquals(" ran.", corrected.rejected());
+        TrainingExample improved = TrainingExample.of(feedback("e-3", 0, " sailed."));
+        assertEquals(TrainingExample.Kind.SUPERVISED, improved.kind(), "a correction is supervised whatever the rating");
+        assertEquals(" sailed.", improved.chosen());
+        TrainingExample disliked = TrainingExample.of(feedback("e-4", -1, null));
+        assertEquals(TrainingExample.Kind.NEGATIVE, disliked.kind());
+        assertNull(disliked.chosen());
+        assertEquals(TrainingExample.Kind.COUNTED, TrainingExample.of(feedback("e-5", 0, null)).kind());
+        FeedbackEvent onBase = new FeedbackEvent(2, "e-6", "acme", null, null, null, "Tom", null, " ran.", 1, null, null, AT);
+        assertEquals("acme/_base/e-6", TrainingExample.of(onBase).key());
+        for (TrainingExample x : List.of(liked, corrected, improved, disliked)) {
+            assertEquals(x, EventCodec.TRAINING_EXAMPLE.decode(EventCodec.TRAINING_EXAMPLE.encode(x)));
+        }
+    }
+
+    @Test
+    void theHeldOutSplitIsFixedAndAboutATenth() {
+        int held = 0;
+        for (int i = 0; i < 10_000; i++) {
+            boolean h = TrainingExample.heldOut("acme", "pirate", "event-" + i);
+            assertEquals(h, TrainingExample.heldOut("acme", "pirate", "event-" + i), "deterministic");
+            held += h ? 1 : 0;
+        }
+        assertTrue(held > 900 && held < 1100, "about 10 % held out: " + held);
+        assertEquals(TrainingExample.heldOut("acme", "pirate", "e-1"), TrainingExample.of(feedback("e-1", 1, null)).heldOut());
+    }
+
+    @Test
+    void malformedExamplesAreRejected() {
+        String valid = new String(EventCodec.TRAINING_EXAMPLE.encode(TrainingExample.of(feedback("e-1", -1, " sailed."))), StandardCharsets.UTF_8);
+        assertTrue(valid.contains("\"kind\":\"PREFERENCE\""), valid);
+        for (String[] bad : new String[][] {
+            {valid.replace("\"kind\":\"PREFERENCE\"", "\"kind\":\"GOOD\""), "kind"},
+            {valid.replace("\"kind\":\"PREFERENCE\"", "\"kind\":\"COUNTED\""), "COUNTED has no chosen"},
+            {valid.replace("\"rejected\":\" ran.\"", "\"rejected\":null"), "PREFERENCE needs rejected"},
+            {valid.replace("\"schemaVersion\":1", "\"schemaVersion\":2"), "unsupported schemaVersion 2"},
+            {valid.replace("\"heldOut\":false", "\"heldOut\":\"no\"").replace("\"heldOut\":true", "\"heldOut\":\"no\""), "heldOut"},
+            {valid.replace("\"tenant\":\"acme\"", "\"tenant\":\"../x\""), "tenant must be"},
+        }) {
+            EventFormatException e = assertThrows(EventFormatException.class,
+                    () -> EventCodec.TRAINING_EXAMPLE.decode(bad[0].getBytes(StandardCharsets.UTF_8)), bad[1]);
+            assertTrue(e.getMessage().contains(bad[1]), bad[1] + ": " + e.getMessage());
+        }
     }
 
     @Test

@@ -11,6 +11,7 @@ public class TopicNamesProducer {
     @Produces
     @Singleton
     TopicNames topicNames(TopicsConfig config) {
-        return new TopicNames(config.adapters(), config.feedback(), config.trainingJobs(), config.deadLetter());
+        return new TopicNames(config.adapters(), config.feedback(), config.trainingExamples(), config.trainingJobs(),
+                config.deadLetter());
     }
 }

@@ -14,6 +14,10 @@ public interface TopicsConfig {
     @WithDefault(TopicNames.FEEDBACK)
     String feedback();
 
+    /** Compacted examples of record: training writes them from feedback and materialises its datasets from them. */
+    @WithDefault(TopicNames.TRAINING_EXAMPLES)
+    String trainingExamples();
+
     @WithDefault(TopicNames.TRAINING_JOBS)
     String trainingJobs();
 
