@@ -2,6 +2,7 @@ package dev.chorus.serving;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
@@ -19,6 +20,8 @@ public interface ChorusConfig {
     Api api();
 
     Adapters adapters();
+
+    Feedback feedback();
 
     interface Model {
         /** A Hugging Face directory or a llama2.c .bin, relative to the working directory. */
@@ -51,6 +54,20 @@ public interface ChorusConfig {
         /** Largest accepted request body; bigger bodies get 413 before any JSON parsing. */
         @WithDefault("1048576")
         int maxRequestBytes();
+    }
+
+    interface Feedback {
+        /** Completions remembered per tenant, so feedback can name them by id (the oldest are forgotten first). */
+        @WithDefault("1000")
+        int recentCompletions();
+
+        /** How long a completion can be named by id; later feedback sends model, prompt or messages, and completion. */
+        @WithDefault("1h")
+        Duration recentCompletionsAge();
+
+        /** How long POST /v1/feedback waits for the broker's acknowledgement before answering 503. */
+        @WithDefault("5s")
+        Duration ackTimeout();
     }
 
     interface Adapters {

@@ -3,6 +3,10 @@ package dev.chorus.kafka.embedded;
 import dev.chorus.kafka.Topics;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import java.io.IOException;
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,6 +22,15 @@ import org.apache.kafka.clients.admin.Admin;
  * at the end.
  */
 public class EmbeddedKafkaResource implements QuarkusTestResourceLifecycleManager {
+    /**
+     * Marks a test's String field that gets the broker's bootstrap servers, for tests that talk to
+     * Kafka themselves; works for @QuarkusIntegrationTest too, where the app's config is out of reach.
+     */
+    @Retention(RetentionPolicy.RUNTIME)
+    @Target(ElementType.FIELD)
+    public @interface BootstrapServers {
+    }
+
     private EmbeddedKafka kafka;
     private Path temporary;
     private Path dataDir;
@@ -42,6 +55,11 @@ public class EmbeddedKafkaResource implements QuarkusTestResourceLifecycleManage
             Topics.ensure(admin, (short) 1);
         }
         return Map.of("kafka.bootstrap.servers", kafka.bootstrapServers());
+    }
+
+    @Override
+    public void inject(TestInjector testInjector) {
+        testInjector.injectIntoFields(kafka.bootstrapServers(), new TestInjector.AnnotatedAndMatchesType(BootstrapServers.class, String.class));
     }
 
     @Override

@@ -6,8 +6,6 @@ import io.vertx.core.http.HttpHeaders;
 
 /** stream=false: collects the text and answers once with the whole completion. */
 final class BufferedResponder extends CompletionResponder {
-    private final StringBuilder text = new StringBuilder();
-
     BufferedResponder(Exchange exchange) {
         super(exchange, false);
     }
@@ -18,13 +16,13 @@ final class BufferedResponder extends CompletionResponder {
 
     @Override
     protected void delta(String delta) {
-        text.append(delta);
+        // the base class collects the text
     }
 
     @Override
     protected void finish(String finishReason, int promptTokens, int completionTokens) {
         response.putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                .end(json.completion(text.toString(), finishReason, promptTokens, completionTokens).encode());
+                .end(json.completion(text(), finishReason, promptTokens, completionTokens).encode());
     }
 
     @Override

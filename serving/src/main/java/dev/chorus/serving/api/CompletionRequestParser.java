@@ -58,7 +58,7 @@ public final class CompletionRequestParser {
                 includeUsage(json, stream));
     }
 
-    private static JsonObject object(Buffer body) {
+    static JsonObject object(Buffer body) {
         if (body == null || body.length() == 0) {
             throw OpenAiErrors.invalid("request body must be a JSON object", null);
         }
@@ -111,7 +111,7 @@ public final class CompletionRequestParser {
         }
     }
 
-    private static List<ChatMessage> messages(Object value) {
+    static List<ChatMessage> messages(Object value) {
         if (value == null) {
             throw OpenAiErrors.invalid("messages is required", "messages");
         }
@@ -151,7 +151,7 @@ public final class CompletionRequestParser {
         throw OpenAiErrors.invalid(where + ".content must be a string or an array of text parts", "messages");
     }
 
-    private static String prompt(Object value) {
+    static String prompt(Object value) {
         if (value instanceof String text) {
             return text;
         }
@@ -281,7 +281,7 @@ public final class CompletionRequestParser {
         return null;
     }
 
-    private static String firstLine(String message) {
+    static String firstLine(String message) {
         if (message == null) {
             return "malformed JSON";
         }

@@ -9,6 +9,7 @@ import dev.chorus.engine.generation.TokenSink;
 import io.vertx.core.Context;
 import dev.chorus.serving.ops.ServingMetrics;
 import io.vertx.core.http.HttpServerResponse;
+import java.util.function.Consumer;
 
 /**
  * Bridges one request's engine output to its HTTP response. The engine calls the sink methods on
@@ -26,6 +27,8 @@ abstract class CompletionResponder implements TokenSink {
     private final ErrorMapper errors;
     private final long startNanos;
     private final boolean stream;
+    private final Consumer<String> delivered;
+    private final StringBuilder text = new StringBuilder(); // event loop only
     private boolean sawToken; // engine thread only
     private boolean done; // event loop only
 
@@ -39,11 +42,15 @@ abstract class CompletionResponder implements TokenSink {
         this.errors = exchange.errors();
         this.startNanos = exchange.startNanos();
         this.stream = stream;
+        this.delivered = exchange.delivered();
     }
 
-    /** What every responder needs about its request; keeps the constructors short. */
+    /**
+     * What every responder needs about its request; keeps the constructors short. {@code delivered}
+     * gets the whole text once the client has it (so feedback can name the completion).
+     */
     record Exchange(HttpServerResponse response, Context context, EngineLoop engine, String requestId, CompletionJson json,
-            ServingMetrics metrics, ErrorMapper errors, long startNanos) {
+            ServingMetrics metrics, ErrorMapper errors, long startNanos, Consumer<String> delivered) {
     }
 
     /** Called on the event loop right after the engine accepted the request. */
@@ -65,6 +72,7 @@ abstract class CompletionResponder implements TokenSink {
         if (!textDelta.isEmpty()) { // empty while a multi-byte character is incomplete
             context.runOnContext(ignored -> {
                 if (!done && !response.closed()) {
+                    text.append(textDelta);
                     delta(textDelta);
                 }
             });
@@ -81,6 +89,7 @@ abstract class CompletionResponder implements TokenSink {
             boolean delivered = reason != FinishReason.CANCELLED && !response.closed();
             if (delivered) {
                 finish(reason.openAiName(), promptTokens, completionTokens);
+                this.delivered.accept(text.toString());
             }
             metrics.completionEnded(delivered ? ServingMetrics.Outcome.COMPLETED : ServingMetrics.Outcome.CANCELLED,
                     stream, startNanos, promptTokens, completionTokens);
@@ -100,6 +109,11 @@ abstract class CompletionResponder implements TokenSink {
             }
             metrics.requestEnded(ServingMetrics.Outcome.of(api));
         });
+    }
+
+    /** The text sent so far. */
+    protected final String text() {
+        return text.toString();
     }
 
     /** Prepares the response (e.g. SSE headers) before any output. */

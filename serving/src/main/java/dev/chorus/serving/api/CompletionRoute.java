@@ -6,7 +6,11 @@ import dev.chorus.edge.http.ApiException;
 import dev.chorus.edge.http.ErrorMapper;
 import dev.chorus.engine.generation.GenerationRequest;
 import dev.chorus.engine.sampling.SamplingParams;
+import dev.chorus.engine.adapter.AdapterKey;
+import dev.chorus.kafka.FeedbackEvent;
 import dev.chorus.serving.ChorusConfig;
+import dev.chorus.serving.feedback.FeedbackIntake;
+import dev.chorus.serving.feedback.RecentCompletion;
 import dev.chorus.serving.model.ModelService;
 import dev.chorus.serving.model.ServedModel;
 import dev.chorus.serving.ops.ServingMetrics;
@@ -19,7 +23,9 @@ import io.vertx.ext.web.handler.BodyHandler;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.time.Instant;
+import java.util.List;
 import java.util.UUID;
+import java.util.function.Consumer;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -34,13 +40,16 @@ public class CompletionRoute {
 
     private final ModelService models;
     private final ServingMetrics metrics;
+    private final FeedbackIntake feedback;
     private final ApiKeys keys;
     private final ErrorMapper errors;
     private final int maxRequestBytes;
 
-    public CompletionRoute(ModelService models, ServingMetrics metrics, ApiKeys keys, ErrorMapper errors, ChorusConfig config) {
+    public CompletionRoute(ModelService models, ServingMetrics metrics, FeedbackIntake feedback, ApiKeys keys, ErrorMapper errors,
+            ChorusConfig config) {
         this.models = models;
         this.metrics = metrics;
+        this.feedback = feedback;
         this.keys = keys;
         this.errors = errors;
         this.maxRequestBytes = config.api().maxRequestBytes();
@@ -107,7 +116,8 @@ public class CompletionRoute {
             SamplingParams sampling = new SamplingParams(request.temperature(), request.topK(), request.topP(), seed);
             GenerationRequest generation = new GenerationRequest(id, promptIds, maxTokens, sampling, request.stop(), target.adapter());
             CompletionResponder.Exchange exchange = new CompletionResponder.Exchange(ctx.response(), context, served.engine(), id,
-                    new CompletionJson(id, Instant.now().getEpochSecond(), target.name(), request.chat()), metrics, errors, startNanos);
+                    new CompletionJson(id, Instant.now().getEpochSecond(), target.name(), request.chat()), metrics, errors, startNanos,
+                    remember(ApiKeys.caller(ctx), id, target, request));
             CompletionResponder responder = request.stream()
                     ? new StreamingResponder(exchange, request.includeUsage())
                     : new BufferedResponder(exchange);
@@ -116,6 +126,19 @@ public class CompletionRoute {
         } catch (RuntimeException e) {
             reject(ctx, errors.toApi(e));
         }
+    }
+
+    /** Keeps a delivered completion where feedback can find it by id: under the tenant that received it. */
+    private Consumer<String> remember(Caller caller, String id, ServedModel.Target target, CompletionRequest request) {
+        if (caller.admin()) {
+            return text -> { }; // operators give no feedback
+        }
+        AdapterKey adapter = target.adapter();
+        List<FeedbackEvent.Message> messages = request.chat()
+                ? request.messages().stream().map(m -> new FeedbackEvent.Message(m.role(), m.content())).toList()
+                : null;
+        return text -> feedback.completed(new RecentCompletion(id, caller.tenant(), adapter == null ? null : adapter.name(),
+                adapter == null ? null : adapter.version(), request.prompt(), messages, text, Instant.now()));
     }
 
     /** The engine checks this too; checking here first names the parameter and uses OpenAI's error code. */

@@ -1,6 +1,7 @@
 package dev.chorus.serving.api;
 
 import dev.chorus.edge.auth.UnauthenticatedException;
+import dev.chorus.edge.http.ApiException;
 import dev.chorus.edge.http.ErrorMapper;
 import dev.chorus.engine.EngineException;
 import dev.chorus.engine.InvalidRequestException;
@@ -9,6 +10,9 @@ import dev.chorus.engine.adapter.AdapterNotFoundException;
 import dev.chorus.engine.generation.EngineClosedException;
 import dev.chorus.engine.generation.EngineOverloadedException;
 import dev.chorus.engine.tokenizer.ChatTemplateException;
+import dev.chorus.serving.ChorusConfig;
+import dev.chorus.serving.feedback.FeedbackUnavailableException;
+import dev.chorus.serving.feedback.UnknownCompletionException;
 import dev.chorus.serving.model.ModelNotFoundException;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
@@ -22,9 +26,18 @@ public class ServingErrors {
 
     @Produces
     @Singleton
-    ErrorMapper errors() {
+    ErrorMapper errors(ChorusConfig config) {
+        int feedbackRetryAfter = (int) Math.max(1, config.feedback().ackTimeout().toSeconds());
         return ErrorMapper.builder()
                 .on(UnauthenticatedException.class, e -> OpenAiErrors.unauthorized(e.getMessage()))
+                // unknown, expired and other tenants' completion ids alike: existence never leaks
+                .on(UnknownCompletionException.class, e -> ApiException.openAi(404, "invalid_request_error",
+                        "No completion '" + e.completionId() + "' of yours is remembered; send model, prompt or messages, and completion instead",
+                        "completion_id", "completion_not_found"))
+                .on(FeedbackUnavailableException.class, e -> {
+                    LOG.warnf("feedback not accepted: %s", e.getMessage());
+                    return ApiException.openAi(503, "server_error", e.getMessage(), null, "feedback_unavailable").retryAfter(feedbackRetryAfter);
+                })
                 .on(ModelNotFoundException.class, e -> OpenAiErrors.modelNotFound(e.model()))
                 .on(AdapterNotFoundException.class, e -> OpenAiErrors.modelNotFound(e.key().name())) // removed after we resolved it
                 .on(AdapterFormatException.class, e -> {
