@@ -96,6 +96,15 @@ final class Service implements AutoCloseable {
         }
     }
 
+    /** SIGKILL (kill -9): no shutdown hook, no flush, no goodbye to the broker; a crash. */
+    void kill() {
+        try {
+            process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** SIGTERM, so the service shuts down cleanly; killed after 20 s. */
     @Override
     public void close() {

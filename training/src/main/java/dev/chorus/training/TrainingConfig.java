@@ -1,0 +1,26 @@
+package dev.chorus.training;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.time.Duration;
+
+/**
+ * What the training service can be told; env vars map automatically (CHORUS_TRAINING_DATA_DIRECTORY, ...).
+ * Keys (chorus.auth.*) and topic names (chorus.topics.*) are the service edge's.
+ */
+@ConfigMapping(prefix = "chorus.training")
+public interface TrainingConfig {
+    /** This service's own files (job work directories and checkpoints, later); relative to the working directory. */
+    @WithDefault("data/training")
+    String dataDirectory();
+
+    /**
+     * Names this instance's transactional producer (chorus-training-&lt;id&gt;): unique per running instance and the
+     * same after a restart (a StatefulSet pod name, the host name), so a restart fences its predecessor at once.
+     */
+    String instanceId();
+
+    /** How long start-up may take to read the examples topic to its end before the service reports unready. */
+    @WithDefault("60s")
+    Duration catchUpTimeout();
+}
