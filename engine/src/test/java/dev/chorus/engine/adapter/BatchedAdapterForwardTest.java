@@ -1,5 +1,6 @@
 package dev.chorus.engine.adapter;
 
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
@@ -213,6 +214,11 @@ class BatchedAdapterForwardTest {
         }
     }
 
+    /**
+     * Every type survives write → read unchanged, and the read-back adapter in a slot computes what
+     * the original in another slot computes, which is the merged-weights math; merged-only types are
+     * refused by the slots.
+     */
     @Test
     void adapterFilesRoundTripAndLoadIntoSlotsIdentically(@TempDir Path dir) {
         DenseParameters base = HfCheckpoint.read(TestModels.tinyStories656k());
@@ -227,6 +233,35 @@ class BatchedAdapterForwardTest {
                 assertTrue(java.util.Arrays.equals(e.getValue().a(), w.a()) && java.util.Arrays.equals(e.getValue().b(), w.b())
                         && java.util.Arrays.equals(e.getValue().scales(), w.scales()), type + " " + e.getKey());
             }
+            loadIntoSlots(base, a, back);
+        }
+    }
+
+    /** Original in slot 1, read-back copy in slot 2, base in slot 0; one prompt through all three rows. */
+    static void loadIntoSlots(DenseParameters base, Adapter original, Adapter back) {
+        ModelConfig c = base.config();
+        int rank = original.type() == AdapterType.QA_HIRA ? Math.max(MAX_RANK, HiraExpansion.rank(original, c)) : MAX_RANK;
+        try (NDManager root = NDManager.newBaseManager();
+                AdapterSlots slots = new AdapterSlots(c, new AdapterSlots.Settings(2, rank, EnumSet.allOf(Projection.class)), root)) {
+            if (original.type().mergedOnly()) {
+                AdapterFormatException e = assertThrows(AdapterFormatException.class, () -> slots.load(1, back));
+                assertTrue(e.getMessage().contains("merged"), e.getMessage());
+                return;
+            }
+            slots.load(1, original);
+            slots.load(2, back);
+            int[] prompt = PROMPTS[0];
+            float[][] rows = run(upload(base, false, root), slots, new int[] {1, 2, 0}, new int[][] {prompt, prompt, prompt},
+                    new int[] {11, 11, 11}, root);
+            float[][] reference = run(upload(merged(base, original), false, root), null, new int[] {0}, new int[][] {prompt}, new int[] {11}, root);
+            String type = original.type().label();
+            double scale = 0;
+            for (float v : rows[0]) {
+                scale = Math.max(scale, Math.abs(v));
+            }
+            assertTrue(maxDiff(rows[0], rows[1]) <= 1e-6 * scale, type + ": read-back slot differs from the original's by " + maxDiff(rows[0], rows[1]));
+            assertTrue(maxDiff(rows[0], reference[0]) <= 1e-4, type + ": slot vs merged weights " + maxDiff(rows[0], reference[0]));
+            assertTrue(maxDiff(rows[0], rows[2]) > 1e-3, type + ": the slot holds an adapter, not zeros");
         }
     }
 }
