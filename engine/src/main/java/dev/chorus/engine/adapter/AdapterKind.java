@@ -9,6 +9,7 @@ import dev.chorus.engine.llama.Projection;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.IntSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -57,7 +58,7 @@ public sealed interface AdapterKind permits Lora, QaLora, QaHira, ChannelScale, 
     }
 
     /** A kind with s = α/r; {@code groupSize} is asked only by the grouped kinds (qa-lora, qa-hira). */
-    static AdapterKind of(AdapterType type, int rank, float alpha, java.util.function.IntSupplier groupSize) {
+    static AdapterKind of(AdapterType type, int rank, float alpha, IntSupplier groupSize) {
         return of(type, new Parameters() {
             @Override
             public int rank() {
