@@ -10,12 +10,4 @@ public record PeftTensor(String suffix, long[] shape) {
     public long[] shape() {
         return shape.clone();
     }
-
-    int size() {
-        long n = 1;
-        for (long d : shape) {
-            n *= d;
-        }
-        return (int) n;
-    }
 }
