@@ -7,17 +7,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.chorus.engine.adapter.Adapter;
 import dev.chorus.engine.adapter.AdapterFiles;
+import dev.chorus.engine.adapter.AdapterKind;
 import dev.chorus.engine.adapter.AdapterType;
+import dev.chorus.engine.adapter.FrozenLinears;
 import dev.chorus.engine.checkpoint.Checkpoint;
 import dev.chorus.engine.checkpoint.Checkpoints;
 import dev.chorus.engine.checkpoint.CompressedCheckpoint;
 import dev.chorus.engine.checkpoint.Fingerprint;
 import dev.chorus.engine.finetune.AdapterTrainer;
-import dev.chorus.engine.finetune.FrozenLinears;
 import dev.chorus.engine.finetune.TrainingData;
 import dev.chorus.engine.finetune.TrainingExample;
 import dev.chorus.engine.llama.DenseParameters;
-import dev.chorus.engine.llama.ModelConfig;
 import dev.chorus.engine.llama.Projection;
 import dev.chorus.engine.model.LoadedModel;
 import java.io.PrintStream;
@@ -31,6 +31,7 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * chorus finetune: trains an adapter on a frozen (dense or compressed) base and writes it as PEFT
@@ -69,8 +70,7 @@ final class FinetuneCommand {
         if (Files.exists(outDir)) {
             throw new UsageException(outDir + " already exists; choose a new --out directory");
         }
-        boolean grouped = type == AdapterType.QA_LORA || type == AdapterType.QA_HIRA;
-        Integer group = !grouped ? null : groupSizeArg > 0 ? groupSizeArg : baseGroupSize(modelPath, type);
+        AdapterKind kind = AdapterKind.of(type, rank, alpha, () -> groupSizeArg > 0 ? groupSizeArg : baseGroupSize(modelPath, type));
         List<TrainingExample> all = TrainingData.read(dataPath);
         List<TrainingExample> train = new ArrayList<>(all);
         List<TrainingExample> eval;
@@ -85,30 +85,26 @@ final class FinetuneCommand {
         DenseParameters base = Checkpoints.open(modelPath).dense();
         String fingerprint = Fingerprint.of(modelPath);
         Adapter start = init.map(dir -> AdapterFiles.read(dir, base.config(), 1024, fingerprint)).orElse(null);
-        if (start != null) { // continue the given version: its type, rank and targets
-            type = start.type();
-            rank = Math.max(1, start.rank());
-            alpha = start.alpha();
+        if (start != null) { // continue the given version: its kind (type, rank, α, group size) and targets
+            kind = start.kind();
             targets = start.targets();
-            group = start.groupSize();
         }
-        AdapterTrainer.Settings settings = new AdapterTrainer.Settings(type, rank, alpha, targets, group, steps, lr, batch, accumulation,
-                weightDecay, warmup, !linear, maxGradNorm, evalEvery, checkpointEvery, seed);
-        FrozenLinears frozen = null;
-        if (type.mergedOnly()) {
+        AdapterTrainer.Settings settings = new AdapterTrainer.Settings(kind, targets, steps, lr, batch, accumulation, weightDecay, warmup,
+                !linear, maxGradNorm, evalEvery, checkpointEvery, seed);
+        Supplier<FrozenLinears> frozen = () -> { // read only by the kinds that train against the base's mask and grid
             try {
-                frozen = FrozenLinears.read(modelPath);
+                return FrozenLinears.read(modelPath);
             } catch (IllegalArgumentException e) {
                 throw new UsageException(e.getMessage());
             }
-        }
+        };
         try (LoadedModel model = LoadedModel.load(modelPath, Optional.empty(), "cpu");
                 NDManager manager = Engine.getInstance().newBaseManager();
                 AdapterTrainer trainer = new AdapterTrainer(base, frozen, model.requireTokenizer(), base.config().eosId(), settings, start,
                         fingerprint, manager, DataType.FLOAT32)) {
-            TrainingProgress progress = new TrainingProgress(err, outDir, base.config());
+            TrainingProgress progress = new TrainingProgress(err, outDir);
             AdapterTrainer.Result r = trainer.train(train, eval, progress);
-            AdapterFiles.write(r.adapter(), outDir, base.config());
+            AdapterFiles.write(r.adapter(), outDir);
             ObjectNode report = new ObjectMapper().createObjectNode()
                     .put("type", r.adapter().type().label())
                     .put("rank", r.adapter().rank())
@@ -172,13 +168,11 @@ final class FinetuneCommand {
         private static final int WIDTH = 30;
         private final PrintStream err;
         private final Path outDir;
-        private final ModelConfig config;
         private final long start = System.nanoTime();
 
-        TrainingProgress(PrintStream err, Path outDir, ModelConfig config) {
+        TrainingProgress(PrintStream err, Path outDir) {
             this.err = err;
             this.outDir = outDir;
-            this.config = config;
         }
 
         @Override
@@ -200,7 +194,7 @@ final class FinetuneCommand {
         @Override
         public void onCheckpoint(int step, Adapter adapter) {
             Path dir = outDir.resolveSibling(outDir.getFileName() + "-checkpoint-" + step);
-            AdapterFiles.write(adapter, dir, config);
+            AdapterFiles.write(adapter, dir);
             err.printf(Locale.ROOT, "%ncheckpoint %s%n", dir);
         }
     }

@@ -43,7 +43,7 @@ final class MakeAdapterCommand {
         }
         try (LoadedModel model = LoadedModel.load(modelPath, Optional.empty(), "cpu")) {
             Adapter adapter = RandomAdapters.generate(model.config(), type, rank, targets, std, seed, Fingerprint.of(modelPath));
-            AdapterFiles.write(adapter, out, model.config());
+            AdapterFiles.write(adapter, out);
             err.println("wrote a random " + type.label() + " adapter (rank " + adapter.rank() + ", " + targets.size()
                     + " target projections per layer, seed " + seed + ") for " + model.name() + " to " + out);
         }

@@ -2,19 +2,21 @@ package dev.chorus.engine.cli;
 
 import dev.chorus.engine.adapter.Adapter;
 import dev.chorus.engine.adapter.AdapterFiles;
-import dev.chorus.engine.adapter.AdapterType;
+import dev.chorus.engine.adapter.FrozenLinears;
 import dev.chorus.engine.checkpoint.Checkpoint;
 import dev.chorus.engine.checkpoint.Checkpoints;
 import dev.chorus.engine.checkpoint.CompressedCheckpoint;
 import dev.chorus.engine.checkpoint.Fingerprint;
 import dev.chorus.engine.compressed.CompressedParameters;
+import dev.chorus.engine.compressed.QuantizedMatrix;
 import dev.chorus.engine.finetune.AdapterMerge;
-import dev.chorus.engine.finetune.FrozenLinears;
 import dev.chorus.engine.llama.DenseParameters;
+import dev.chorus.engine.llama.Projection;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -56,10 +58,16 @@ final class MergeCommand {
         }
         CompressedCheckpoint.write(merged, out, base.companionFiles());
         String form = merged.manifest().bits() == null ? (merged.manifest().sparsity() > 0 ? "sparse float weights" : "dense float weights")
-                : adapter.type() == AdapterType.QA_LORA ? "INT" + merged.manifest().bits()
+                : zeroPointsMoved(merged) ? "INT" + merged.manifest().bits()
                         + ", folded into the zero points (pruned weights take the delta; qa-sparse-peft keeps them 0)"
                 : "INT" + merged.manifest().bits() + " codes on the base's grid";
         err.printf(Locale.ROOT, "merged %s (%s, rank %d) into %s: %s, base sparsity %.4f%n", adapterDir, adapter.type().label(), adapter.rank(),
                 out, form, merged.manifest().sparsity());
+    }
+
+    /** qa-lora and qa-hira fold into the zero points; qa-sparse-peft writes new codes on the base's grid. */
+    private static boolean zeroPointsMoved(CompressedParameters merged) {
+        return merged.blocks().stream().flatMap(b -> Arrays.stream(Projection.values()).map(b::linear))
+                .anyMatch(w -> w instanceof QuantizedMatrix q && q.zeroShift() != null);
     }
 }

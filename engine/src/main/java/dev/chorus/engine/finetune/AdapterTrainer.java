@@ -8,7 +8,8 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.training.GradientCollector;
 import dev.chorus.engine.InvalidRequestException;
 import dev.chorus.engine.adapter.Adapter;
-import dev.chorus.engine.adapter.AdapterType;
+import dev.chorus.engine.adapter.AdapterKind;
+import dev.chorus.engine.adapter.FrozenLinears;
 import dev.chorus.engine.llama.DenseParameters;
 import dev.chorus.engine.llama.ModelConfig;
 import dev.chorus.engine.llama.Projection;
@@ -18,6 +19,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * Fine-tunes one adapter on a frozen base with DJL autograd: next-token cross-entropy on completion
@@ -26,19 +28,13 @@ import java.util.Set;
  */
 public final class AdapterTrainer implements AutoCloseable {
 
-    public record Settings(AdapterType type, int rank, float alpha, Set<Projection> targets, Integer groupSize, int steps,
-            float learningRate, int batchSize, int accumulation, float weightDecay, int warmupSteps, boolean cosine, float maxGradNorm,
-            int evalEvery, int checkpointEvery, long seed) {
+    /** {@code kind}: what is trained, with its rank, α and the kind's own parameters (validated by the kind). */
+    public record Settings(AdapterKind kind, Set<Projection> targets, int steps, float learningRate, int batchSize, int accumulation,
+            float weightDecay, int warmupSteps, boolean cosine, float maxGradNorm, int evalEvery, int checkpointEvery, long seed) {
         public Settings {
             if (steps < 1 || batchSize < 1 || accumulation < 1 || !(learningRate > 0) || targets.isEmpty()) {
                 throw new InvalidRequestException("steps, batch size and accumulation must be >= 1, the learning rate > 0, "
                         + "and at least one target module given");
-            }
-            if (type != AdapterType.SCALE && rank < 1) {
-                throw new InvalidRequestException("rank must be >= 1 for " + type.label());
-            }
-            if ((type == AdapterType.QA_LORA || type == AdapterType.QA_HIRA) && (groupSize == null || groupSize < 1)) {
-                throw new InvalidRequestException(type.label() + " needs the quantization group size");
             }
             targets = Set.copyOf(targets);
         }
@@ -81,8 +77,8 @@ public final class AdapterTrainer implements AutoCloseable {
         this(base, null, tokenizer, eos, settings, init, baseFingerprint, parent, dtype);
     }
 
-    /** {@code frozen}: the compressed base's masks and grids, required by sparse-peft and qa-sparse-peft. */
-    public AdapterTrainer(DenseParameters base, FrozenLinears frozen, Tokenizer tokenizer, int eos, Settings settings, Adapter init,
+    /** {@code frozen}: the compressed base's masks and grids, asked for by sparse-peft and qa-sparse-peft. */
+    public AdapterTrainer(DenseParameters base, Supplier<FrozenLinears> frozen, Tokenizer tokenizer, int eos, Settings settings, Adapter init,
             String baseFingerprint, NDManager parent, DataType dtype) {
         this.tokenizer = tokenizer;
         this.eos = eos;
@@ -92,8 +88,7 @@ public final class AdapterTrainer implements AutoCloseable {
         this.contextLength = base.config().maxPositions();
         this.manager = parent.newSubManager();
         this.model = new CausalLm(base, base.config().maxPositions(), manager, dtype);
-        this.adapter = new TrainableAdapter(base.config(), settings.type(), settings.rank(), settings.alpha(), settings.targets(),
-                settings.groupSize(), init, frozen, manager, dtype, settings.seed());
+        this.adapter = new TrainableAdapter(base.config(), settings.kind(), settings.targets(), init, frozen, manager, dtype, settings.seed());
     }
 
     public Result train(List<TrainingExample> trainData, List<TrainingExample> evalData, Listener listener) {
@@ -190,16 +185,15 @@ public final class AdapterTrainer implements AutoCloseable {
     /**
      * Mean negative log-likelihood per completion token of {@code data} under the base with
      * {@code adapter} (null: the base alone); exp of it is the perplexity. {@code frozen}: the
-     * compressed base's masks and grids, needed for sparse-peft and qa-sparse-peft adapters.
+     * compressed base's masks and grids, asked for by sparse-peft and qa-sparse-peft adapters.
      */
-    public static double evaluate(DenseParameters base, FrozenLinears frozen, Tokenizer tokenizer, int eos, Adapter adapter,
+    public static double evaluate(DenseParameters base, Supplier<FrozenLinears> frozen, Tokenizer tokenizer, int eos, Adapter adapter,
             List<TrainingExample> data, NDManager parent) {
         ModelConfig c = base.config();
         try (NDManager manager = parent.newSubManager(); CausalLm model = new CausalLm(base, c.maxPositions(), manager, DataType.FLOAT32)) {
             TrainableAdapter adapted = adapter == null
-                    ? new TrainableAdapter(c, AdapterType.LORA, 1, 1f, Set.of(), null, null, manager, DataType.FLOAT32, 0) // targets nothing
-                    : new TrainableAdapter(c, adapter.type(), adapter.rank(), adapter.alpha(), adapter.targets(), adapter.groupSize(), adapter,
-                            frozen, manager, DataType.FLOAT32, 0);
+                    ? TrainableAdapter.none(c, manager)
+                    : new TrainableAdapter(c, adapter.kind(), adapter.targets(), adapter, frozen, manager, DataType.FLOAT32, 0);
             return meanNll(model, adapted, TokenBatches.encode(data, tokenizer, eos, c.maxPositions()), 8, manager, DataType.FLOAT32);
         }
     }

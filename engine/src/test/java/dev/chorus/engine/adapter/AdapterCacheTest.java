@@ -56,7 +56,7 @@ class AdapterCacheTest {
     }
 
     static synchronized Adapter adapter(AdapterKey k) {
-        return FILES.computeIfAbsent(k, x -> new Adapter(AdapterType.SCALE, 0, 1f, 0f, Set.of(Projection.Q), null, null, Map.of()));
+        return FILES.computeIfAbsent(k, x -> new Adapter(new AdapterConfig(new ChannelScale(1f), Set.of(Projection.Q), null), Map.of()));
     }
 
     final RecordingSlots device = new RecordingSlots();

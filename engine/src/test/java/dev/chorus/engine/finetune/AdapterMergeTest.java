@@ -11,7 +11,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.chorus.engine.TestModels;
 import dev.chorus.engine.adapter.Adapter;
+import dev.chorus.engine.adapter.AdapterKind;
 import dev.chorus.engine.adapter.AdapterType;
+import dev.chorus.engine.adapter.FrozenLinears;
 import dev.chorus.engine.checkpoint.CompressedCheckpoint;
 import dev.chorus.engine.checkpoint.HfCheckpoint;
 import dev.chorus.engine.compress.Calibration;
@@ -80,10 +82,10 @@ class AdapterMergeTest {
     }
 
     static Adapter train(AdapterType type, Path model) {
-        AdapterTrainer.Settings s = new AdapterTrainer.Settings(type, 8, 16f, EnumSet.allOf(Projection.class),
-                type == AdapterType.QA_LORA || type == AdapterType.QA_HIRA ? 128 : null, 30, 3e-3f, 8, 1, 0f, 3, true, 1f, 0, 0, 1);
+        AdapterTrainer.Settings s = new AdapterTrainer.Settings(AdapterKind.of(type, 8, 16f, () -> 128), EnumSet.allOf(Projection.class),
+                30, 3e-3f, 8, 1, 0f, 3, true, 1f, 0, 0, 1);
         try (NDManager m = Engine.getInstance().newBaseManager();
-                AdapterTrainer t = new AdapterTrainer(Checkpoints.open(model).dense(), type.mergedOnly() ? frozen : null, dense.requireTokenizer(),
+                AdapterTrainer t = new AdapterTrainer(Checkpoints.open(model).dense(), () -> frozen, dense.requireTokenizer(),
                         dense.config().eosId(), s, null, null, m, DataType.FLOAT32)) {
             return t.train(SyntheticStories.generate("cooking", 64, 1), List.of(), p -> { }).adapter();
         }
@@ -105,11 +107,9 @@ class AdapterMergeTest {
         try (NDManager m = Engine.getInstance().newBaseManager()) {
             var cfg = dense.config();
             CausalLm unmergedModel = new CausalLm(Checkpoints.open(unmerged).dense(), cfg.maxPositions(), m, DataType.FLOAT32);
-            TrainableAdapter trained = new TrainableAdapter(cfg, adapter.type(), adapter.rank(), adapter.alpha(), adapter.targets(),
-                    adapter.groupSize(), adapter, adapter.type().mergedOnly() ? frozen : null, m, DataType.FLOAT32, 0);
+            TrainableAdapter trained = new TrainableAdapter(cfg, adapter.kind(), adapter.targets(), adapter, () -> frozen, m, DataType.FLOAT32, 0);
             CausalLm mergedModel = new CausalLm(Checkpoints.open(merged).dense(), cfg.maxPositions(), m, DataType.FLOAT32);
-            TrainableAdapter none = new TrainableAdapter(cfg, AdapterType.LORA, 1, 1f, EnumSet.noneOf(Projection.class), null, null, m,
-                    DataType.FLOAT32, 0);
+            TrainableAdapter none = TrainableAdapter.none(cfg, m);
             List<TokenBatches.Encoded> data = TokenBatches.encode(SyntheticStories.generate("cooking", 8, 99), dense.requireTokenizer(),
                     cfg.eosId(), cfg.maxPositions());
             TokenBatches.Batch batch = TokenBatches.batch(data, TokenBatches.length(data), m, DataType.FLOAT32);

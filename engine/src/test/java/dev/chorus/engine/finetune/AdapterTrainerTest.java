@@ -10,7 +10,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.chorus.engine.TestModels;
 import dev.chorus.engine.adapter.Adapter;
-import dev.chorus.engine.adapter.AdapterType;
+import dev.chorus.engine.adapter.Lora;
+import dev.chorus.engine.adapter.ModuleWeights;
 import dev.chorus.engine.llama.DenseParameters;
 import dev.chorus.engine.llama.Projection;
 import dev.chorus.engine.model.LoadedModel;
@@ -43,7 +44,7 @@ class AdapterTrainerTest {
     }
 
     static AdapterTrainer.Settings lora(int steps, float lr, long seed) {
-        return new AdapterTrainer.Settings(AdapterType.LORA, 16, 32f, EnumSet.allOf(Projection.class), null, steps, lr, 8, 1, 0.01f,
+        return new AdapterTrainer.Settings(new Lora(16, 32f, 32f / 16), EnumSet.allOf(Projection.class), steps, lr, 8, 1, 0.01f,
                 Math.min(10, steps / 10), true, 1f, 0, 0, seed);
     }
 
@@ -79,8 +80,8 @@ class AdapterTrainerTest {
         Adapter a = train(lora(4, 3e-3f, 5), null, List.of()).adapter();
         Adapter b = train(lora(4, 3e-3f, 5), null, List.of()).adapter();
         Adapter.Module m = new Adapter.Module(1, Projection.V);
-        assertArrayEquals(a.modules().get(m).a(), b.modules().get(m).a());
-        assertArrayEquals(a.modules().get(m).b(), b.modules().get(m).b());
+        assertArrayEquals(((ModuleWeights.LowRank) a.modules().get(m)).a(), ((ModuleWeights.LowRank) b.modules().get(m)).a());
+        assertArrayEquals(((ModuleWeights.LowRank) a.modules().get(m)).b(), ((ModuleWeights.LowRank) b.modules().get(m)).b());
     }
 
     @Test
