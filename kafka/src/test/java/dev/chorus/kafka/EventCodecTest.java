@@ -37,7 +37,8 @@ class EventCodecTest {
                 null, AT);
         assertEquals(t, EventCodec.TRAINING_JOB.decode(EventCodec.TRAINING_JOB.encode(t)));
         String json = new String(EventCodec.TRAINING_JOB.encode(t), StandardCharsets.UTF_8);
-        assertTrue(json.contains("\"at\":\"2026-11-29T10:15:30Z\"") && json.contains("\"state\":\"SUCCEEDED\""), json);
+        assertTrue(json.contains("\"at\":\"2026-11-29T10:15:30Z\""), "time as ISO-8601: " + json);
+        assertTrue(json.contains("\"state\":\"SUCCEEDED\""), "state by name: " + json);
     }
 
     @Test
@@ -87,7 +88,8 @@ class EventCodecTest {
         assertThrows(IllegalArgumentException.class, () -> new AdapterManifest(1, "acme", "p", 1, 2, List.of(v1, v1), AT), "duplicate");
         assertThrows(IllegalArgumentException.class, () -> new AdapterManifest(1, "acme", "p", 1, 2, List.of(), AT), "deleted, yet active");
         AdapterManifest deleted = new AdapterManifest(1, "acme", "p", 0, 5, List.of(), AT);
-        assertTrue(deleted.deleted() && deleted.active().isEmpty());
+        assertTrue(deleted.deleted(), "no versions left means deleted");
+        assertTrue(deleted.active().isEmpty(), "a deleted adapter has no active version");
         assertEquals(deleted, EventCodec.ADAPTER_MANIFEST.decode(EventCodec.ADAPTER_MANIFEST.encode(deleted)));
         assertThrows(IllegalArgumentException.class,
                 () -> new AdapterManifest.Version(1, "ABC", 10, "lora", 8, List.of("q_proj"), null, AT), "sha256 form");

@@ -9,6 +9,7 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.not;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.chorus.engine.adapter.AdapterType;
@@ -60,7 +61,8 @@ class AdapterLoadFailureTest {
         // Streaming: the 200 is already out, so the failure comes in-band, then the stream ends.
         SseClient brokenStream = new SseClient(completions, ACME_AUTH, JsonObject.mapFrom(request("broken", 8)).put("stream", true).encode());
         brokenStream.awaitDone();
-        assertTrue(brokenStream.error() != null && brokenStream.error().contains("adapter_unusable"), String.valueOf(brokenStream.error()));
+        assertNotNull(brokenStream.error(), "the broken adapter's stream ends with an error");
+        assertTrue(brokenStream.error().contains("adapter_unusable"), brokenStream.error());
 
         base.awaitDone();
         good.awaitDone();

@@ -2,7 +2,7 @@ package dev.chorus.engine.model;
 
 import ai.djl.ndarray.NDArray;
 
-/** y = W x for a weight W of shape [out, in], however W is stored (dense today, compressed later). */
+/** y = W x for a weight W of shape [out, in], however W is stored (dense, group-quantized or binary-coded). */
 public interface LinearLayer extends AutoCloseable {
     /** x [..., in] -> [..., out], attached to x's manager. */
     NDArray apply(NDArray x);

@@ -39,7 +39,8 @@ class FinetuneCliTest {
                 heldOut.toString(), "--rank", "16", "--steps", "100", "--lr", "3e-3", "--batch", "8", "--eval-every", "50", "--out",
                 adapter.toString(), "--json");
         assertEquals(0, f.code(), f.err());
-        assertTrue(f.err().contains("step 100/100") && f.err().contains("held-out loss"), "progress on stderr: " + f.err());
+        assertTrue(f.err().contains("step 100/100"), "progress on stderr: " + f.err());
+        assertTrue(f.err().contains("held-out loss"), "held-out loss on stderr: " + f.err());
         JsonNode report = JSON.readTree(f.out());
         double before = report.get("eval_ppl_before").asDouble();
         double after = report.get("eval_ppl_after").asDouble();

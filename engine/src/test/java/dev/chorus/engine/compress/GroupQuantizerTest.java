@@ -62,17 +62,20 @@ class GroupQuantizerTest {
         for (int r = 0; r < ROWS; r++) {
             for (int g = 0; g < spec.groups(COLS); g++) {
                 int z = q.zero(r, g);
-                assertTrue(z >= 0 && z <= spec.maxCode(), "zero " + z);
+                assertTrue(z >= 0, "zero " + z + " below the code range");
+                assertTrue(z <= spec.maxCode(), "zero " + z + " above the code range");
                 if (symmetric) {
                     assertEquals(1 << (bits - 1), z);
                 }
                 float s = q.scale(r, g);
-                assertTrue(s > 0 && Float.isFinite(s), "scale " + s);
+                assertTrue(s > 0, "scale " + s + " not positive");
+                    assertTrue(Float.isFinite(s), "scale " + s + " not finite");
             }
             for (int c = 0; c < COLS; c++) {
                 int i = r * COLS + c;
                 int code = q.code(r, c);
-                assertTrue(code >= 0 && code <= spec.maxCode(), "code " + code);
+                assertTrue(code >= 0, "code " + code + " below the code range");
+                    assertTrue(code <= spec.maxCode(), "code " + code + " above the code range");
                 if (!mask.kept(r, c)) {
                     assertEquals(0.0f, deq[i], "pruned (" + r + ", " + c + ")");
                     assertEquals(q.zero(r, c / groupSize), code);
