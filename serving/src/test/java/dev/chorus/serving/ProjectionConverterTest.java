@@ -38,7 +38,8 @@ class ProjectionConverterTest {
     @Test
     void anUnknownModuleIsRefusedWithThePropertyName() {
         var e = assertThrows(IllegalArgumentException.class, () -> new ProjectionConverter().convert("w_proj"));
-        assertTrue(e.getMessage().contains("chorus.adapters.target-modules") && e.getMessage().contains("w_proj"), e.getMessage());
+        assertTrue(e.getMessage().contains("chorus.adapters.target-modules"), "names the property: " + e.getMessage());
+        assertTrue(e.getMessage().contains("w_proj"), "names the value: " + e.getMessage());
         assertThrows(RuntimeException.class, () -> adapters(Map.of("chorus.adapters.target-modules", "q_proj,w_proj")).targetModules());
     }
 }

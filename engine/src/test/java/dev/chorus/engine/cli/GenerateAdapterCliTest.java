@@ -65,7 +65,8 @@ class GenerateAdapterCliTest {
     void aMissingAdapterIsOneLineAndExitOne(@TempDir Path dir) {
         ChorusCliTest.Run r = generate(TestModels.tinyStories656k(), Optional.of(dir.resolve("none")));
         assertEquals(1, r.code(), r.err());
-        assertTrue(r.err().startsWith("chorus: ") && r.err().lines().count() == 1, r.err());
+        assertTrue(r.err().startsWith("chorus: "), r.err());
+        assertEquals(1, r.err().lines().count(), "one line: " + r.err());
     }
 
     private static Adapter withZeroB(Adapter a) {
