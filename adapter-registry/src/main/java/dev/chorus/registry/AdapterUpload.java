@@ -56,11 +56,11 @@ public final class AdapterUpload {
             ZipEntry entry;
             while ((entry = in.getNextEntry()) != null) {
                 if (++entries > MAX_ENTRIES) {
-                    throw reject(422, "the archive holds more than " + MAX_ENTRIES + " entries");
+                    throw new InvalidAdapterException("the archive holds more than " + MAX_ENTRIES + " entries");
                 }
                 String name = entry.getName();
                 if (name.startsWith("/") || name.contains("..") || name.contains("\\")) {
-                    throw reject(422, "archive entry '" + name + "' has an unsafe path");
+                    throw new InvalidAdapterException("archive entry '" + name + "' has an unsafe path");
                 }
                 if (entry.isDirectory()) {
                     continue;
@@ -69,16 +69,16 @@ public final class AdapterUpload {
                 total += data.length;
                 String file = name.substring(name.lastIndexOf('/') + 1);
                 if ((file.equals(AdapterFiles.CONFIG) || file.equals(AdapterFiles.WEIGHTS)) && files.put(file, data) != null) {
-                    throw reject(422, "the archive holds " + file + " twice");
+                    throw new InvalidAdapterException("the archive holds " + file + " twice");
                 }
             }
         } catch (ZipException e) {
-            throw reject(422, "not a valid zip archive: " + e.getMessage());
+            throw new InvalidAdapterException("not a valid zip archive: " + e.getMessage());
         } catch (IOException e) {
-            throw reject(422, "cannot read the archive: " + e.getMessage());
+            throw new InvalidAdapterException("cannot read the archive: " + e.getMessage());
         }
         if (entries == 0) {
-            throw reject(422, "not a zip archive, or an empty one (expected adapter_config.json and adapter_model.safetensors)");
+            throw new InvalidAdapterException("not a zip archive, or an empty one (expected adapter_config.json and adapter_model.safetensors)");
         }
         return fromFiles(files.get(AdapterFiles.CONFIG), files.get(AdapterFiles.WEIGHTS));
     }
@@ -86,10 +86,10 @@ public final class AdapterUpload {
     /** The two PEFT files as uploaded (multipart). */
     public Validated fromFiles(byte[] config, byte[] weights) {
         if (config == null || weights == null) {
-            throw reject(422, "an adapter needs both " + AdapterFiles.CONFIG + " and " + AdapterFiles.WEIGHTS);
+            throw new InvalidAdapterException("an adapter needs both " + AdapterFiles.CONFIG + " and " + AdapterFiles.WEIGHTS);
         }
         if ((long) config.length + weights.length > maxBytes) {
-            throw reject(413, "the adapter's files exceed " + maxBytes + " bytes");
+            throw new UploadTooLargeException("the adapter's files exceed " + maxBytes + " bytes");
         }
         Adapter adapter = validate(config, weights);
         List<String> targets = adapter.targets().stream().sorted(Comparator.naturalOrder()).map(Projection::moduleName).toList();
@@ -106,7 +106,7 @@ public final class AdapterUpload {
         } catch (AdapterFormatException e) {
             // The reason without our temporary directory's name.
             String message = dir == null ? e.getMessage() : e.getMessage().replace(dir + "/", "").replace(dir + ": ", "");
-            throw reject(422, message);
+            throw new InvalidAdapterException(message);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot stage an upload for validation", e);
         } finally {
@@ -120,7 +120,7 @@ public final class AdapterUpload {
         int n;
         while ((n = in.read(buffer)) > 0) {
             if (out.size() + (long) n > remaining) {
-                throw reject(413, "the archive unpacks to more than " + maxBytes + " bytes");
+                throw new UploadTooLargeException("the archive unpacks to more than " + maxBytes + " bytes");
             }
             out.write(buffer, 0, n);
         }
@@ -141,10 +141,6 @@ public final class AdapterUpload {
             throw new UncheckedIOException(e);
         }
         return bytes.toByteArray();
-    }
-
-    private static UploadRejectedException reject(int status, String message) {
-        return new UploadRejectedException(status, message);
     }
 
     private static void deleteTree(Path dir) {

@@ -1,6 +1,8 @@
 package dev.chorus.registry;
 
-import dev.chorus.kafka.tenancy.Caller;
+import dev.chorus.edge.auth.Caller;
+import dev.chorus.edge.http.ApiException;
+import dev.chorus.edge.http.ErrorMapper;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.RoutingContext;
@@ -19,20 +21,22 @@ public class BlobRoute {
     private static final Pattern RANGE = Pattern.compile("bytes=(\\d*)-(\\d*)");
 
     private final Registry registry;
+    private final ErrorMapper errors;
 
-    public BlobRoute(Registry registry) {
+    public BlobRoute(Registry registry, ErrorMapper errors) {
         this.registry = registry;
+        this.errors = errors;
     }
 
     void serve(RoutingContext ctx, Caller caller) {
         HttpMethod method = ctx.request().method();
         if (method != HttpMethod.GET && method != HttpMethod.HEAD) {
-            RegistryErrors.send(ctx, 405, "method_not_allowed", "blobs are read-only: GET or HEAD");
+            ErrorMapper.send(ctx.response(), ApiException.of(405, "method_not_allowed", "blobs are read-only: GET or HEAD"));
             return;
         }
         String sha = ctx.pathParam("sha256");
         if (!BlobStore.isSha256(sha)) {
-            RegistryErrors.send(ctx, 400, "invalid_request", "a blob is named by its sha256: 64 lowercase hex digits");
+            ErrorMapper.send(ctx.response(), ApiException.of(400, "invalid_request", "a blob is named by its sha256: 64 lowercase hex digits"));
             return;
         }
         ctx.vertx().executeBlocking(() -> {
@@ -43,7 +47,7 @@ public class BlobRoute {
             return registry.blobs().verified(sha);
         }, false).onComplete(result -> {
             if (result.failed()) {
-                RegistryErrors.send(ctx, result.cause());
+                errors.send(ctx.response(), result.cause());
             } else {
                 send(ctx, sha, result.result(), method == HttpMethod.HEAD);
             }
@@ -79,7 +83,8 @@ public class BlobRoute {
             }
             if (!valid) {
                 response.putHeader(HttpHeaders.CONTENT_RANGE, "bytes */" + size);
-                RegistryErrors.send(ctx, 416, "range_not_satisfiable", "range '" + range + "' does not fit a blob of " + size + " bytes");
+                ErrorMapper.send(ctx.response(), ApiException.of(416, "range_not_satisfiable",
+                        "range '" + range + "' does not fit a blob of " + size + " bytes"));
                 return;
             }
             response.setStatusCode(206).putHeader(HttpHeaders.CONTENT_RANGE, "bytes " + start + "-" + end + "/" + size);

@@ -3,6 +3,7 @@ package dev.chorus.registry;
 import dev.chorus.kafka.AdapterManifest;
 import dev.chorus.kafka.AdapterManifestLog;
 import dev.chorus.kafka.EventCodec;
+import dev.chorus.kafka.TopicNames;
 import dev.chorus.kafka.Topics;
 import java.time.Duration;
 import java.time.Instant;
@@ -24,7 +25,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.jboss.logging.Logger;
 
 /**
- * The adapter catalogue and its only writer. State lives on the compacted chorus.adapters topic;
+ * The adapter catalogue and its only writer. State lives on the compacted adapters topic;
  * this class materialises it at start, and every change is read–modify–publish under one lock: the
  * blob is durable before its manifest is produced (idempotent producer, acks=all), and a change
  * returns only once the manifest has been read back from the topic.
@@ -32,19 +33,21 @@ import org.jboss.logging.Logger;
 public final class Catalogue implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Catalogue.class);
 
+    private final String topic;
     private final BlobStore blobs;
     private final Duration timeout;
     private final AdapterManifestLog log;
     private final KafkaProducer<String, AdapterManifest> producer;
     private final Object writeLock = new Object();
 
-    public Catalogue(String bootstrapServers, BlobStore blobs, Duration timeout) {
+    public Catalogue(String bootstrapServers, TopicNames topics, BlobStore blobs, Duration timeout) {
+        this.topic = topics.adapters();
         this.blobs = blobs;
         this.timeout = timeout;
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrapServers))) {
-            Topics.ensure(admin, (short) 1);
+            Topics.ensure(admin, (short) 1, topics);
         }
-        this.log = new AdapterManifestLog(bootstrapServers, null).start(timeout.multipliedBy(2));
+        this.log = new AdapterManifestLog(bootstrapServers, topics, null).start(timeout.multipliedBy(2));
         this.producer = new KafkaProducer<>(Map.of(
                 "bootstrap.servers", bootstrapServers,
                 "acks", "all",
@@ -52,7 +55,7 @@ public final class Catalogue implements AutoCloseable {
                 "delivery.timeout.ms", Long.toString(Math.max(timeout.toMillis(), 1000)),
                 "request.timeout.ms", Long.toString(Math.max(timeout.toMillis() / 2, 500))),
                 new StringSerializer(), EventCodec.ADAPTER_MANIFEST);
-        LOG.infof("catalogue: %d adapters read from %s", log.all().size(), Topics.ADAPTERS.topic());
+        LOG.infof("catalogue: %d adapters read from %s", log.all().size(), topic);
     }
 
     /** Stores the archive and adds it as the adapter's next version; the first version (or {@code promote}) becomes active. */
@@ -74,7 +77,7 @@ public final class Catalogue implements AutoCloseable {
         synchronized (writeLock) {
             AdapterManifest m = require(tenant, name);
             if (m.version(version).isEmpty()) {
-                throw RegistryException.notFound("version " + version + " of adapter " + name);
+                throw new UnknownAdapterException("version " + version + " of adapter " + name);
             }
             return publish(new AdapterManifest(m.schemaVersion(), tenant, name, version, m.nextVersion(), m.versions(), Instant.now()));
         }
@@ -85,10 +88,10 @@ public final class Catalogue implements AutoCloseable {
         synchronized (writeLock) {
             AdapterManifest m = require(tenant, name);
             if (m.version(version).isEmpty()) {
-                throw RegistryException.notFound("version " + version + " of adapter " + name);
+                throw new UnknownAdapterException("version " + version + " of adapter " + name);
             }
             if (version == m.activeVersion() && m.versions().size() > 1) {
-                throw RegistryException.conflict("version " + version + " is active; promote another version before deleting it");
+                throw new ActiveVersionException("version " + version + " is active; promote another version before deleting it");
             }
             List<AdapterManifest.Version> rest = m.versions().stream().filter(v -> v.version() != version).toList();
             AdapterManifest next = new AdapterManifest(m.schemaVersion(), tenant, name, rest.isEmpty() ? 0 : m.activeVersion(),
@@ -128,23 +131,23 @@ public final class Catalogue implements AutoCloseable {
     }
 
     private AdapterManifest require(String tenant, String name) {
-        return live(tenant, name).orElseThrow(() -> RegistryException.notFound("adapter " + name));
+        return live(tenant, name).orElseThrow(() -> new UnknownAdapterException("adapter " + name));
     }
 
     private AdapterManifest publish(AdapterManifest manifest) {
         RecordMetadata sent;
         try {
-            sent = producer.send(new ProducerRecord<>(Topics.ADAPTERS.topic(), manifest.key(), manifest))
+            sent = producer.send(new ProducerRecord<>(topic, manifest.key(), manifest))
                     .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException | TimeoutException e) {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
-            throw RegistryException.unavailable("Kafka did not take the manifest of " + manifest.key() + ": " + cause.getMessage());
+            throw new CatalogueUnavailableException("Kafka did not take the manifest of " + manifest.key() + ": " + cause.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw RegistryException.unavailable("interrupted while publishing " + manifest.key());
+            throw new CatalogueUnavailableException("interrupted while publishing " + manifest.key());
         }
         if (!log.awaitApplied(new TopicPartition(sent.topic(), sent.partition()), sent.offset(), timeout)) {
-            throw RegistryException.unavailable("the manifest of " + manifest.key() + " was written but not read back within " + timeout);
+            throw new CatalogueUnavailableException("the manifest of " + manifest.key() + " was written but not read back within " + timeout);
         }
         return log.get(manifest.tenant(), manifest.name()).orElseThrow();
     }

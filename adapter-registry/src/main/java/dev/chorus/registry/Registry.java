@@ -4,6 +4,7 @@ import dev.chorus.engine.checkpoint.Fingerprint;
 import dev.chorus.engine.checkpoint.HfCheckpoint;
 import dev.chorus.engine.checkpoint.Llama2cCheckpoint;
 import dev.chorus.engine.llama.ModelConfig;
+import dev.chorus.kafka.TopicNames;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -18,14 +19,16 @@ import org.jboss.logging.Logger;
 public class Registry {
     private static final Logger LOG = Logger.getLogger(Registry.class);
 
-    private final RegistryConfig.Registry config;
+    private final RegistryConfig config;
+    private final TopicNames topics;
     private final String bootstrapServers;
     private BlobStore blobs;
     private AdapterUpload uploads;
     private Catalogue catalogue;
 
-    public Registry(RegistryConfig config, @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers) {
-        this.config = config.registry();
+    public Registry(RegistryConfig config, TopicNames topics, @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers) {
+        this.config = config;
+        this.topics = topics;
         this.bootstrapServers = bootstrapServers;
     }
 
@@ -36,7 +39,7 @@ public class Registry {
         String fingerprint = Fingerprint.of(base);
         blobs = new BlobStore(Path.of(config.blobDirectory()));
         uploads = new AdapterUpload(baseConfig, fingerprint, config.maxRank(), config.maxUploadBytes());
-        catalogue = new Catalogue(bootstrapServers, blobs, config.writeTimeout());
+        catalogue = new Catalogue(bootstrapServers, topics, blobs, config.writeTimeout());
         LOG.infof("adapter registry for base %s (%s), blobs in %s, Kafka %s", base.getFileName(), fingerprint,
                 Path.of(config.blobDirectory()).toAbsolutePath().normalize(), bootstrapServers);
     }

@@ -3,51 +3,30 @@ package dev.chorus.registry;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.time.Duration;
-import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 
-/** Everything the registry can be told; Kafka itself is found through kafka.bootstrap.servers. */
-@ConfigMapping(prefix = "chorus")
+/**
+ * What the registry itself can be told; keys (chorus.auth.*) and topic names (chorus.topics.*) are
+ * the service edge's, Kafka is found through kafka.bootstrap.servers.
+ */
+@ConfigMapping(prefix = "chorus.registry")
 public interface RegistryConfig {
+    /** Where blobs live (content-addressed, relative to the working directory). */
+    @WithDefault("data/registry/blobs")
+    String blobDirectory();
 
-    Registry registry();
+    /** The base model adapters must fit (shapes, and its fingerprint when an adapter names one). */
+    @WithDefault("../shared/models/TinyStories-656K")
+    String baseModel();
 
-    Auth auth();
+    /** Largest accepted adapter rank. */
+    @WithDefault("64")
+    int maxRank();
 
-    interface Registry {
-        /** Where blobs live (content-addressed, relative to the working directory). */
-        @WithDefault("data/registry/blobs")
-        String blobDirectory();
+    /** Largest accepted upload, and largest unpacked archive. */
+    @WithDefault("134217728")
+    long maxUploadBytes();
 
-        /** The base model adapters must fit (shapes, and its fingerprint when an adapter names one). */
-        @WithDefault("../shared/models/TinyStories-656K")
-        String baseModel();
-
-        /** Largest accepted adapter rank. */
-        @WithDefault("64")
-        int maxRank();
-
-        /** Largest accepted upload, and largest unpacked archive. */
-        @WithDefault("134217728")
-        long maxUploadBytes();
-
-        /** How long a write waits for Kafka to take its manifest and for the catalogue to read it back. */
-        @WithDefault("15s")
-        Duration writeTimeout();
-    }
-
-    /** The same key scheme as serving: SHA-256 digests of bearer keys. */
-    interface Auth {
-        Map<String, Tenant> tenants();
-
-        @WithDefault("true")
-        boolean demoTenant();
-
-        Optional<List<String>> adminKeySha256();
-
-        interface Tenant {
-            List<String> apiKeySha256();
-        }
-    }
+    /** How long a write waits for Kafka to take its manifest and for the catalogue to read it back. */
+    @WithDefault("15s")
+    Duration writeTimeout();
 }

@@ -1,38 +1,36 @@
 package dev.chorus.registry;
 
-import io.vertx.core.http.HttpHeaders;
-import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.RoutingContext;
+import dev.chorus.edge.auth.UnauthenticatedException;
+import dev.chorus.edge.http.ApiException;
+import dev.chorus.edge.http.ErrorMapper;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
 import org.jboss.logging.Logger;
 
 /** The one place where registry exceptions become HTTP statuses with a JSON error body. */
-final class RegistryErrors {
+@ApplicationScoped
+public class RegistryErrors {
     private static final Logger LOG = Logger.getLogger(RegistryErrors.class);
 
-    private RegistryErrors() {
-    }
-
-    static void send(RoutingContext ctx, Throwable error) {
-        if (error instanceof UploadRejectedException e) {
-            send(ctx, e.status(), e.status() == 413 ? "too_large" : e.status() == 400 ? "invalid_request" : "invalid_adapter", e.getMessage());
-        } else if (error instanceof RegistryException e) {
-            send(ctx, e.status(), e.code(), e.getMessage());
-        } else if (error instanceof BlobNotFoundException e) {
-            send(ctx, 404, "not_found", e.getMessage());
-        } else if (error instanceof CorruptBlobException e) {
-            LOG.error(e.getMessage());
-            send(ctx, 500, "corrupt_blob", "the stored blob is damaged and was withdrawn; re-upload the adapter");
-        } else {
-            LOG.error("unexpected registry failure", error);
-            send(ctx, 500, "internal_error", "internal server error");
-        }
-    }
-
-    static void send(RoutingContext ctx, int status, String code, String message) {
-        if (ctx.response().ended() || ctx.response().headWritten()) {
-            return;
-        }
-        ctx.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                .end(new JsonObject().put("error", new JsonObject().put("message", message).put("code", code)).encode());
+    @Produces
+    @Singleton
+    ErrorMapper errors() {
+        return ErrorMapper.builder()
+                .on(UnauthenticatedException.class, e -> ApiException.of(401, "invalid_api_key", e.getMessage()))
+                .on(UploadTooLargeException.class, e -> ApiException.of(413, "too_large", e.getMessage()))
+                .on(InvalidAdapterException.class, e -> ApiException.of(422, "invalid_adapter", e.getMessage()))
+                .on(UnknownAdapterException.class, e -> ApiException.of(404, "not_found", e.getMessage()))
+                .on(BlobNotFoundException.class, e -> ApiException.of(404, "not_found", e.getMessage()))
+                .on(ActiveVersionException.class, e -> ApiException.of(409, "conflict", e.getMessage()))
+                .on(CatalogueUnavailableException.class, e -> ApiException.of(503, "catalogue_unavailable", e.getMessage()))
+                .on(CorruptBlobException.class, e -> {
+                    LOG.error(e.getMessage());
+                    return ApiException.of(500, "corrupt_blob", "the stored blob is damaged and was withdrawn; re-upload the adapter");
+                })
+                .otherwise(e -> {
+                    LOG.error("unexpected registry failure", e);
+                    return ApiException.of(500, "internal_error", "internal server error");
+                });
     }
 }

@@ -2,8 +2,11 @@ package dev.chorus.registry;
 
 import dev.chorus.kafka.AdapterManifest;
 import dev.chorus.kafka.Names;
-import dev.chorus.kafka.tenancy.Caller;
-import dev.chorus.kafka.tenancy.UnauthenticatedException;
+import dev.chorus.edge.auth.ApiKeys;
+import dev.chorus.edge.auth.Caller;
+import dev.chorus.edge.http.ApiException;
+import dev.chorus.edge.http.ErrorMapper;
+import io.vertx.core.Handler;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
@@ -28,48 +31,35 @@ import org.jboss.logging.Logger;
 @ApplicationScoped
 public class RegistryRoutes {
     private static final Logger LOG = Logger.getLogger(RegistryRoutes.class);
-    private static final String CALLER = "chorus.caller";
     private static final String ADAPTER = "/v1/tenants/:tenant/adapters/:name";
 
     private final Registry registry;
-    private final RegistryKeys keys;
+    private final ApiKeys keys;
     private final BlobRoute blobs;
+    private final ErrorMapper errors;
 
-    public RegistryRoutes(Registry registry, RegistryKeys keys, BlobRoute blobs) {
+    public RegistryRoutes(Registry registry, ApiKeys keys, BlobRoute blobs, ErrorMapper errors) {
         this.registry = registry;
         this.keys = keys;
         this.blobs = blobs;
+        this.errors = errors;
     }
 
     void init(@Observes Router router) {
         BodyHandler uploadBody = BodyHandler.create(true).setBodyLimit(registry.maxUploadBytes()).setDeleteUploadedFilesOnEnd(true);
         BodyHandler smallBody = BodyHandler.create(false).setBodyLimit(64 * 1024);
-        router.put(ADAPTER).handler(ctx -> authenticateThen(ctx, uploadBody)).handler(this::upload).failureHandler(this::failed);
-        router.post(ADAPTER + "/promote").handler(ctx -> authenticateThen(ctx, smallBody)).handler(this::promote).failureHandler(this::failed);
-        router.get("/v1/tenants/:tenant/adapters").handler(ctx -> authenticateThen(ctx, null)).handler(this::list);
-        router.get(ADAPTER).handler(ctx -> authenticateThen(ctx, null)).handler(this::manifest);
-        router.get(ADAPTER + "/versions").handler(ctx -> authenticateThen(ctx, null)).handler(this::versions);
-        router.get(ADAPTER + "/versions/:version").handler(ctx -> authenticateThen(ctx, null)).handler(this::version);
-        router.delete(ADAPTER + "/versions/:version").handler(ctx -> authenticateThen(ctx, null)).handler(this::deleteVersion);
-        router.delete(ADAPTER).handler(ctx -> authenticateThen(ctx, null)).handler(this::deleteAdapter);
-        router.get("/v1/adapters").handler(ctx -> authenticateThen(ctx, null)).handler(this::listAll);
-        router.route("/v1/blobs/:sha256").handler(ctx -> authenticateThen(ctx, null)).handler(ctx -> blobs.serve(ctx, ctx.get(CALLER)));
-    }
-
-    /** Authenticates before any body is read; Vert.x only lets a body handler lead a route, hence the call from here. */
-    private void authenticateThen(RoutingContext ctx, BodyHandler body) {
-        try {
-            ctx.put(CALLER, keys.authenticate(ctx));
-        } catch (UnauthenticatedException e) {
-            ctx.response().putHeader("WWW-Authenticate", "Bearer");
-            RegistryErrors.send(ctx, 401, "invalid_api_key", e.getMessage());
-            return;
-        }
-        if (body == null) {
-            ctx.next();
-        } else {
-            body.handle(ctx);
-        }
+        Handler<RoutingContext> authenticated = keys.authenticateThen(null, this::rejected);
+        router.put(ADAPTER).handler(keys.authenticateThen(uploadBody, this::rejected)).handler(this::upload).failureHandler(this::failed);
+        router.post(ADAPTER + "/promote").handler(keys.authenticateThen(smallBody, this::rejected)).handler(this::promote)
+                .failureHandler(this::failed);
+        router.get("/v1/tenants/:tenant/adapters").handler(authenticated).handler(this::list);
+        router.get(ADAPTER).handler(authenticated).handler(this::manifest);
+        router.get(ADAPTER + "/versions").handler(authenticated).handler(this::versions);
+        router.get(ADAPTER + "/versions/:version").handler(authenticated).handler(this::version);
+        router.delete(ADAPTER + "/versions/:version").handler(authenticated).handler(this::deleteVersion);
+        router.delete(ADAPTER).handler(authenticated).handler(this::deleteAdapter);
+        router.get("/v1/adapters").handler(authenticated).handler(this::listAll);
+        router.route("/v1/blobs/:sha256").handler(authenticated).handler(ctx -> blobs.serve(ctx, ApiKeys.caller(ctx)));
     }
 
     private void upload(RoutingContext ctx) {
@@ -100,7 +90,7 @@ public class RegistryRoutes {
             return registry.uploads().fromFiles(config, weights);
         }
         if (ctx.body().buffer() == null || ctx.body().length() == 0) {
-            throw new UploadRejectedException(400, "send the adapter as a zip body or as multipart with adapter_config.json and "
+            throw ApiException.of(400, "invalid_request", "send the adapter as a zip body or as multipart with adapter_config.json and "
                     + "adapter_model.safetensors");
         }
         return registry.uploads().fromZip(ctx.body().buffer().getBytes());
@@ -128,7 +118,7 @@ public class RegistryRoutes {
             version = null;
         }
         if (version == null || version < 1) {
-            RegistryErrors.send(ctx, 400, "invalid_request", "the body must be {\"version\": N} with N >= 1");
+            ErrorMapper.send(ctx.response(), ApiException.of(400, "invalid_request", "the body must be {\"version\": N} with N >= 1"));
             return;
         }
         int v = version;
@@ -143,9 +133,9 @@ public class RegistryRoutes {
     }
 
     private void listAll(RoutingContext ctx) {
-        Caller caller = ctx.get(CALLER);
+        Caller caller = ApiKeys.caller(ctx);
         if (!caller.admin()) {
-            RegistryErrors.send(ctx, 403, "forbidden", "listing every tenant's adapters needs an operator key");
+            ErrorMapper.send(ctx.response(), ApiException.of(403, "forbidden", "listing every tenant's adapters needs an operator key"));
             return;
         }
         respond(ctx, 200, () -> ManifestJson.list(registry.catalogue().list(null)));
@@ -163,7 +153,7 @@ public class RegistryRoutes {
         Integer v = versionParam(ctx);
         if (v != null) {
             withAdapter(ctx, m -> m.version(v).map(x -> ManifestJson.version(x, m.activeVersion()))
-                    .orElseThrow(() -> RegistryException.notFound("version " + v + " of adapter " + m.name())));
+                    .orElseThrow(() -> new UnknownAdapterException("version " + v + " of adapter " + m.name())));
         }
     }
 
@@ -192,20 +182,20 @@ public class RegistryRoutes {
         String name = name(ctx);
         if (tenant != null && name != null) {
             respond(ctx, 200, () -> view.apply(registry.catalogue().live(tenant, name)
-                    .orElseThrow(() -> RegistryException.notFound("adapter " + name))));
+                    .orElseThrow(() -> new UnknownAdapterException("adapter " + name))));
         }
     }
 
     /** The path's tenant when the caller may act for it; otherwise answers (400/403) and returns null. */
     private static String tenant(RoutingContext ctx) {
         String tenant = ctx.pathParam("tenant");
-        Caller caller = ctx.get(CALLER);
+        Caller caller = ApiKeys.caller(ctx);
         if (!Names.valid(tenant)) {
-            RegistryErrors.send(ctx, 400, "invalid_request", "invalid tenant name");
+            ErrorMapper.send(ctx.response(), ApiException.of(400, "invalid_request", "invalid tenant name"));
             return null;
         }
         if (!caller.mayAccess(tenant)) {
-            RegistryErrors.send(ctx, 403, "forbidden", "this key cannot act for tenant " + tenant);
+            ErrorMapper.send(ctx.response(), ApiException.of(403, "forbidden", "this key cannot act for tenant " + tenant));
             return null;
         }
         return tenant;
@@ -214,7 +204,7 @@ public class RegistryRoutes {
     private static String name(RoutingContext ctx) {
         String name = ctx.pathParam("name");
         if (!Names.valid(name)) {
-            RegistryErrors.send(ctx, 400, "invalid_request", "adapter names are 1-128 letters, digits, '.', '_' or '-'");
+            ErrorMapper.send(ctx.response(), ApiException.of(400, "invalid_request", "adapter names are 1-128 letters, digits, '.', '_' or '-'"));
             return null;
         }
         return name;
@@ -230,11 +220,11 @@ public class RegistryRoutes {
         } catch (NumberFormatException ignored) {
             // answered below
         }
-        RegistryErrors.send(ctx, 400, "invalid_request", "version must be a positive integer");
+        ErrorMapper.send(ctx.response(), ApiException.of(400, "invalid_request", "version must be a positive integer"));
         return null;
     }
 
-    private static void respond(RoutingContext ctx, int status, Callable<JsonObject> work) {
+    private void respond(RoutingContext ctx, int status, Callable<JsonObject> work) {
         ctx.vertx().executeBlocking(work, false).onComplete(result -> {
             if (result.succeeded()) {
                 JsonObject body = result.result();
@@ -245,16 +235,23 @@ public class RegistryRoutes {
                     ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(body.encode());
                 }
             } else {
-                RegistryErrors.send(ctx, result.cause());
+                errors.send(ctx.response(), result.cause());
             }
         });
     }
 
+    /** A request without a valid key. */
+    private void rejected(RoutingContext ctx, Throwable error) {
+        errors.send(ctx.response(), error);
+    }
+
+    /** Failures raised before our handlers (a body beyond the limit, ...) get the same JSON errors. */
     private void failed(RoutingContext ctx) {
         if (ctx.statusCode() == 413) {
-            RegistryErrors.send(ctx, 413, "too_large", "the upload exceeds " + registry.maxUploadBytes() + " bytes");
+            ErrorMapper.send(ctx.response(), ApiException.of(413, "too_large",
+                    "the upload exceeds " + registry.maxUploadBytes() + " bytes"));
         } else {
-            RegistryErrors.send(ctx, ctx.failure() != null ? ctx.failure() : new IllegalStateException("status " + ctx.statusCode()));
+            errors.send(ctx.response(), ctx.failure() != null ? ctx.failure() : new IllegalStateException("status " + ctx.statusCode()));
         }
     }
 }

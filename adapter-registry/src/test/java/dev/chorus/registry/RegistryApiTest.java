@@ -9,8 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import dev.chorus.engine.adapter.AdapterFiles;
 import dev.chorus.engine.adapter.AdapterType;
-import dev.chorus.kafka.testing.EmbeddedKafkaResource;
-import io.quarkus.test.common.QuarkusTestResource;
+import dev.chorus.kafka.embedded.EmbeddedKafkaResource;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.response.Response;
 import io.restassured.specification.RequestSpecification;
@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 
 /** The registry's REST lifecycle on a real (embedded) Kafka. */
 @QuarkusTest
-@QuarkusTestResource(EmbeddedKafkaResource.class)
+@WithTestResource(EmbeddedKafkaResource.class) // same resources in every registry test: one broker, one app
 class RegistryApiTest {
     static final String ACME = "Bearer acme-key";
 

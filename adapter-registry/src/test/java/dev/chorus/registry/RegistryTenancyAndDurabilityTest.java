@@ -10,8 +10,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.chorus.engine.adapter.AdapterType;
 import dev.chorus.kafka.AdapterManifest;
-import dev.chorus.kafka.testing.EmbeddedKafkaResource;
-import io.quarkus.test.common.QuarkusTestResource;
+import dev.chorus.kafka.TopicNames;
+import dev.chorus.kafka.embedded.EmbeddedKafkaResource;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +29,7 @@ import org.junit.jupiter.api.Test;
 
 /** Cross-tenant attempts, concurrent writers, a restarted catalogue and a damaged blob. */
 @QuarkusTest
-@QuarkusTestResource(EmbeddedKafkaResource.class)
+@WithTestResource(EmbeddedKafkaResource.class) // same resources in every registry test: one broker, one app
 class RegistryTenancyAndDurabilityTest {
     static final String GLOBEX = "Bearer globex-key";
     static final String OPERATOR = "Bearer operator-key";
@@ -98,10 +99,10 @@ class RegistryTenancyAndDurabilityTest {
         String bootstrap = ConfigProvider.getConfig().getValue("kafka.bootstrap.servers", String.class);
         BlobStore blobs = new BlobStore(TestUploads.blobDir());
         List<AdapterManifest> before;
-        try (Catalogue first = new Catalogue(bootstrap, blobs, Duration.ofSeconds(15))) {
+        try (Catalogue first = new Catalogue(bootstrap, TopicNames.DEFAULTS, blobs, Duration.ofSeconds(15))) {
             before = first.list(null);
         }
-        try (Catalogue restarted = new Catalogue(bootstrap, blobs, Duration.ofSeconds(15))) {
+        try (Catalogue restarted = new Catalogue(bootstrap, TopicNames.DEFAULTS, blobs, Duration.ofSeconds(15))) {
             assertEquals(before, restarted.list(null), "the catalogue is rebuilt from the topic alone");
             assertTrue(restarted.live("acme", "durable").isPresent());
         }

@@ -8,8 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.chorus.engine.adapter.AdapterFiles;
 import dev.chorus.engine.adapter.AdapterType;
 import dev.chorus.engine.llama.ModelConfig;
-import dev.chorus.kafka.testing.EmbeddedKafkaResource;
-import io.quarkus.test.common.QuarkusTestResource;
+import dev.chorus.kafka.embedded.EmbeddedKafkaResource;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.response.Response;
 import java.nio.charset.StandardCharsets;
@@ -24,7 +24,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /** Every class of invalid upload gets its 4xx and leaves the catalogue and the blob directory as they were. */
 @QuarkusTest
-@QuarkusTestResource(EmbeddedKafkaResource.class)
+@WithTestResource(EmbeddedKafkaResource.class) // same resources in every registry test: one broker, one app
 class RegistryValidationTest {
 
     static Map<String, byte[]> valid() {

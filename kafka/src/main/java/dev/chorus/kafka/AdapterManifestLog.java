@@ -25,7 +25,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
- * The compacted {@code chorus.adapters} topic materialised in memory: read from the beginning at
+ * The compacted adapters topic ({@code chorus.adapters} by default) materialised in memory: read from the beginning at
  * start (so a restart rebuilds the same catalogue), then tailed on one thread. Readers see the
  * latest manifest per tenant/name; writers can wait until their own record has been applied.
  * Records that do not decode go to the dead-letter topic and are skipped.
@@ -39,6 +39,8 @@ public final class AdapterManifestLog implements AutoCloseable {
     }
 
     private final String bootstrapServers;
+    private final String topic;
+    private final String deadLetterTopic;
     private final Listener listener;
     private final Map<String, AdapterManifest> manifests = new ConcurrentHashMap<>();
     private final Map<TopicPartition, Long> applied = new ConcurrentHashMap<>(); // next offset to apply, per partition
@@ -49,8 +51,10 @@ public final class AdapterManifestLog implements AutoCloseable {
     private volatile boolean closed;
     private Thread thread;
 
-    public AdapterManifestLog(String bootstrapServers, Listener listener) {
+    public AdapterManifestLog(String bootstrapServers, TopicNames topics, Listener listener) {
         this.bootstrapServers = bootstrapServers;
+        this.topic = topics.adapters();
+        this.deadLetterTopic = topics.deadLetter();
         this.listener = listener == null ? (before, after) -> { } : listener;
     }
 
@@ -62,11 +66,11 @@ public final class AdapterManifestLog implements AutoCloseable {
         try {
             if (!caughtUp.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 close();
-                throw new IllegalStateException("could not read " + Topics.ADAPTERS.topic() + " from " + bootstrapServers + " within " + timeout);
+                throw new IllegalStateException("could not read " + topic + " from " + bootstrapServers + " within " + timeout);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while reading " + Topics.ADAPTERS.topic(), e);
+            throw new IllegalStateException("interrupted while reading " + topic, e);
         }
         if (failure != null) {
             throw failure;
@@ -85,7 +89,7 @@ public final class AdapterManifestLog implements AutoCloseable {
                         new StringSerializer(), new ByteArraySerializer())) {
             consumer = c;
             List<TopicPartition> partitions = new ArrayList<>();
-            for (PartitionInfo p : c.partitionsFor(Topics.ADAPTERS.topic(), Duration.ofSeconds(30))) {
+            for (PartitionInfo p : c.partitionsFor(topic, Duration.ofSeconds(30))) {
                 partitions.add(new TopicPartition(p.topic(), p.partition()));
             }
             c.assign(partitions);
@@ -108,7 +112,7 @@ public final class AdapterManifestLog implements AutoCloseable {
         } catch (WakeupException e) {
             // closing
         } catch (RuntimeException e) {
-            failure = new IllegalStateException("reading " + Topics.ADAPTERS.topic() + " failed: " + e.getMessage(), e);
+            failure = new IllegalStateException("reading " + topic + " failed: " + e.getMessage(), e);
             LOG.log(Level.SEVERE, "adapter manifest log stopped", e);
         } finally {
             caughtUp.countDown();
@@ -127,7 +131,7 @@ public final class AdapterManifestLog implements AutoCloseable {
             }
         } catch (EventFormatException e) {
             LOG.warning("dead-lettering " + r.topic() + "@" + r.offset() + ": " + e.getMessage());
-            ProducerRecord<String, byte[]> dead = new ProducerRecord<>(Topics.DEAD_LETTER.topic(), r.key(), r.value());
+            ProducerRecord<String, byte[]> dead = new ProducerRecord<>(deadLetterTopic, r.key(), r.value());
             dead.headers().add(Topics.HEADER_SOURCE_TOPIC, r.topic().getBytes(StandardCharsets.UTF_8))
                     .add(Topics.HEADER_SOURCE_OFFSET, Long.toString(r.offset()).getBytes(StandardCharsets.UTF_8))
                     .add(Topics.HEADER_REASON, e.getMessage().getBytes(StandardCharsets.UTF_8));

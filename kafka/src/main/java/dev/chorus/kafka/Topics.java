@@ -10,24 +10,27 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
 
-/** The topic catalogue: every topic Chorus uses, with the configuration it needs. */
+/**
+ * The topic catalogue: every topic Chorus uses, with the partitions and configuration it needs.
+ * Names are deployment configuration ({@link TopicNames}), not part of the catalogue.
+ */
 public enum Topics {
     /** Adapter manifests keyed by tenant/name; compacted, so the latest state of every adapter is kept forever. */
-    ADAPTERS("chorus.adapters", 1, Map.of(
+    ADAPTERS(1, Map.of(
             TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
             TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG, "0",
             // Tombstones stay a day, so a consumer that was down sees the delete.
             TopicConfig.DELETE_RETENTION_MS_CONFIG, Long.toString(24L * 3600 * 1000))),
     /** Feedback keyed by tenant (one tenant's events stay in order); kept a week. */
-    FEEDBACK("chorus.feedback", 3, Map.of(
+    FEEDBACK(3, Map.of(
             TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE,
             TopicConfig.RETENTION_MS_CONFIG, Long.toString(7L * 24 * 3600 * 1000))),
     /** Training job state changes keyed by job id. */
-    TRAINING_JOBS("chorus.training-jobs", 1, Map.of(
+    TRAINING_JOBS(1, Map.of(
             TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE,
             TopicConfig.RETENTION_MS_CONFIG, Long.toString(30L * 24 * 3600 * 1000))),
     /** Records a consumer could not decode, with headers naming their origin and the reason. */
-    DEAD_LETTER("chorus.dead-letter", 1, Map.of(
+    DEAD_LETTER(1, Map.of(
             TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE,
             TopicConfig.RETENTION_MS_CONFIG, Long.toString(30L * 24 * 3600 * 1000)));
 
@@ -36,32 +39,31 @@ public enum Topics {
     public static final String HEADER_SOURCE_OFFSET = "chorus.dlq.source-offset";
     public static final String HEADER_REASON = "chorus.dlq.reason";
 
-    private final String topic;
     private final int partitions;
     private final Map<String, String> configs;
 
-    Topics(String topic, int partitions, Map<String, String> configs) {
-        this.topic = topic;
+    Topics(int partitions, Map<String, String> configs) {
         this.partitions = partitions;
         this.configs = configs;
     }
 
-    public String topic() {
-        return topic;
+    public NewTopic newTopic(String name, short replication) {
+        return new NewTopic(name, partitions, replication).configs(configs);
     }
 
-    public NewTopic newTopic(short replication) {
-        return new NewTopic(topic, partitions, replication).configs(configs);
-    }
-
-    /** Creates the missing topics (idempotent; several services may race to do it). */
+    /** {@link #ensure(Admin, short, TopicNames)} with the default names (the local run's broker, tests). */
     public static void ensure(Admin admin, short replication) {
+        ensure(admin, replication, TopicNames.DEFAULTS);
+    }
+
+    /** Creates the missing topics under {@code names} (idempotent; several services may race to do it). */
+    public static void ensure(Admin admin, short replication, TopicNames names) {
         try {
             Set<String> existing = admin.listTopics().names().get();
             List<NewTopic> missing = new ArrayList<>();
             for (Topics t : values()) {
-                if (!existing.contains(t.topic)) {
-                    missing.add(t.newTopic(replication));
+                if (!existing.contains(names.of(t))) {
+                    missing.add(t.newTopic(names.of(t), replication));
                 }
             }
             if (!missing.isEmpty()) {

@@ -5,10 +5,12 @@ import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithConverter;
 import io.smallrye.config.WithDefault;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
-/** Everything the serving process can be told; env vars map automatically (CHORUS_MODEL_PATH, ...). */
+/**
+ * What the serving process itself can be told; env vars map automatically (CHORUS_MODEL_PATH, ...).
+ * Keys (chorus.auth.*) and topic names (chorus.topics.*) are the service edge's.
+ */
 @ConfigMapping(prefix = "chorus")
 public interface ChorusConfig {
 
@@ -17,8 +19,6 @@ public interface ChorusConfig {
     Engine engine();
 
     Api api();
-
-    Auth auth();
 
     Adapters adapters();
 
@@ -55,25 +55,8 @@ public interface ChorusConfig {
         int maxRequestBytes();
     }
 
-    /** Bearer API keys, stored only as SHA-256 hex digests (e.g. from a Kubernetes secret). */
-    interface Auth {
-        /** Tenants by name, each with the digests of its keys (several, so keys can be rotated). */
-        Map<String, Tenant> tenants();
-
-        /** The tenant 'demo' with the public key chorus-demo-key, for the local walk-through; turn it off in deployments. */
-        @WithDefault("true")
-        boolean demoTenant();
-
-        /** Operators' key digests: they see every tenant's adapters and name them tenant/adapter[@version]. */
-        Optional<List<String>> adminKeySha256();
-
-        interface Tenant {
-            List<String> apiKeySha256();
-        }
-    }
-
     interface Adapters {
-        /** directory: local files; registry: the chorus.adapters topic (kafka.bootstrap.servers) and the registry's blobs. */
+        /** directory: local files; registry: the adapters topic (kafka.bootstrap.servers, chorus.topics.adapters) and the registry's blobs. */
         @WithDefault("directory")
         Source source();
 

@@ -2,6 +2,7 @@ package dev.chorus.tests.architecture;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.tngtech.archunit.base.DescribedPredicate;
 import com.tngtech.archunit.core.domain.JavaClass;
@@ -29,6 +30,15 @@ class ArchitectureTest {
 
     /** Packages whose job is HTTP: the only places allowed to know status codes. */
     static final String[] EDGE_PACKAGES = {"..api..", "..edge.."};
+
+    /** The rules below are only as good as the classes they see: every module must be on this module's classpath. */
+    @ArchTest
+    static void everyModuleIsAnalysed(JavaClasses classes) {
+        for (String module : List.of("dev.chorus.engine", "dev.chorus.kafka", "dev.chorus.kafka.embedded", "dev.chorus.edge", "dev.chorus.serving",
+                "dev.chorus.registry")) {
+            assertTrue(classes.containPackage(module), module + " is not on the analysed classpath");
+        }
+    }
 
     @ArchTest
     static void noPackageCycles(JavaClasses classes) {

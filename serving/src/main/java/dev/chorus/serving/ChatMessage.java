@@ -1,5 +1,0 @@
-package dev.chorus.serving;
-
-/** One message of a chat request: role system, developer, user or assistant, and its text. */
-public record ChatMessage(String role, String content) {
-}

@@ -1,0 +1,147 @@
+package dev.chorus.serving.api;
+
+import dev.chorus.edge.auth.ApiKeys;
+import dev.chorus.edge.auth.Caller;
+import dev.chorus.edge.http.ApiException;
+import dev.chorus.edge.http.ErrorMapper;
+import dev.chorus.engine.generation.GenerationRequest;
+import dev.chorus.engine.sampling.SamplingParams;
+import dev.chorus.serving.ChorusConfig;
+import dev.chorus.serving.model.ModelService;
+import dev.chorus.serving.model.ServedModel;
+import dev.chorus.serving.ops.ServingMetrics;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.time.Instant;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * POST /v1/completions and /v1/chat/completions on the Vert.x router: authenticate, validate,
+ * resolve the model (base or one of the caller's adapters), tokenize off the event loop, hand the
+ * request to the engine and let a {@link CompletionResponder} stream the result back. Nothing here
+ * blocks the event loop.
+ */
+@ApplicationScoped
+public class CompletionRoute {
+    private static final int LOADING_RETRY_AFTER_SECONDS = 5;
+
+    private final ModelService models;
+    private final ServingMetrics metrics;
+    private final ApiKeys keys;
+    private final ErrorMapper errors;
+    private final int maxRequestBytes;
+
+    public CompletionRoute(ModelService models, ServingMetrics metrics, ApiKeys keys, ErrorMapper errors, ChorusConfig config) {
+        this.models = models;
+        this.metrics = metrics;
+        this.keys = keys;
+        this.errors = errors;
+        this.maxRequestBytes = config.api().maxRequestBytes();
+    }
+
+    void init(@Observes Router router) {
+        route(router, "/v1/completions", false);
+        route(router, "/v1/chat/completions", true);
+    }
+
+    private void route(Router router, String path, boolean chat) {
+        BodyHandler body = BodyHandler.create(false).setBodyLimit(maxRequestBytes);
+        router.post(path)
+                // authenticated before the body is read, so strangers cannot make us buffer it
+                .handler(keys.authenticateThen(body, (ctx, e) -> reject(ctx, errors.toApi(e))))
+                .handler(ctx -> complete(ctx, chat))
+                .failureHandler(this::routeFailed);
+    }
+
+    private void complete(RoutingContext ctx, boolean chat) {
+        long startNanos = System.nanoTime();
+        ServedModel served;
+        CompletionRequest request;
+        try {
+            served = models.served().orElseThrow(this::unavailable);
+            Buffer body = ctx.body().buffer();
+            request = chat ? CompletionRequestParser.parseChat(body) : CompletionRequestParser.parse(body);
+        } catch (ApiException e) {
+            reject(ctx, e);
+            return;
+        }
+        Context context = Vertx.currentContext();
+        Caller caller = ApiKeys.caller(ctx);
+        // Off the event loop: resolving an adapter may read the adapters directory, and rendering and
+        // tokenizing are CPU work proportional to the prompt.
+        ctx.vertx().executeBlocking(() -> {
+            ServedModel.Target target = served.resolve(caller, request.model());
+            int[] promptIds = served.tokenizer().encode(
+                    request.chat() ? ChatPrompt.render(request.messages(), served.chatTemplate()) : request.prompt());
+            return new Prepared(target, promptIds);
+        }, false)
+                .onSuccess(p -> submit(ctx, context, served, p.target(), request, p.promptIds(), startNanos))
+                .onFailure(error -> reject(ctx, errors.toApi(error)));
+    }
+
+    /** What the blocking preparation hands back to the event loop. */
+    private record Prepared(ServedModel.Target target, int[] promptIds) {
+    }
+
+    private void submit(RoutingContext ctx, Context context, ServedModel served, ServedModel.Target target, CompletionRequest request,
+            int[] promptIds, long startNanos) {
+        if (ctx.response().closed()) {
+            metrics.requestEnded(ServingMetrics.Outcome.CANCELLED);
+            return;
+        }
+        String id = (request.chat() ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
+        try {
+            int contextLength = served.engine().contextLength();
+            int maxTokens = request.maxTokens() == CompletionRequestParser.UNTIL_CONTEXT_END
+                    ? Math.max(1, contextLength - promptIds.length)
+                    : request.maxTokens();
+            checkFitsContext(promptIds.length, maxTokens, contextLength);
+            long seed = request.seed().orElseGet(() -> ThreadLocalRandom.current().nextLong());
+            SamplingParams sampling = new SamplingParams(request.temperature(), request.topK(), request.topP(), seed);
+            GenerationRequest generation = new GenerationRequest(id, promptIds, maxTokens, sampling, request.stop(), target.adapter());
+            CompletionResponder.Exchange exchange = new CompletionResponder.Exchange(ctx.response(), context, served.engine(), id,
+                    new CompletionJson(id, Instant.now().getEpochSecond(), target.name(), request.chat()), metrics, errors, startNanos);
+            CompletionResponder responder = request.stream()
+                    ? new StreamingResponder(exchange, request.includeUsage())
+                    : new BufferedResponder(exchange);
+            served.engine().submit(generation, responder);
+            responder.accepted(); // engine callbacks hop onto this same context, so they run after this
+        } catch (RuntimeException e) {
+            reject(ctx, errors.toApi(e));
+        }
+    }
+
+    /** The engine checks this too; checking here first names the parameter and uses OpenAI's error code. */
+    private static void checkFitsContext(int promptTokens, int maxTokens, int contextLength) {
+        if ((long) promptTokens + maxTokens > contextLength) {
+            throw OpenAiErrors.invalid("This model's maximum context length is " + contextLength + " tokens, but the prompt ("
+                    + promptTokens + " tokens) plus max_tokens (" + maxTokens + ") needs " + ((long) promptTokens + maxTokens)
+                    + "; reduce the prompt or max_tokens", "max_tokens", "context_length_exceeded");
+        }
+    }
+
+    private ApiException unavailable() {
+        // After a failed load retrying soon will not help, but 503 still says "not this request's fault".
+        return OpenAiErrors.unavailable(models.unavailableReason(), models.loadFailed() ? 60 : LOADING_RETRY_AFTER_SECONDS);
+    }
+
+    private void reject(RoutingContext ctx, ApiException error) {
+        metrics.requestEnded(ServingMetrics.Outcome.of(error));
+        ErrorMapper.send(ctx.response(), error);
+    }
+
+    /** Failures raised by Vert.x handlers before ours (body too large, ...) still get the OpenAI error shape. */
+    private void routeFailed(RoutingContext ctx) {
+        ApiException error = ctx.statusCode() == 413
+                ? OpenAiErrors.tooLarge("request body exceeds " + maxRequestBytes + " bytes")
+                : errors.toApi(ctx.failure() != null ? ctx.failure() : new IllegalStateException("status " + ctx.statusCode()));
+        reject(ctx, error);
+    }
+}

@@ -1,0 +1,49 @@
+package dev.chorus.serving.api;
+
+import dev.chorus.edge.auth.UnauthenticatedException;
+import dev.chorus.edge.http.ErrorMapper;
+import dev.chorus.engine.EngineException;
+import dev.chorus.engine.InvalidRequestException;
+import dev.chorus.engine.adapter.AdapterFormatException;
+import dev.chorus.engine.adapter.AdapterNotFoundException;
+import dev.chorus.engine.generation.EngineClosedException;
+import dev.chorus.engine.generation.EngineOverloadedException;
+import dev.chorus.engine.tokenizer.ChatTemplateException;
+import dev.chorus.serving.model.ModelNotFoundException;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+import org.jboss.logging.Logger;
+
+/** The one place where engine and serving exceptions become HTTP statuses (the error body is the edge's). */
+@ApplicationScoped
+public class ServingErrors {
+    private static final Logger LOG = Logger.getLogger(ServingErrors.class);
+
+    @Produces
+    @Singleton
+    ErrorMapper errors() {
+        return ErrorMapper.builder()
+                .on(UnauthenticatedException.class, e -> OpenAiErrors.unauthorized(e.getMessage()))
+                .on(ModelNotFoundException.class, e -> OpenAiErrors.modelNotFound(e.model()))
+                .on(AdapterNotFoundException.class, e -> OpenAiErrors.modelNotFound(e.key().name())) // removed after we resolved it
+                .on(AdapterFormatException.class, e -> {
+                    LOG.warnf("adapter unusable: %s", e.getMessage());
+                    return OpenAiErrors.adapterUnusable(e.getMessage());
+                })
+                // the messages break the model's chat template's rules
+                .on(ChatTemplateException.class, e -> OpenAiErrors.invalid(e.getMessage(), "messages"))
+                .on(InvalidRequestException.class, e -> OpenAiErrors.invalid(e.getMessage(), null))
+                .on(EngineOverloadedException.class, e -> OpenAiErrors.overloaded(e.getMessage()))
+                .on(EngineClosedException.class, e -> OpenAiErrors.unavailable(e.getMessage(), 5))
+                .on(EngineException.class, e -> {
+                    LOG.warnf("engine failure: %s", e.getMessage());
+                    return OpenAiErrors.internal(e.getMessage());
+                })
+                .otherwise(e -> {
+                    // Anything else is our bug: log it fully, tell the client nothing internal.
+                    LOG.error("unexpected failure while serving a completion", e);
+                    return OpenAiErrors.internal("internal server error");
+                });
+    }
+}

@@ -1,0 +1,213 @@
+package dev.chorus.serving.model;
+
+import dev.chorus.engine.adapter.AdapterCatalog;
+import dev.chorus.engine.adapter.AdapterRuntime;
+import dev.chorus.engine.adapter.AdapterSlots;
+import dev.chorus.engine.adapter.AdapterSource;
+import dev.chorus.engine.adapter.DirectoryAdapterSource;
+import dev.chorus.engine.checkpoint.Fingerprint;
+import dev.chorus.engine.generation.EngineLoop;
+import dev.chorus.engine.generation.EngineStats;
+import dev.chorus.engine.llama.Projection;
+import dev.chorus.engine.model.LoadedModel;
+import dev.chorus.engine.tokenizer.ModelChatTemplate;
+import dev.chorus.engine.tokenizer.Tokenizer;
+import dev.chorus.edge.auth.TenantKeys;
+import dev.chorus.kafka.TopicNames;
+import dev.chorus.serving.ChorusConfig;
+import dev.chorus.serving.adapters.BlobCache;
+import dev.chorus.serving.adapters.RegistryAdapters;
+import dev.chorus.serving.ops.AdapterLoadTimer;
+import dev.chorus.serving.ops.EngineStatsSource;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.Optional;
+import java.util.Set;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+/**
+ * Owns the served model and its engine loop: loads them on a background thread after startup (so
+ * the HTTP server and health endpoints answer while weights load) and closes them on shutdown.
+ */
+@ApplicationScoped
+public class ModelService implements EngineStatsSource {
+    private static final Logger LOG = Logger.getLogger(ModelService.class);
+
+    private final ChorusConfig.Model modelConfig;
+    private final ChorusConfig.Engine engineConfig;
+    private final ChorusConfig.Adapters adapterConfig;
+    private final AdapterLoadTimer loadTimer;
+    private final Object lock = new Object();
+    private volatile ServedModel served;
+    private volatile String failure;
+    private boolean stopped; // guarded by lock
+
+    private final int httpPort;
+
+    private final Optional<String> kafkaBootstrap;
+    private final TopicNames topics;
+
+    public ModelService(ChorusConfig config, AdapterLoadTimer loadTimer, @ConfigProperty(name = "quarkus.http.port") int httpPort,
+            @ConfigProperty(name = "kafka.bootstrap.servers") Optional<String> kafkaBootstrap, TopicNames topics) {
+        this.kafkaBootstrap = kafkaBootstrap;
+        this.topics = topics;
+        this.modelConfig = config.model();
+        this.engineConfig = config.engine();
+        this.adapterConfig = config.adapters();
+        this.loadTimer = loadTimer;
+        this.httpPort = httpPort;
+    }
+
+    void onStart(@Observes StartupEvent event) {
+        Thread loader = new Thread(this::load, "chorus-model-loader");
+        loader.setDaemon(true);
+        loader.start();
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        ServedModel current;
+        synchronized (lock) {
+            stopped = true;
+            current = served;
+            served = null;
+        }
+        if (current != null) {
+            close(current);
+        }
+    }
+
+    private void load() {
+        long started = System.nanoTime();
+        Path path = Path.of(modelConfig.path());
+        LOG.infof("loading model %s on %s", path.toAbsolutePath().normalize(), modelConfig.device());
+        ServedModel loaded;
+        try {
+            loaded = open(path);
+        } catch (RuntimeException | LinkageError e) { // LinkageError: the native engine failed to load
+            failure = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            LOG.errorf(e, "model %s failed to load", path);
+            return;
+        }
+        synchronized (lock) {
+            if (!stopped) {
+                served = loaded;
+                LOG.infof("model %s ready in %d ms (context %d tokens, max batch %d)", loaded.name(),
+                        (System.nanoTime() - started) / 1_000_000, loaded.engine().contextLength(), engineConfig.maxBatch());
+                LOG.infof("try: curl -N http://localhost:%d/v1/completions -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' "
+                        + "-d '{\"prompt\": \"Once upon a time\", \"max_tokens\": 64, \"stream\": true}'", httpPort, TenantKeys.DEMO_KEY);
+                return;
+            }
+        }
+        close(loaded); // shut down while we were loading
+    }
+
+    private ServedModel open(Path path) {
+        LoadedModel model = LoadedModel.load(path, modelConfig.tokenizer().map(Path::of), modelConfig.device());
+        try {
+            Tokenizer tokenizer = model.requireTokenizer(); // text prompts need one; fail at load, not per request
+            AdapterCatalog adapters = adapterCatalog(model, Fingerprint.of(path));
+            try {
+                AdapterRuntime runtime = new AdapterRuntime(model, slotSettings(), adapterConfig.maxCpuLoras(), (AdapterSource) adapters, null);
+                runtime.onLoadLatency((key, nanos) -> loadTimer.record(nanos));
+                EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(
+                        engineConfig.maxBatch(), engineConfig.maxWaiting(), engineConfig.prefillBudget()), runtime);
+                return new ServedModel(model, engine, tokenizer, adapters, ModelChatTemplate.load(path));
+            } catch (RuntimeException e) {
+                closeAdapters(adapters);
+                throw e;
+            }
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+    }
+
+    /** The adapter catalogue and source in one: a local directory, or the registry's topic and blobs. */
+    private AdapterCatalog adapterCatalog(LoadedModel model, String fingerprint) {
+        if (adapterConfig.source() == ChorusConfig.Adapters.Source.DIRECTORY) {
+            Path dir = Path.of(adapterConfig.directory());
+            LOG.infof("adapters from %s (up to %d resident, rank <= %d)", dir.toAbsolutePath().normalize(), adapterConfig.maxLoras(),
+                    adapterConfig.maxRank());
+            return new DirectoryAdapterSource(dir, model.config(), adapterConfig.maxRank(), fingerprint);
+        }
+        String bootstrap = kafkaBootstrap.orElseThrow(() -> new IllegalArgumentException(
+                "chorus.adapters.source=registry needs kafka.bootstrap.servers"));
+        URI registry = URI.create(adapterConfig.registryUrl().orElseThrow(() -> new IllegalArgumentException(
+                "chorus.adapters.source=registry needs chorus.adapters.registry-url")));
+        String key = adapterConfig.registryKey().orElseThrow(() -> new IllegalArgumentException(
+                "chorus.adapters.source=registry needs chorus.adapters.registry-key (an operator key of the registry)"));
+        BlobCache cache = new BlobCache(Path.of(adapterConfig.cacheDirectory()), registry, key);
+        return new RegistryAdapters(bootstrap, topics, cache, model.config(), adapterConfig.maxRank(), fingerprint);
+    }
+
+    private static void closeAdapters(AdapterCatalog adapters) {
+        if (adapters instanceof AutoCloseable closeable) {
+            try {
+                closeable.close();
+            } catch (Exception e) {
+                LOG.warnf("closing the adapter catalogue failed: %s", e.getMessage());
+            }
+        }
+    }
+
+    private AdapterSlots.Settings slotSettings() {
+        Set<Projection> targets = EnumSet.noneOf(Projection.class);
+        targets.addAll(adapterConfig.targetModules());
+        return new AdapterSlots.Settings(adapterConfig.maxLoras(), adapterConfig.maxRank(), targets);
+    }
+
+    private static void close(ServedModel model) {
+        try {
+            model.engine().close();
+        } finally {
+            closeAdapters(model.adapters());
+            model.model().close();
+        }
+    }
+
+    /** The model when it is ready to take requests. */
+    public Optional<ServedModel> served() {
+        return Optional.ofNullable(served);
+    }
+
+    /** The name clients use in {@code model}; known before loading finishes. */
+    public String modelName() {
+        ServedModel current = served;
+        if (current != null) {
+            return current.name();
+        }
+        Path file = Path.of(modelConfig.path()).getFileName();
+        return file == null ? modelConfig.path() : file.toString();
+    }
+
+    /** Why requests cannot be served right now; null once the model is ready. */
+    public String unavailableReason() {
+        if (served != null) {
+            return null;
+        }
+        String error = failure;
+        if (error != null) {
+            return "model " + modelName() + " failed to load: " + error;
+        }
+        synchronized (lock) {
+            return stopped ? "the server is shutting down" : "model " + modelName() + " is still loading";
+        }
+    }
+
+    /** Whether waiting can help: false once loading failed. */
+    public boolean loadFailed() {
+        return failure != null;
+    }
+
+    @Override
+    public EngineStats stats() {
+        ServedModel current = served;
+        return current == null ? EngineStats.IDLE : current.engine().stats();
+    }
+}
