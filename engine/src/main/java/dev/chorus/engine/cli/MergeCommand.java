@@ -14,7 +14,6 @@ import dev.chorus.engine.llama.DenseParameters;
 import dev.chorus.engine.llama.Projection;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -27,18 +26,29 @@ import java.util.stream.Stream;
  * qa-sparse-peft and qa-lora into a compressed base, lora into a dense one.
  */
 final class MergeCommand {
+    static final String USAGE = "merge    --model COMPRESSED_BASE --adapter DIR --out DIR";
+
+    record Options(Path model, Path adapter, Path out) {
+        Options {
+            OptionChecks.absent(out);
+        }
+
+        static Options parse(List<String> argv) {
+            CliArgs args = new CliArgs(argv, Set.of());
+            Options o = new Options(args.requiredPath("model"), args.requiredPath("adapter"), args.requiredPath("out"));
+            args.rejectUnknown();
+            return o;
+        }
+    }
+
     private MergeCommand() {
     }
 
-    static void run(List<String> argv, PrintStream err) {
-        CliArgs args = new CliArgs(argv, Set.of());
-        Path modelPath = args.requiredPath("model");
-        Path adapterDir = args.requiredPath("adapter");
-        Path out = args.requiredPath("out");
-        args.rejectUnknown();
-        if (Files.exists(out)) {
-            throw new UsageException(out + " already exists; choose a new --out directory");
-        }
+    static void run(List<String> argv, PrintStream stdout, PrintStream err) {
+        Options o = Options.parse(argv);
+        Path modelPath = o.model();
+        Path adapterDir = o.adapter();
+        Path out = o.out();
         Checkpoint base = Checkpoints.open(modelPath);
         String fingerprint = Fingerprint.of(modelPath);
         CompressedParameters merged;

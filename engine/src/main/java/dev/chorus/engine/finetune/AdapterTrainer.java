@@ -12,7 +12,6 @@ import dev.chorus.engine.adapter.AdapterKind;
 import dev.chorus.engine.adapter.FrozenLinears;
 import dev.chorus.engine.llama.DenseParameters;
 import dev.chorus.engine.llama.ModelConfig;
-import dev.chorus.engine.llama.Projection;
 import dev.chorus.engine.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -27,18 +26,6 @@ import java.util.function.Supplier;
  * held-out evaluation and checkpoints every K steps. Seeded: the same inputs give the same adapter.
  */
 public final class AdapterTrainer implements AutoCloseable {
-
-    /** {@code kind}: what is trained, with its rank, α and the kind's own parameters (validated by the kind). */
-    public record Settings(AdapterKind kind, Set<Projection> targets, int steps, float learningRate, int batchSize, int accumulation,
-            float weightDecay, int warmupSteps, boolean cosine, float maxGradNorm, int evalEvery, int checkpointEvery, long seed) {
-        public Settings {
-            if (steps < 1 || batchSize < 1 || accumulation < 1 || !(learningRate > 0) || targets.isEmpty()) {
-                throw new InvalidRequestException("steps, batch size and accumulation must be >= 1, the learning rate > 0, "
-                        + "and at least one target module given");
-            }
-            targets = Set.copyOf(targets);
-        }
-    }
 
     public record Progress(int step, int steps, double trainLoss, double learningRate, double gradientNorm) {
     }
@@ -64,7 +51,8 @@ public final class AdapterTrainer implements AutoCloseable {
 
     private final Tokenizer tokenizer;
     private final int eos;
-    private final Settings settings;
+    private final TrainingRun run;
+    private final Optimization optimization;
     private final String baseFingerprint;
     private final NDManager manager;
     private final CausalLm model;
@@ -72,23 +60,24 @@ public final class AdapterTrainer implements AutoCloseable {
     private final DataType dtype;
     private final int contextLength;
 
-    public AdapterTrainer(DenseParameters base, Tokenizer tokenizer, int eos, Settings settings, Adapter init, String baseFingerprint,
-            NDManager parent, DataType dtype) {
-        this(base, null, tokenizer, eos, settings, init, baseFingerprint, parent, dtype);
+    public AdapterTrainer(DenseParameters base, Tokenizer tokenizer, int eos, TrainingRun run, Optimization optimization, Adapter init,
+            String baseFingerprint, NDManager parent, DataType dtype) {
+        this(base, null, tokenizer, eos, run, optimization, init, baseFingerprint, parent, dtype);
     }
 
     /** {@code frozen}: the compressed base's masks and grids, asked for by sparse-peft and qa-sparse-peft. */
-    public AdapterTrainer(DenseParameters base, Supplier<FrozenLinears> frozen, Tokenizer tokenizer, int eos, Settings settings, Adapter init,
-            String baseFingerprint, NDManager parent, DataType dtype) {
+    public AdapterTrainer(DenseParameters base, Supplier<FrozenLinears> frozen, Tokenizer tokenizer, int eos, TrainingRun run,
+            Optimization optimization, Adapter init, String baseFingerprint, NDManager parent, DataType dtype) {
         this.tokenizer = tokenizer;
         this.eos = eos;
-        this.settings = settings;
+        this.run = run;
+        this.optimization = optimization;
         this.baseFingerprint = baseFingerprint;
         this.dtype = dtype;
         this.contextLength = base.config().maxPositions();
         this.manager = parent.newSubManager();
         this.model = new CausalLm(base, base.config().maxPositions(), manager, dtype);
-        this.adapter = new TrainableAdapter(base.config(), settings.kind(), settings.targets(), init, frozen, manager, dtype, settings.seed());
+        this.adapter = new TrainableAdapter(base.config(), run.kind(), run.targets(), init, frozen, manager, dtype, run.seed());
     }
 
     public Result train(List<TrainingExample> trainData, List<TrainingExample> evalData, Listener listener) {
@@ -97,21 +86,20 @@ public final class AdapterTrainer implements AutoCloseable {
         if (train.isEmpty()) {
             throw new InvalidRequestException("no training example leaves a completion token within the context");
         }
-        AdamW optimizer = new AdamW(adapter.parameters(), adapter::decayed, settings.learningRate(), settings.weightDecay(),
-                settings.warmupSteps(), settings.steps(), settings.cosine() ? AdamW.Schedule.COSINE : AdamW.Schedule.LINEAR,
-                settings.maxGradNorm());
+        AdamW optimizer = new AdamW(adapter.parameters(), adapter::decayed, optimization.learningRate(), optimization.weightDecay(),
+                optimization.warmupSteps(), run.steps(), optimization.decay(), optimization.maxGradNorm());
         double initialEval = eval.isEmpty() ? Double.NaN : evalLoss(eval);
-        Random random = new Random(settings.seed());
+        Random random = new Random(run.seed());
         List<Integer> order = new ArrayList<>();
         int cursor = Integer.MAX_VALUE;
         double first = Double.NaN;
         double last = Double.NaN;
         long start = System.nanoTime();
-        for (int step = 1; step <= settings.steps(); step++) {
+        for (int step = 1; step <= run.steps(); step++) {
             List<List<TokenBatches.Encoded>> micro = new ArrayList<>();
-            for (int k = 0; k < settings.accumulation(); k++) {
+            for (int k = 0; k < optimization.accumulation(); k++) {
                 List<TokenBatches.Encoded> batch = new ArrayList<>();
-                while (batch.size() < settings.batchSize()) {
+                while (batch.size() < optimization.batchSize()) {
                     if (cursor >= order.size()) { // a new epoch in a new order
                         order.clear();
                         for (int i = 0; i < train.size(); i++) {
@@ -127,18 +115,18 @@ public final class AdapterTrainer implements AutoCloseable {
             last = trainStep(micro);
             first = step == 1 ? last : first;
             double gradientNorm = optimizer.step(step);
-            listener.onStep(new Progress(step, settings.steps(), last, optimizer.learningRate(step), gradientNorm));
-            if (settings.evalEvery() > 0 && step % settings.evalEvery() == 0 && !eval.isEmpty()) {
+            listener.onStep(new Progress(step, run.steps(), last, optimizer.learningRate(step), gradientNorm));
+            if (optimization.evalEvery() > 0 && step % optimization.evalEvery() == 0 && !eval.isEmpty()) {
                 listener.onEval(step, evalLoss(eval));
             }
-            if (settings.checkpointEvery() > 0 && step % settings.checkpointEvery() == 0 && step < settings.steps()) {
+            if (optimization.checkpointEvery() > 0 && step % optimization.checkpointEvery() == 0 && step < run.steps()) {
                 listener.onCheckpoint(step, adapter.snapshot(baseFingerprint));
             }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         double finalEval = eval.isEmpty() ? Double.NaN : evalLoss(eval);
         return new Result(adapter.snapshot(baseFingerprint), initialEval, finalEval, first, last, seconds, adapter.parameterCount(),
-                settings.steps());
+                run.steps());
     }
 
     /** Forward and backward over the micro-batches of one step; the loss is the mean over all their completion tokens. */
@@ -162,7 +150,7 @@ public final class AdapterTrainer implements AutoCloseable {
     }
 
     private double evalLoss(List<TokenBatches.Encoded> data) {
-        return meanNll(model, adapter, data, Math.max(8, settings.batchSize()), manager, dtype);
+        return meanNll(model, adapter, data, Math.max(8, optimization.batchSize()), manager, dtype);
     }
 
     /** Mean negative log-likelihood per completion token of {@code data} under {@code model} with {@code adapter}. */

@@ -20,7 +20,8 @@ import dev.chorus.engine.compress.Calibration;
 import dev.chorus.engine.compress.CompressionListener;
 import dev.chorus.engine.compress.CompressionSettings;
 import dev.chorus.engine.compress.Compressor;
-import dev.chorus.engine.compress.EbftRepair;
+import dev.chorus.engine.compress.PruningMethod;
+import dev.chorus.engine.compress.Quantization;
 import dev.chorus.engine.compress.SparsityPattern;
 import dev.chorus.engine.compressed.CompressedParameters;
 import dev.chorus.engine.compressed.MaskedMatrix;
@@ -57,8 +58,8 @@ class AdapterMergeTest {
     static void compressTheBase() throws Exception {
         Path source = TestModels.tinyStories656k();
         dense = LoadedModel.load(source, Optional.empty(), "cpu");
-        CompressionSettings settings = new CompressionSettings(new SparsityPattern.Unstructured(0.5), true, false, EbftRepair.Settings.DEFAULTS,
-                new QuantSpec(4, 128, false), false, 0);
+        CompressionSettings settings = new CompressionSettings(new SparsityPattern.Unstructured(0.5), PruningMethod.WANDA, Optional.empty(),
+                new Quantization.GroupWise(new QuantSpec(4, 128, false), false));
         List<int[]> calibration = Calibration.selfGenerated(dense, 8, 64, 11);
         CompressedParameters compressed = new Compressor(HfCheckpoint.read(source), settings, CompressionListener.NONE)
                 .compress(calibration, "sha256:test", "self:8", dense.manager());
@@ -82,11 +83,11 @@ class AdapterMergeTest {
     }
 
     static Adapter train(AdapterType type, Path model) {
-        AdapterTrainer.Settings s = new AdapterTrainer.Settings(AdapterKind.of(type, 8, 16f, () -> 128), EnumSet.allOf(Projection.class),
-                30, 3e-3f, 8, 1, 0f, 3, true, 1f, 0, 0, 1);
+        TrainingRun run = new TrainingRun(AdapterKind.of(type, 8, 16f, () -> 128), EnumSet.allOf(Projection.class), 30, 1);
+        Optimization optimization = new Optimization(3e-3f, Optimization.Decay.COSINE, 3, 0f, 1f, 8, 1, 0, 0);
         try (NDManager m = Engine.getInstance().newBaseManager();
                 AdapterTrainer t = new AdapterTrainer(Checkpoints.open(model).dense(), () -> frozen, dense.requireTokenizer(),
-                        dense.config().eosId(), s, null, null, m, DataType.FLOAT32)) {
+                        dense.config().eosId(), run, optimization, null, null, m, DataType.FLOAT32)) {
             return t.train(SyntheticStories.generate("cooking", 64, 1), List.of(), p -> { }).adapter();
         }
     }

@@ -3,6 +3,7 @@ package dev.chorus.engine.finetune;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import dev.chorus.engine.adapter.AdapterType;
 import dev.chorus.engine.checkpoint.Checkpoints;
 
 import ai.djl.engine.Engine;
@@ -43,14 +44,18 @@ class AdapterTrainerTest {
         model.close();
     }
 
-    static AdapterTrainer.Settings lora(int steps, float lr, long seed) {
-        return new AdapterTrainer.Settings(new Lora(16, 32f, 32f / 16), EnumSet.allOf(Projection.class), steps, lr, 8, 1, 0.01f,
-                Math.min(10, steps / 10), true, 1f, 0, 0, seed);
+    record Setup(TrainingRun run, Optimization optimization) {
     }
 
-    static AdapterTrainer.Result train(AdapterTrainer.Settings settings, Adapter init, List<TrainingExample> eval) {
+    static Setup lora(int steps, float lr, long seed) {
+        return new Setup(new TrainingRun(new Lora(16, 32f, 32f / 16), EnumSet.allOf(Projection.class), steps, seed),
+                new Optimization(lr, Optimization.Decay.COSINE, Math.min(10, steps / 10), 0.01f, 1f, 8, 1, 0, 0));
+    }
+
+    static AdapterTrainer.Result train(Setup setup, Adapter init, List<TrainingExample> eval) {
         try (NDManager m = Engine.getInstance().newBaseManager();
-                AdapterTrainer t = new AdapterTrainer(base, tokenizer, base.config().eosId(), settings, init, null, m, DataType.FLOAT32)) {
+                AdapterTrainer t = new AdapterTrainer(base, tokenizer, base.config().eosId(), setup.run(), setup.optimization(), init, null, m,
+                        DataType.FLOAT32)) {
             return t.train(TRAIN, eval, p -> { });
         }
     }

@@ -156,13 +156,7 @@ public class ModelService implements EngineStatsSource {
 
     private AdapterSlots.Settings slotSettings() {
         Set<Projection> targets = EnumSet.noneOf(Projection.class);
-        for (String module : adapterConfig.targetModules()) {
-            try {
-                targets.add(Projection.fromModuleName(module.trim()));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("chorus.adapters.target-modules: " + e.getMessage(), e);
-            }
-        }
+        targets.addAll(adapterConfig.targetModules());
         return new AdapterSlots.Settings(adapterConfig.maxLoras(), adapterConfig.maxRank(), targets);
     }
 
