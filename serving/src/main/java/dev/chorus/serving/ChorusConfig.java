@@ -1,6 +1,8 @@
 package dev.chorus.serving;
 
+import dev.chorus.engine.llama.Projection;
 import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithConverter;
 import io.smallrye.config.WithDefault;
 import java.time.Duration;
 import java.util.List;
@@ -105,6 +107,6 @@ public interface ChorusConfig {
 
         /** Projections adapters may target (PEFT module names); slot tensors exist only for these. */
         @WithDefault("q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj")
-        List<String> targetModules();
+        List<@WithConverter(ProjectionConverter.class) Projection> targetModules();
     }
 }

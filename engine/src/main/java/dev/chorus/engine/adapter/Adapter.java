@@ -4,29 +4,52 @@ import dev.chorus.engine.llama.Projection;
 import java.util.Map;
 import java.util.Set;
 
-/**
- * One adapter version's weights, per (layer, projection) it targets. For LORA and QA_LORA each
- * module has A and B; for SCALE each module has one scale per output channel.
- */
-/**
- * @param scaling the factor s on B·A: α/r, or α/√r for rank-stabilised LoRA
- */
-public record Adapter(AdapterType type, int rank, float alpha, float scaling, Set<Projection> targets, Integer groupSize,
-        String baseFingerprint, Map<Module, Weights> modules) {
+/** One adapter version: its validated config and, per (layer, projection) it targets, its kind's weights. */
+public record Adapter(AdapterConfig config, Map<Module, ModuleWeights> modules) {
 
     /** A target module: one projection of one block. */
     public record Module(int layer, Projection projection) {
     }
 
-    /**
-     * a: [rank, in] (LORA) or [rank, in/g] (QA_LORA); b: [out, rank]; scales: [out] (SCALE only,
-     * a and b null then).
-     */
-    public record Weights(float[] a, float[] b, float[] scales) {
+    public Adapter {
+        modules = Map.copyOf(modules);
+        for (ModuleWeights w : modules.values()) {
+            try {
+                config.kind().values(w);
+            } catch (ClassCastException e) {
+                throw new IllegalArgumentException("a " + config.kind().type().label() + " adapter cannot hold " + w.getClass().getSimpleName()
+                        + " weights");
+            }
+        }
     }
 
-    public Adapter {
-        targets = Set.copyOf(targets);
-        modules = Map.copyOf(modules);
+    public AdapterKind kind() {
+        return config.kind();
+    }
+
+    public AdapterType type() {
+        return config.kind().type();
+    }
+
+    public int rank() {
+        return config.kind().rank();
+    }
+
+    public float alpha() {
+        return config.kind().alpha();
+    }
+
+    /** The factor s on the delta: α/r, or α/√r for rank-stabilised LoRA. */
+    public float scaling() {
+        return config.kind().scaling();
+    }
+
+    public Set<Projection> targets() {
+        return config.targets();
+    }
+
+    /** The base this adapter was made for; null when not recorded. */
+    public String baseFingerprint() {
+        return config.baseFingerprint();
     }
 }

@@ -20,7 +20,8 @@ import java.util.Set;
  * Device-resident adapter weights for every target module in preallocated slot tensors (the
  * Punica/S-LoRA layout). Slot 0 is the zero adapter; smaller ranks are zero-padded to maxRank; a
  * qa-lora A [r, in/g] is stored expanded to [r, in] with A'[:, j] = A[:, j/g]/g, so A'x = A·pool_g(x)
- * and lora and qa-lora share one layout. Only the engine thread touches it.
+ * and lora, qa-lora and qa-hira share one layout; each kind lays itself out ({@link SlotContents}).
+ * Only the engine thread touches it.
  *
  * <p>Per module the batched op is, for row i with slot idx[i]:
  * {@code y[i] = base[i] ⊙ α[idx[i]] + (x[i]·A[idx[i]]ᵀ)·(s·B)[idx[i]]ᵀ}, where α holds a scale
@@ -65,7 +66,7 @@ public final class AdapterSlots implements AdapterCache.SlotWriter, AutoCloseabl
     private final Settings settings;
     private final NDManager manager;
     private final Group[][] groups; // [layer][block input]; null where the input has no targeted projection
-    private final boolean[] lowRank; // slot holds a lora/qa-lora adapter
+    private final boolean[] lowRank; // slot holds a low-rank pair (lora, qa-lora, qa-hira)
     private final boolean[] scaled; // slot holds a scale adapter
     // Views of the slot tensors for the last consecutive slot range, kept across steps (a view sees
     // later writes to its slots) and rebuilt when the range changes.
@@ -100,65 +101,39 @@ public final class AdapterSlots implements AdapterCache.SlotWriter, AutoCloseabl
         return settings;
     }
 
-    /** Writes {@code a} into {@code slot} (1..maxAdapters), replacing whatever was there. */
+    /**
+     * Writes {@code a} into {@code slot} (1..maxAdapters), replacing whatever was there. The kind lays
+     * itself out first, so a refusal (merged-only kind, rank above the slot rank) leaves the slot as it was.
+     */
     @Override
     public void load(int slot, Adapter a) {
         if (slot < 1 || slot > settings.maxAdapters()) {
             throw new IllegalArgumentException("slot " + slot + " outside 1.." + settings.maxAdapters());
         }
-        if (a.type().mergedOnly()) {
-            throw new AdapterFormatException("a " + a.type().label() + " adapter is served merged into its base: run chorus merge");
-        }
-        if (a.type() == AdapterType.QA_HIRA) {
-            int r = HiraExpansion.rank(a, config);
-            if (r > settings.maxRank()) {
-                throw new AdapterFormatException("a qa-hira adapter with output group " + a.rank() + " is served as rank " + r
-                        + ", above the slot rank " + settings.maxRank() + "; use a larger output group");
-            }
-            a = HiraExpansion.toLowRank(a, config);
-        }
-        if (a.rank() > settings.maxRank()) {
-            throw new AdapterFormatException("adapter rank " + a.rank() + " exceeds the slot rank " + settings.maxRank());
-        }
+        SlotContents contents = new SlotContents(config, settings.maxRank());
+        a.kind().layInto(contents, a);
         if (!settings.targets().containsAll(a.targets())) {
             throw new AdapterFormatException("adapter targets " + a.targets() + " but slots hold only " + settings.targets());
         }
         clear(slot);
         int r = settings.maxRank();
         try (NDManager staging = manager.newSubManager()) {
-            for (var e : a.modules().entrySet()) {
-                Adapter.Module m = e.getKey();
-                Adapter.Weights w = e.getValue();
+            contents.lowRankModules().forEach((m, pair) -> {
                 Projection p = m.projection();
                 Group group = groups[m.layer()][BlockInput.of(p).ordinal()];
                 int member = group.members.indexOf(p);
                 int in = p.inFeatures(config);
                 int out = p.outFeatures(config);
-                if (a.type() == AdapterType.SCALE) {
-                    group.scale[member].set(new NDIndex(slot + ", 0, :"), staging.create(w.scales()));
-                    continue;
-                }
-                float[] downT = new float[in * r]; // Aᵀ [in, maxRank]
-                float[] upT = new float[r * out]; // (s·B)ᵀ [maxRank, out]
-                int rank = a.rank();
-                int g = a.type() == AdapterType.QA_LORA ? a.groupSize() : 1;
-                int cols = in / g;
-                for (int k = 0; k < rank; k++) {
-                    for (int j = 0; j < in; j++) {
-                        downT[j * r + k] = w.a()[k * cols + j / g] / g;
-                    }
-                }
-                for (int o = 0; o < out; o++) {
-                    for (int k = 0; k < rank; k++) {
-                        upT[k * out + o] = a.scaling() * w.b()[o * rank + k];
-                    }
-                }
-                group.down.set(new NDIndex(slot + ", :, " + member * r + ":" + (member + 1) * r), staging.create(downT, new Shape(in, r)));
-                group.up[member].set(new NDIndex(slot + ", :, :"), staging.create(upT, new Shape(r, out)));
-            }
+                group.down.set(new NDIndex(slot + ", :, " + member * r + ":" + (member + 1) * r), staging.create(pair.downT(), new Shape(in, r)));
+                group.up[member].set(new NDIndex(slot + ", :, :"), staging.create(pair.upT(), new Shape(r, out)));
+            });
+            contents.scaleModules().forEach((m, alpha) -> {
+                Group group = groups[m.layer()][BlockInput.of(m.projection()).ordinal()];
+                group.scale[group.members.indexOf(m.projection())].set(new NDIndex(slot + ", 0, :"), staging.create(alpha));
+            });
         }
-        lowRank[slot] = a.type() != AdapterType.SCALE;
-        scaled[slot] = a.type() == AdapterType.SCALE;
+        lowRank[slot] = !contents.lowRankModules().isEmpty();
+        scaled[slot] = !contents.scaleModules().isEmpty();
     }
 
     /** Resets a slot to the zero adapter. */

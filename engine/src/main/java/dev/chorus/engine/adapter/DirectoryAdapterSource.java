@@ -16,7 +16,7 @@ import java.util.stream.Stream;
  * (version a positive integer; the newest is active). Every load is validated against the served
  * base. Publish a version by writing it elsewhere and renaming it into place, so it appears whole.
  */
-public final class DirectoryAdapterSource implements AdapterSource, AdapterCatalog {
+public final class DirectoryAdapterSource implements AdapterStore {
     private static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
     private final Path root;

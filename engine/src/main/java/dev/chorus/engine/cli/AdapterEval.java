@@ -6,10 +6,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.chorus.engine.adapter.Adapter;
 import dev.chorus.engine.adapter.AdapterFiles;
+import dev.chorus.engine.adapter.FrozenLinears;
 import dev.chorus.engine.checkpoint.Checkpoints;
 import dev.chorus.engine.checkpoint.Fingerprint;
 import dev.chorus.engine.finetune.AdapterTrainer;
-import dev.chorus.engine.finetune.FrozenLinears;
 import dev.chorus.engine.finetune.TrainingData;
 import dev.chorus.engine.finetune.TrainingExample;
 import dev.chorus.engine.llama.DenseParameters;
@@ -32,8 +32,8 @@ final class AdapterEval {
         double loss;
         try (LoadedModel model = LoadedModel.load(modelPath, Optional.empty(), "cpu");
                 NDManager manager = Engine.getInstance().newBaseManager()) {
-            FrozenLinears frozen = adapter != null && adapter.type().mergedOnly() ? FrozenLinears.read(modelPath) : null;
-            loss = AdapterTrainer.evaluate(base, frozen, model.requireTokenizer(), base.config().eosId(), adapter, examples, manager);
+            loss = AdapterTrainer.evaluate(base, () -> FrozenLinears.read(modelPath), model.requireTokenizer(), base.config().eosId(), adapter,
+                    examples, manager);
         }
         ObjectNode report = new ObjectMapper().createObjectNode()
                 .put("model", modelPath.toString())

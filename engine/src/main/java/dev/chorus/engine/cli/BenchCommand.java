@@ -6,6 +6,7 @@ import dev.chorus.engine.model.LoadedModel;
 import dev.chorus.engine.model.RowAdapters;
 import dev.chorus.engine.sampling.Sampler;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -20,54 +21,64 @@ final class BenchCommand {
     private static final int WARMUP_STEPS = 3;
     private static final long WARMUP_NANOS = 4_000_000_000L;
 
+    static final String USAGE = """
+            bench decode --model PATH [--batch B] [--tokens N] [--json] [--device cpu|gpu]
+            bench multi-lora --model PATH [--adapters N] [--rank R] [--targets all|qkvo] [--batch B] [--tokens T]
+                     [--pattern distinct|identical|zipf] [--json] [--device cpu|gpu]""";
+    private static final int PROMPT = 4;
+
+    record Options(Path model, int batch, int tokens, boolean json, String device) {
+        Options {
+            OptionChecks.between("batch", batch, 1, 1024);
+            OptionChecks.between("tokens", tokens, 1, 1 << 20);
+        }
+
+        static Options parse(List<String> argv) {
+            CliArgs args = new CliArgs(argv, Set.of("json"));
+            Options o = new Options(args.requiredPath("model"), args.integer("batch").orElse(1), args.integer("tokens").orElse(128),
+                    args.flag("json"), args.string("device").orElse("cpu"));
+            args.rejectUnknown();
+            return o;
+        }
+    }
+
     private BenchCommand() {
     }
 
     static void run(List<String> argv, PrintStream out, PrintStream err) {
+        if (!argv.isEmpty() && (argv.get(0).equals("--help") || argv.get(0).equals("-h"))) {
+            throw new HelpRequested();
+        }
         if (argv.isEmpty() || !(argv.get(0).equals("decode") || argv.get(0).equals("multi-lora"))) {
             throw new UsageException("usage: chorus bench decode|multi-lora --model PATH [--batch B] [--tokens N] [--json]");
         }
         if (argv.get(0).equals("multi-lora")) {
-            CliArgs args = new CliArgs(argv.subList(1, argv.size()), Set.of("json"));
-            var modelPath = args.requiredPath("model");
-            boolean json = args.flag("json");
-            String device = args.string("device").orElse("cpu");
-            try (LoadedModel model = LoadedModel.load(modelPath, Optional.empty(), device)) {
-                MultiLoraBench.run(args, model, out, json);
-            }
+            MultiLoraBench.run(MultiLoraBench.Options.parse(argv.subList(1, argv.size())), out);
             return;
         }
-        CliArgs args = new CliArgs(argv.subList(1, argv.size()), Set.of("json"));
-        var modelPath = args.requiredPath("model");
-        int batch = args.integer("batch", 1, 1, 1024);
-        int tokens = args.integer("tokens", 128, 1, 1 << 20);
-        boolean json = args.flag("json");
-        String device = args.string("device").orElse("cpu");
-        args.rejectUnknown();
-
-        try (LoadedModel model = LoadedModel.load(modelPath, Optional.empty(), device)) {
-            int prompt = 4;
+        Options o = Options.parse(argv.subList(1, argv.size()));
+        try (LoadedModel model = LoadedModel.load(o.model(), Optional.empty(), o.device())) {
             int capacity = model.config().maxPositions();
-            if (prompt + WARMUP_STEPS + tokens > capacity) {
-                throw new UsageException("--tokens " + tokens + " does not fit the context of " + capacity + " (max "
-                        + (capacity - prompt - WARMUP_STEPS) + ")");
+            if (PROMPT + WARMUP_STEPS + o.tokens() > capacity) {
+                throw new UsageException("--tokens " + o.tokens() + " does not fit the context of " + capacity + " (max "
+                        + (capacity - PROMPT - WARMUP_STEPS) + ")");
             }
             // Warm up for a few seconds: DJL's Java side (index parsing, JNI wrappers) gets several times
             // faster once the JIT has compiled it, which takes thousands of calls.
             long warmUntil = System.nanoTime() + WARMUP_NANOS;
             while (System.nanoTime() < warmUntil) {
-                measure(model, batch, prompt, Math.min(tokens, 64), null);
+                measure(model, o.batch(), PROMPT, Math.min(o.tokens(), 64), null);
             }
-            Result r = measure(model, batch, prompt, tokens, null);
-            if (json) {
+            Result r = measure(model, o.batch(), PROMPT, o.tokens(), null);
+            if (o.json()) {
                 out.printf(Locale.ROOT,
                         "{\"model\":\"%s\",\"batch\":%d,\"tokens\":%d,\"tokens_per_s\":%.1f,\"ms_per_step\":%.3f,"
                                 + "\"forward_ms_per_step\":%.3f,\"sampling_ms_per_step\":%.3f,\"prefill_ms_per_sequence\":%.3f}%n",
-                        model.name(), batch, tokens, r.tokensPerSecond(), r.msPerStep, r.forwardMsPerStep, r.samplingMsPerStep,
+                        model.name(), o.batch(), o.tokens(), r.tokensPerSecond(), r.msPerStep, r.forwardMsPerStep, r.samplingMsPerStep,
                         r.prefillMs);
             } else {
                 out.printf(Locale.ROOT, "%s decode batch=%d tokens=%d: %.1f tokens/s, %.3f ms/step (forward %.3f, sampling %.3f), "
-                                + "prefill %.3f ms/sequence%n", model.name(), batch, tokens, r.tokensPerSecond(), r.msPerStep,
+                                + "prefill %.3f ms/sequence%n", model.name(), o.batch(), o.tokens(), r.tokensPerSecond(), r.msPerStep,
                         r.forwardMsPerStep, r.samplingMsPerStep, r.prefillMs);
             }
         }

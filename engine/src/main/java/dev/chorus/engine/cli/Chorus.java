@@ -4,6 +4,8 @@ import dev.chorus.engine.EngineException;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
+import java.util.stream.Collectors;
 
 /** Entry point of bin/chorus: dispatches to a command; maps failures to one stderr line and an exit code. */
 public final class Chorus {
@@ -11,25 +13,28 @@ public final class Chorus {
     static final int FAILED = 1;
     static final int USAGE = 2;
 
-    private static final String HELP = """
-            usage: chorus <command> [options]
-              generate --model PATH [--tokenizer PATH] [--prompt TEXT] [--max-tokens N] [--temperature T]
-                       [--top-k K] [--top-p P] [--seed S] [--device cpu|gpu]
-              synth    --shape stories15M|stories42M|stories110M --out FILE [--seed S]
-              bench decode --model PATH [--batch B] [--tokens N] [--json] [--device cpu|gpu]
-              bench multi-lora --model PATH [--adapters N] [--rank R] [--targets all|qkvo] [--batch B] [--tokens T]
-                       [--pattern distinct|identical|zipf] [--json]
-              compress --model IN --out DIR --sparsity 0.5|2:4|4:8 [--bits 4|8] [--group-size 32|64|128] [--sym] [--gptq]
-                       [--ebft] [--bcq Q] [--calibration self:N|FILE] [--method wanda|magnitude] [--seed S]
-              eval     --model M [--reference DENSE] [--samples N] [--data FILE] [--adapter DIR] [--json]
-              make-data --domain pirates|space|cooking|sports [--n N] [--seed S] [--out FILE]
-              finetune --model BASE --data FILE --out DIR [--type lora|qa-lora|qa-hira|scale|sparse-peft|qa-sparse-peft] [--rank R] [--alpha A]
-                       [--targets all|qkvo|q,k,v,o,gate,up,down] [--steps N] [--lr LR] [--batch B] [--accumulation K]
-                       [--warmup W] [--linear] [--weight-decay WD] [--max-grad-norm G] [--eval FILE | --eval-split F]
-                       [--eval-every K] [--checkpoint-every K] [--init ADAPTER_DIR] [--group-size G] [--seed S] [--json]
-              merge    --model COMPRESSED_BASE --adapter DIR --out DIR
-              make-adapter --model PATH --out DIR [--type lora|qa-lora|scale] [--rank R] [--targets all|qkvo]
-                       [--std S] [--seed S]""";
+    /** What a command does with its arguments; output on {@code out}, diagnostics on {@code err}. */
+    interface Action {
+        void run(List<String> args, PrintStream out, PrintStream err);
+    }
+
+    /** A command's name, its usage lines (after "chorus "), and what it runs. */
+    record Command(String name, String usage, Action action) {
+    }
+
+    static final List<Command> COMMANDS = List.of(
+            new Command("generate", GenerateCommand.USAGE, GenerateCommand::run),
+            new Command("synth", SynthCommand.USAGE, SynthCommand::run),
+            new Command("bench", BenchCommand.USAGE, BenchCommand::run),
+            new Command("compress", CompressCommand.USAGE, CompressCommand::run),
+            new Command("eval", EvalCommand.USAGE, EvalCommand::run),
+            new Command("make-data", MakeDataCommand.USAGE, MakeDataCommand::run),
+            new Command("finetune", FinetuneCommand.USAGE, FinetuneCommand::run),
+            new Command("merge", MergeCommand.USAGE, MergeCommand::run),
+            new Command("make-adapter", MakeAdapterCommand.USAGE, MakeAdapterCommand::run));
+
+    private static final String HELP = "usage: chorus <command> [options]   (chorus <command> --help: one command)\n"
+            + COMMANDS.stream().map(c -> "  " + c.usage().replace("\n", "\n  ")).collect(Collectors.joining("\n"));
 
     private Chorus() {
     }
@@ -41,24 +46,21 @@ public final class Chorus {
     }
 
     static int run(String[] args, PrintStream out, PrintStream err) {
-        if (args.length == 0 || args[0].equals("--help") || args[0].equals("help")) {
+        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
             (args.length == 0 ? err : out).println(HELP);
             return args.length == 0 ? USAGE : OK;
         }
-        List<String> rest = Arrays.asList(args).subList(1, args.length);
+        Optional<Command> command = COMMANDS.stream().filter(c -> c.name().equals(args[0])).findFirst();
+        if (command.isEmpty()) {
+            err.println("chorus: unknown command '" + args[0] + "' (commands: "
+                    + COMMANDS.stream().map(Command::name).collect(Collectors.joining(", ")) + "; see chorus help)");
+            return USAGE;
+        }
         try {
-            switch (args[0]) {
-                case "generate" -> GenerateCommand.run(rest, out, err);
-                case "synth" -> SynthCommand.run(rest, err);
-                case "bench" -> BenchCommand.run(rest, out, err);
-                case "compress" -> CompressCommand.run(rest, err);
-                case "eval" -> EvalCommand.run(rest, out, err);
-                case "make-adapter" -> MakeAdapterCommand.run(rest, err);
-                case "make-data" -> MakeDataCommand.run(rest, out, err);
-                case "finetune" -> FinetuneCommand.run(rest, out, err);
-                case "merge" -> MergeCommand.run(rest, err);
-                default -> throw new UsageException("unknown command '" + args[0] + "' (commands: generate, synth, bench, compress, eval, make-adapter, make-data, finetune, merge; see chorus help)");
-            }
+            command.get().action().run(Arrays.asList(args).subList(1, args.length), out, err);
+            return OK;
+        } catch (HelpRequested e) {
+            out.println("usage: chorus " + command.get().usage());
             return OK;
         } catch (UsageException e) {
             err.println("chorus: " + e.getMessage());

@@ -1,9 +1,8 @@
 package dev.chorus.engine.cli;
 
 import dev.chorus.engine.llama.Projection;
-import java.util.EnumSet;
-
 import java.nio.file.Path;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -13,7 +12,8 @@ import java.util.Set;
 
 /**
  * "--name value" and "--flag" arguments of one command. Every option must be declared by the
- * command that reads it: leftovers are reported as unknown, typed getters check range and format.
+ * command that reads it: leftovers are reported as unknown, typed getters check the format (ranges
+ * are for each command's options record). --help or -h in place of an option asks for the usage.
  */
 final class CliArgs {
     private final Map<String, String> values = new HashMap<>();
@@ -23,6 +23,9 @@ final class CliArgs {
     CliArgs(List<String> args, Set<String> flagNames) {
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
+            if (a.equals("--help") || a.equals("-h")) {
+                throw new HelpRequested();
+            }
             if (!a.startsWith("--") || a.length() == 2) {
                 throw new UsageException("unexpected argument '" + a + "'");
             }
@@ -62,37 +65,37 @@ final class CliArgs {
         return string(name).map(Path::of);
     }
 
-    int integer(String name, int fallback, int min, int max) {
-        return string(name).map(v -> parseInt(name, v, min, max)).orElse(fallback);
+    /** The option's value as an integer, if given; its range is the options record's to check. */
+    Optional<Integer> integer(String name) {
+        return string(name).map(v -> {
+            try {
+                return Integer.parseInt(v);
+            } catch (NumberFormatException e) {
+                throw new UsageException("--" + name + " must be an integer, got '" + v + "'");
+            }
+        });
     }
 
-    long longValue(String name, long fallback) {
+    Optional<Long> longValue(String name) {
         return string(name).map(v -> {
             try {
                 return Long.parseLong(v);
             } catch (NumberFormatException e) {
                 throw new UsageException("--" + name + " must be an integer, got '" + v + "'");
             }
-        }).orElse(fallback);
+        });
     }
 
-    float number(String name, float fallback, float min, float max, boolean minExclusive) {
+    Optional<Float> number(String name) {
         return string(name).map(v -> {
-            float f;
             try {
-                f = Float.parseFloat(v);
+                return Float.parseFloat(v);
             } catch (NumberFormatException e) {
                 throw new UsageException("--" + name + " must be a number, got '" + v + "'");
             }
-            boolean low = minExclusive ? !(f > min) : !(f >= min);
-            if (low || !(f <= max)) {
-                throw new UsageException("--" + name + " must be in " + (minExclusive ? "(" : "[") + min + ", " + max + "], got " + v);
-            }
-            return f;
-        }).orElse(fallback);
+        });
     }
 
-    /** Fails on options the command never asked about (typos, options of another command). */
     /** A named set of target projections: "all" or "qkvo"; empty for anything else. */
     static Optional<Set<Projection>> namedTargets(String text) {
         return switch (text) {
@@ -107,6 +110,24 @@ final class CliArgs {
         return namedTargets(text).orElseThrow(() -> new UsageException("--targets must be all or qkvo, got '" + text + "'"));
     }
 
+    /** all, qkvo, or a comma list of q,k,v,o,gate,up,down (or their PEFT names). */
+    static Set<Projection> targets(String text) {
+        Optional<Set<Projection>> named = namedTargets(text);
+        if (named.isPresent()) {
+            return named.get();
+        }
+        Set<Projection> out = EnumSet.noneOf(Projection.class);
+        for (String name : text.split(",")) {
+            try {
+                out.add(Projection.fromModuleName(name.trim().endsWith("_proj") ? name.trim() : name.trim() + "_proj"));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--targets: " + e.getMessage());
+            }
+        }
+        return out;
+    }
+
+    /** Fails on options the command never asked about (typos, options of another command). */
     void rejectUnknown() {
         for (String name : values.keySet()) {
             if (!read.contains(name)) {
@@ -118,18 +139,5 @@ final class CliArgs {
                 throw new UsageException("unknown option --" + name);
             }
         }
-    }
-
-    private static int parseInt(String name, String v, int min, int max) {
-        int n;
-        try {
-            n = Integer.parseInt(v);
-        } catch (NumberFormatException e) {
-            throw new UsageException("--" + name + " must be an integer, got '" + v + "'");
-        }
-        if (n < min || n > max) {
-            throw new UsageException("--" + name + " must be between " + min + " and " + max + ", got " + n);
-        }
-        return n;
     }
 }

@@ -26,70 +26,123 @@ import java.util.Set;
  * from the calibration seed, or read from --data.
  */
 final class EvalCommand {
+    static final String USAGE = """
+            eval     --model M [--reference DENSE] [--samples N] [--data FILE] [--adapter DIR] [--length L] [--seed S] [--json]""";
     static final long HELD_OUT_SEED = 20_261_122;
+
+    /** What is measured. */
+    sealed interface Evaluation {
+        /** KL(reference‖model), top-1 agreement and perplexities on {@code text}, or on {@code samples} sequences sampled from the reference. */
+        record Comparison(Path reference, Optional<Path> text, int samples, long seed) implements Evaluation {
+            public Comparison {
+                OptionChecks.between("samples", samples, 1, 100_000);
+                if (seed == CompressCommand.CALIBRATION_SEED) {
+                    throw new UsageException("--seed " + seed + " is the calibration seed; held-out samples must differ from calibration");
+                }
+                text.ifPresent(EvalCommand::requireFile);
+            }
+        }
+
+        /** The model's perplexity on the lines of a text file. */
+        record Perplexity(Path text) implements Evaluation {
+            public Perplexity {
+                requireFile(text);
+            }
+        }
+
+        /** Loss and perplexity on the completions of fine-tuning data, with or without an adapter. */
+        record CompletionLoss(Path data, Optional<Path> adapter) implements Evaluation {
+        }
+    }
+
+    record Options(Path model, Evaluation evaluation, int length, boolean json) {
+        Options {
+            OptionChecks.between("length", length, 2, 1 << 16);
+        }
+
+        static Options parse(List<String> argv) {
+            CliArgs args = new CliArgs(argv, Set.of("json"));
+            Path model = args.requiredPath("model");
+            Optional<Path> reference = args.path("reference");
+            int samples = args.integer("samples").orElse(32);
+            Optional<Path> data = args.path("data");
+            Optional<Path> adapter = args.path("adapter");
+            int length = args.integer("length").orElse(128);
+            long seed = args.longValue("seed").orElse(HELD_OUT_SEED);
+            boolean json = args.flag("json");
+            args.rejectUnknown();
+            return new Options(model, evaluation(reference, data, adapter, samples, seed), length, json);
+        }
+
+        private static Evaluation evaluation(Optional<Path> reference, Optional<Path> data, Optional<Path> adapter, int samples, long seed) {
+            if (data.isPresent() && (adapter.isPresent() || isJsonl(data.get()))) {
+                if (reference.isPresent()) {
+                    throw new UsageException("--reference compares models on generated text; with --adapter or JSONL data give only --data");
+                }
+                return new Evaluation.CompletionLoss(data.get(), adapter);
+            }
+            if (adapter.isPresent()) {
+                throw new UsageException("--adapter needs --data FILE (JSONL of prompt/completion)");
+            }
+            if (reference.isPresent()) {
+                return new Evaluation.Comparison(reference.get(), data, samples, seed);
+            }
+            if (data.isEmpty()) {
+                throw new UsageException("give --reference DENSE (KL against it) and/or --data FILE (perplexity on text)");
+            }
+            return new Evaluation.Perplexity(data.get());
+        }
+    }
 
     private EvalCommand() {
     }
 
     static void run(List<String> argv, PrintStream out, PrintStream err) {
-        CliArgs args = new CliArgs(argv, Set.of("json"));
-        Path modelPath = args.requiredPath("model");
-        Optional<Path> referencePath = args.path("reference");
-        int samples = args.integer("samples", 32, 1, 100_000);
-        Optional<Path> data = args.path("data");
-        Optional<Path> adapter = args.path("adapter");
-        int length = args.integer("length", 128, 2, 1 << 16);
-        long seed = args.longValue("seed", HELD_OUT_SEED);
-        boolean json = args.flag("json");
-        args.rejectUnknown();
-        if (seed == CompressCommand.CALIBRATION_SEED) {
-            throw new UsageException("--seed " + seed + " is the calibration seed; held-out samples must differ from calibration");
-        }
-        if (data.isPresent() && (adapter.isPresent() || isJsonl(data.get()))) {
-            if (referencePath.isPresent()) {
-                throw new UsageException("--reference compares models on generated text; with --adapter or JSONL data give only --data");
-            }
-            AdapterEval.run(modelPath, adapter, data.get(), json, out);
+        Options o = Options.parse(argv);
+        if (o.evaluation() instanceof Evaluation.CompletionLoss loss) {
+            AdapterEval.run(o.model(), loss.adapter(), loss.data(), o.json(), out);
             return;
         }
-        if (adapter.isPresent()) {
-            throw new UsageException("--adapter needs --data FILE (JSONL of prompt/completion)");
-        }
-        if (referencePath.isEmpty() && data.isEmpty()) {
-            throw new UsageException("give --reference DENSE (KL against it) and/or --data FILE (perplexity on text)");
-        }
-        if (data.isPresent() && !Files.isRegularFile(data.get())) {
-            throw new UsageException("--data: no such file " + data.get());
-        }
         ObjectNode report = new ObjectMapper().createObjectNode();
-        try (LoadedModel model = LoadedModel.load(modelPath, Optional.empty(), "cpu")) {
-            report.put("model", modelPath.toString());
-            if (referencePath.isPresent()) {
-                try (LoadedModel reference = LoadedModel.load(referencePath.get(), Optional.empty(), "cpu")) {
-                    int len = Math.min(length, reference.config().maxPositions());
-                    List<int[]> heldOut = data.isPresent()
-                            ? Calibration.fromTextFile(data.get(), reference.requireTokenizer(), len)
-                            : Calibration.selfGenerated(reference, samples, len, seed);
-                    ModelComparison.Report r = ModelComparison.compare(model, reference, heldOut);
-                    report.put("reference", referencePath.get().toString());
-                    report.put("kl_mean", r.klMean());
-                    report.put("top1_agreement", r.top1Agreement());
-                    report.put("ppl_model", r.pplModel());
-                    report.put("ppl_reference", r.pplReference());
-                    report.put("samples", r.sequences());
-                    report.put("tokens", r.tokens());
-                }
+        try (LoadedModel model = LoadedModel.load(o.model(), Optional.empty(), "cpu")) {
+            report.put("model", o.model().toString());
+            if (o.evaluation() instanceof Evaluation.Comparison comparison) {
+                compare(model, comparison, o.length(), report);
             } else {
-                List<int[]> text = Calibration.fromTextFile(data.get(), model.requireTokenizer(), Math.min(length, model.config().maxPositions()));
-                report.put("ppl_model", ModelComparison.perplexity(model, text));
-                report.put("samples", text.size());
+                Path text = ((Evaluation.Perplexity) o.evaluation()).text();
+                List<int[]> sequences = Calibration.fromTextFile(text, model.requireTokenizer(), Math.min(o.length(), model.config().maxPositions()));
+                report.put("ppl_model", ModelComparison.perplexity(model, sequences));
+                report.put("samples", sequences.size());
             }
-            addSparsityAndMemory(report, modelPath, model);
+            addSparsityAndMemory(report, o.model(), model);
         }
-        if (json) {
+        if (o.json()) {
             out.println(report.toString());
         } else {
             report.fields().forEachRemaining(e -> out.printf(Locale.ROOT, "%-20s %s%n", e.getKey(), e.getValue()));
+        }
+    }
+
+    private static void compare(LoadedModel model, Evaluation.Comparison c, int length, ObjectNode report) {
+        try (LoadedModel reference = LoadedModel.load(c.reference(), Optional.empty(), "cpu")) {
+            int len = Math.min(length, reference.config().maxPositions());
+            List<int[]> heldOut = c.text().isPresent()
+                    ? Calibration.fromTextFile(c.text().get(), reference.requireTokenizer(), len)
+                    : Calibration.selfGenerated(reference, c.samples(), len, c.seed());
+            ModelComparison.Report r = ModelComparison.compare(model, reference, heldOut);
+            report.put("reference", c.reference().toString());
+            report.put("kl_mean", r.klMean());
+            report.put("top1_agreement", r.top1Agreement());
+            report.put("ppl_model", r.pplModel());
+            report.put("ppl_reference", r.pplReference());
+            report.put("samples", r.sequences());
+            report.put("tokens", r.tokens());
+        }
+    }
+
+    private static void requireFile(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new UsageException("--data: no such file " + file);
         }
     }
 

@@ -7,127 +7,170 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.chorus.engine.adapter.Adapter;
 import dev.chorus.engine.adapter.AdapterFiles;
+import dev.chorus.engine.adapter.AdapterKind;
 import dev.chorus.engine.adapter.AdapterType;
+import dev.chorus.engine.adapter.FrozenLinears;
 import dev.chorus.engine.checkpoint.Checkpoint;
 import dev.chorus.engine.checkpoint.Checkpoints;
 import dev.chorus.engine.checkpoint.CompressedCheckpoint;
 import dev.chorus.engine.checkpoint.Fingerprint;
 import dev.chorus.engine.finetune.AdapterTrainer;
-import dev.chorus.engine.finetune.FrozenLinears;
+import dev.chorus.engine.finetune.Optimization;
 import dev.chorus.engine.finetune.TrainingData;
 import dev.chorus.engine.finetune.TrainingExample;
+import dev.chorus.engine.finetune.TrainingRun;
 import dev.chorus.engine.llama.DenseParameters;
-import dev.chorus.engine.llama.ModelConfig;
 import dev.chorus.engine.llama.Projection;
 import dev.chorus.engine.model.LoadedModel;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * chorus finetune: trains an adapter on a frozen (dense or compressed) base and writes it as PEFT
  * files; sparse-peft and qa-sparse-peft adapters then go through chorus merge.
  */
 final class FinetuneCommand {
+    static final String USAGE = """
+            finetune --model BASE --data FILE --out DIR [--type lora|qa-lora|qa-hira|scale|sparse-peft|qa-sparse-peft] [--rank R] [--alpha A]
+                     [--targets all|qkvo|q,k,v,o,gate,up,down] [--steps N] [--lr LR] [--batch B] [--accumulation K]
+                     [--warmup W] [--linear] [--weight-decay WD] [--max-grad-norm G] [--eval FILE | --eval-split F]
+                     [--eval-every K] [--checkpoint-every K] [--init ADAPTER_DIR] [--group-size G] [--seed S] [--json]""";
+
+    /** Where held-out examples come from: a file of their own, or a seeded fraction of the training data. */
+    sealed interface HeldOut {
+        record File(Path file) implements HeldOut {
+        }
+
+        record Split(float fraction) implements HeldOut {
+            public Split {
+                OptionChecks.within("eval-split", fraction, 0f, 0.9f, false);
+            }
+        }
+    }
+
+    /**
+     * The adapter to train (type, rank, alpha, targets, group size: replaced by {@code init}'s when
+     * continuing a version), the data, and how to optimise. {@code groupSize} empty: the compressed
+     * base's, for the grouped types.
+     */
+    record Options(Path model, Path data, Path out, AdapterType type, int rank, float alpha, Set<Projection> targets,
+            Optional<Integer> groupSize, int steps, long seed, Optimization optimization, HeldOut heldOut, Optional<Path> init, boolean json) {
+        Options {
+            OptionChecks.between("rank", rank, 1, 1024);
+            OptionChecks.within("alpha", alpha, 0f, 1e6f, true);
+            OptionChecks.between("steps", steps, 1, 10_000_000);
+            groupSize.ifPresent(g -> OptionChecks.between("group-size", g, 1, 1 << 16));
+            OptionChecks.absent(out);
+        }
+
+        static Options parse(List<String> argv) {
+            CliArgs args = new CliArgs(argv, Set.of("json", "linear"));
+            Path model = args.requiredPath("model");
+            Path data = args.requiredPath("data");
+            Path out = args.requiredPath("out");
+            AdapterType type = parseType(args.string("type").orElse("lora"));
+            int rank = args.integer("rank").orElse(8);
+            float alpha = args.number("alpha").orElse(2f * rank);
+            Set<Projection> targets = CliArgs.targets(args.string("targets").orElse("all"));
+            int steps = OptionChecks.between("steps", args.integer("steps").orElse(100), 1, 10_000_000);
+            Optimization optimization = optimization(args, steps);
+            HeldOut heldOut = args.path("eval").<HeldOut>map(HeldOut.File::new)
+                    .orElseGet(() -> new HeldOut.Split(args.number("eval-split").orElse(0.1f)));
+            Options o = new Options(model, data, out, type, rank, alpha, targets, args.integer("group-size").filter(g -> g != 0), steps,
+                    args.longValue("seed").orElse(1L), optimization, heldOut, args.path("init"), args.flag("json"));
+            args.string("eval-split"); // read (and ignored) when --eval names a file
+            args.rejectUnknown();
+            return o;
+        }
+
+        /** AdamW's settings, each checked against the range the command line accepts. */
+        private static Optimization optimization(CliArgs args, int steps) {
+            float lr = OptionChecks.within("lr", args.number("lr").orElse(2e-3f), 0f, 10f, true);
+            int batch = OptionChecks.between("batch", args.integer("batch").orElse(8), 1, 4096);
+            int accumulation = OptionChecks.between("accumulation", args.integer("accumulation").orElse(1), 1, 4096);
+            int warmup = OptionChecks.between("warmup", args.integer("warmup").orElse(Math.min(20, steps / 10)), 0, steps);
+            float weightDecay = OptionChecks.within("weight-decay", args.number("weight-decay").orElse(0.01f), -0f, 10f, false);
+            float maxGradNorm = OptionChecks.within("max-grad-norm", args.number("max-grad-norm").orElse(1f), -0f, 1e6f, false);
+            int evalEvery = OptionChecks.between("eval-every", args.integer("eval-every").orElse(50), 0, 10_000_000);
+            int checkpointEvery = OptionChecks.between("checkpoint-every", args.integer("checkpoint-every").orElse(0), 0, 10_000_000);
+            Optimization.Decay decay = args.flag("linear") ? Optimization.Decay.LINEAR : Optimization.Decay.COSINE;
+            return new Optimization(lr, decay, warmup, weightDecay, maxGradNorm, batch, accumulation, evalEvery, checkpointEvery);
+        }
+    }
+
+    private record Examples(List<TrainingExample> train, List<TrainingExample> eval) {
+    }
+
     private FinetuneCommand() {
     }
 
     static void run(List<String> argv, PrintStream out, PrintStream err) {
-        CliArgs args = new CliArgs(argv, Set.of("json", "linear"));
-        Path modelPath = args.requiredPath("model");
-        Path dataPath = args.requiredPath("data");
-        Path outDir = args.requiredPath("out");
-        AdapterType type = parseType(args.string("type").orElse("lora"));
-        int rank = args.integer("rank", 8, 1, 1024);
-        float alpha = args.number("alpha", 2f * rank, 0f, 1e6f, true);
-        Set<Projection> targets = targets(args.string("targets").orElse("all"));
-        int steps = args.integer("steps", 100, 1, 10_000_000);
-        float lr = args.number("lr", 2e-3f, 0f, 10f, true);
-        int batch = args.integer("batch", 8, 1, 4096);
-        int accumulation = args.integer("accumulation", 1, 1, 4096);
-        int warmup = args.integer("warmup", Math.min(20, steps / 10), 0, steps);
-        float weightDecay = args.number("weight-decay", 0.01f, -0f, 10f, false);
-        float maxGradNorm = args.number("max-grad-norm", 1f, -0f, 1e6f, false);
-        int evalEvery = args.integer("eval-every", 50, 0, 10_000_000);
-        int checkpointEvery = args.integer("checkpoint-every", 0, 0, 10_000_000);
-        float evalFraction = args.number("eval-split", 0.1f, -0f, 0.9f, false);
-        Optional<Path> evalPath = args.path("eval");
-        Optional<Path> init = args.path("init");
-        int groupSizeArg = args.integer("group-size", 0, 0, 1 << 16);
-        long seed = args.longValue("seed", 1);
-        boolean linear = args.flag("linear");
-        boolean json = args.flag("json");
-        args.rejectUnknown();
-        if (Files.exists(outDir)) {
-            throw new UsageException(outDir + " already exists; choose a new --out directory");
-        }
-        boolean grouped = type == AdapterType.QA_LORA || type == AdapterType.QA_HIRA;
-        Integer group = !grouped ? null : groupSizeArg > 0 ? groupSizeArg : baseGroupSize(modelPath, type);
-        List<TrainingExample> all = TrainingData.read(dataPath);
-        List<TrainingExample> train = new ArrayList<>(all);
-        List<TrainingExample> eval;
-        if (evalPath.isPresent()) {
-            eval = TrainingData.read(evalPath.get());
-        } else {
-            Collections.shuffle(train, new Random(seed));
-            int held = Math.round(train.size() * evalFraction);
-            eval = new ArrayList<>(train.subList(train.size() - held, train.size()));
-            train = new ArrayList<>(train.subList(0, train.size() - held));
-        }
-        DenseParameters base = Checkpoints.open(modelPath).dense();
-        String fingerprint = Fingerprint.of(modelPath);
-        Adapter start = init.map(dir -> AdapterFiles.read(dir, base.config(), 1024, fingerprint)).orElse(null);
-        if (start != null) { // continue the given version: its type, rank and targets
-            type = start.type();
-            rank = Math.max(1, start.rank());
-            alpha = start.alpha();
-            targets = start.targets();
-            group = start.groupSize();
-        }
-        AdapterTrainer.Settings settings = new AdapterTrainer.Settings(type, rank, alpha, targets, group, steps, lr, batch, accumulation,
-                weightDecay, warmup, !linear, maxGradNorm, evalEvery, checkpointEvery, seed);
-        FrozenLinears frozen = null;
-        if (type.mergedOnly()) {
+        Options o = Options.parse(argv);
+        Examples examples = examples(o);
+        DenseParameters base = Checkpoints.open(o.model()).dense();
+        String fingerprint = Fingerprint.of(o.model());
+        Adapter start = o.init().map(dir -> AdapterFiles.read(dir, base.config(), 1024, fingerprint)).orElse(null);
+        TrainingRun run = start == null
+                ? new TrainingRun(AdapterKind.of(o.type(), o.rank(), o.alpha(), () -> o.groupSize().orElseGet(() -> baseGroupSize(o.model(), o.type()))),
+                        o.targets(), o.steps(), o.seed())
+                // continue the given version: its kind (type, rank, α, group size) and targets
+                : new TrainingRun(start.kind(), start.targets(), o.steps(), o.seed());
+        Supplier<FrozenLinears> frozen = () -> { // read only by the kinds that train against the base's mask and grid
             try {
-                frozen = FrozenLinears.read(modelPath);
+                return FrozenLinears.read(o.model());
             } catch (IllegalArgumentException e) {
                 throw new UsageException(e.getMessage());
             }
-        }
-        try (LoadedModel model = LoadedModel.load(modelPath, Optional.empty(), "cpu");
+        };
+        try (LoadedModel model = LoadedModel.load(o.model(), Optional.empty(), "cpu");
                 NDManager manager = Engine.getInstance().newBaseManager();
-                AdapterTrainer trainer = new AdapterTrainer(base, frozen, model.requireTokenizer(), base.config().eosId(), settings, start,
-                        fingerprint, manager, DataType.FLOAT32)) {
-            TrainingProgress progress = new TrainingProgress(err, outDir, base.config());
-            AdapterTrainer.Result r = trainer.train(train, eval, progress);
-            AdapterFiles.write(r.adapter(), outDir, base.config());
-            ObjectNode report = new ObjectMapper().createObjectNode()
-                    .put("type", r.adapter().type().label())
-                    .put("rank", r.adapter().rank())
-                    .put("trainable_parameters", r.trainableParameters())
-                    .put("train_examples", train.size())
-                    .put("eval_examples", eval.size())
-                    .put("steps", r.steps())
-                    .put("seconds", r.seconds())
-                    .put("steps_per_s", r.stepsPerSecond())
-                    .put("first_train_loss", r.firstTrainLoss())
-                    .put("last_train_loss", r.lastTrainLoss())
-                    .put("eval_ppl_before", Math.exp(r.initialEvalLoss()))
-                    .put("eval_ppl_after", Math.exp(r.finalEvalLoss()))
-                    .put("out", outDir.toString());
-            if (json) {
-                out.println(report);
-            } else {
-                report.fields().forEachRemaining(e -> out.printf(Locale.ROOT, "%-22s %s%n", e.getKey(), e.getValue()));
-            }
+                AdapterTrainer trainer = new AdapterTrainer(base, frozen, model.requireTokenizer(), base.config().eosId(), run, o.optimization(),
+                        start, fingerprint, manager, DataType.FLOAT32)) {
+            AdapterTrainer.Result r = trainer.train(examples.train(), examples.eval(), new TrainingProgress(err, o.out()));
+            AdapterFiles.write(r.adapter(), o.out());
+            report(r, examples, o, out);
+        }
+    }
+
+    /** The training data, and held-out examples from their own file or split off after a seeded shuffle. */
+    private static Examples examples(Options o) {
+        List<TrainingExample> train = new ArrayList<>(TrainingData.read(o.data()));
+        if (o.heldOut() instanceof HeldOut.File file) {
+            return new Examples(train, TrainingData.read(file.file()));
+        }
+        Collections.shuffle(train, new Random(o.seed()));
+        int held = Math.round(train.size() * ((HeldOut.Split) o.heldOut()).fraction());
+        return new Examples(new ArrayList<>(train.subList(0, train.size() - held)),
+                new ArrayList<>(train.subList(train.size() - held, train.size())));
+    }
+
+    private static void report(AdapterTrainer.Result r, Examples examples, Options o, PrintStream out) {
+        ObjectNode report = new ObjectMapper().createObjectNode()
+                .put("type", r.adapter().type().label())
+                .put("rank", r.adapter().rank())
+                .put("trainable_parameters", r.trainableParameters())
+                .put("train_examples", examples.train().size())
+                .put("eval_examples", examples.eval().size())
+                .put("steps", r.steps())
+                .put("seconds", r.seconds())
+                .put("steps_per_s", r.stepsPerSecond())
+                .put("first_train_loss", r.firstTrainLoss())
+                .put("last_train_loss", r.lastTrainLoss())
+                .put("eval_ppl_before", Math.exp(r.initialEvalLoss()))
+                .put("eval_ppl_after", Math.exp(r.finalEvalLoss()))
+                .put("out", o.out().toString());
+        if (o.json()) {
+            out.println(report);
+        } else {
+            report.fields().forEachRemaining(e -> out.printf(Locale.ROOT, "%-22s %s%n", e.getKey(), e.getValue()));
         }
     }
 
@@ -137,23 +180,6 @@ final class FinetuneCommand {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-    }
-
-    /** all, qkvo, or a comma list of q,k,v,o,gate,up,down (or their PEFT names). */
-    static Set<Projection> targets(String text) {
-        Optional<Set<Projection>> named = CliArgs.namedTargets(text);
-        if (named.isPresent()) {
-            return named.get();
-        }
-        Set<Projection> out = EnumSet.noneOf(Projection.class);
-        for (String name : text.split(",")) {
-            try {
-                out.add(Projection.fromModuleName(name.trim().endsWith("_proj") ? name.trim() : name.trim() + "_proj"));
-            } catch (IllegalArgumentException e) {
-                throw new UsageException("--targets: " + e.getMessage());
-            }
-        }
-        return out;
     }
 
     private static int baseGroupSize(Path model, AdapterType type) {
@@ -172,13 +198,11 @@ final class FinetuneCommand {
         private static final int WIDTH = 30;
         private final PrintStream err;
         private final Path outDir;
-        private final ModelConfig config;
         private final long start = System.nanoTime();
 
-        TrainingProgress(PrintStream err, Path outDir, ModelConfig config) {
+        TrainingProgress(PrintStream err, Path outDir) {
             this.err = err;
             this.outDir = outDir;
-            this.config = config;
         }
 
         @Override
@@ -200,7 +224,7 @@ final class FinetuneCommand {
         @Override
         public void onCheckpoint(int step, Adapter adapter) {
             Path dir = outDir.resolveSibling(outDir.getFileName() + "-checkpoint-" + step);
-            AdapterFiles.write(adapter, dir, config);
+            AdapterFiles.write(adapter, dir);
             err.printf(Locale.ROOT, "%ncheckpoint %s%n", dir);
         }
     }

@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
 
@@ -28,70 +29,122 @@ import java.util.SplittableRandom;
  * latency (PEFT files on disk → usable slot).
  */
 final class MultiLoraBench {
+    /** Which adapter each row of the batch uses. */
+    enum RowPattern {
+        /** All rows the same adapter. */
+        IDENTICAL,
+        /** All rows different adapters (round robin). */
+        DISTINCT,
+        /** Adapters Zipf(1)-distributed over the rows, seeded. */
+        ZIPF;
+
+        String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        static RowPattern parse(String text) {
+            for (RowPattern p : values()) {
+                if (p.label().equals(text)) {
+                    return p;
+                }
+            }
+            throw new UsageException("--pattern must be distinct, identical or zipf, got '" + text + "'");
+        }
+    }
+
+    record Options(Path model, String device, boolean json, int adapters, int rank, Set<Projection> targets, int batch, int tokens,
+            RowPattern pattern) {
+        Options {
+            OptionChecks.between("adapters", adapters, 1, 4096);
+            OptionChecks.between("rank", rank, 1, 1024);
+            OptionChecks.between("batch", batch, 1, 1024);
+            OptionChecks.between("tokens", tokens, 1, 1 << 16);
+        }
+
+        static Options parse(List<String> argv) {
+            CliArgs args = new CliArgs(argv, Set.of("json"));
+            Options o = new Options(args.requiredPath("model"), args.string("device").orElse("cpu"), args.flag("json"),
+                    args.integer("adapters").orElse(8), args.integer("rank").orElse(16), CliArgs.allOrQkvo(args.string("targets").orElse("all")),
+                    args.integer("batch").orElse(8), args.integer("tokens").orElse(64),
+                    RowPattern.parse(args.string("pattern").orElse("distinct")));
+            args.rejectUnknown();
+            return o;
+        }
+
+        /** all or qkvo, as given. */
+        String targetsLabel() {
+            return targets.size() == Projection.values().length ? "all" : "qkvo";
+        }
+    }
+
+    /** Tokens/s of the base alone, of all rows batched with their adapters, and of each adapter's rows as a batch of their own. */
+    private record Throughput(double base, double batched, double sequential) {
+    }
+
     private MultiLoraBench() {
     }
 
-    static void run(CliArgs args, LoadedModel model, PrintStream out, boolean json) {
-        int adapters = args.integer("adapters", 8, 1, 4096);
-        int rank = args.integer("rank", 16, 1, 1024);
-        String targetsText = args.string("targets").orElse("all");
-        int batch = args.integer("batch", 8, 1, 1024);
-        int tokens = args.integer("tokens", 64, 1, 1 << 16);
-        String pattern = args.string("pattern").orElse("distinct");
-        args.rejectUnknown();
-        Set<Projection> targets = CliArgs.allOrQkvo(targetsText);
-        int[] rowAdapter = assign(pattern, batch, adapters);
-        ModelConfig c = model.config();
-        if (4 + tokens > c.maxPositions()) {
-            throw new UsageException("--tokens " + tokens + " does not fit the context of " + c.maxPositions());
+    static void run(Options o, PrintStream out) {
+        try (LoadedModel model = LoadedModel.load(o.model(), Optional.empty(), o.device())) {
+            ModelConfig c = model.config();
+            if (4 + o.tokens() > c.maxPositions()) {
+                throw new UsageException("--tokens " + o.tokens() + " does not fit the context of " + c.maxPositions());
+            }
+            List<Adapter> pool = new ArrayList<>();
+            for (int i = 0; i < o.adapters(); i++) {
+                pool.add(RandomAdapters.generate(c, AdapterType.LORA, o.rank(), o.targets(), 0.02, 1000 + i, null));
+            }
+            try (AdapterSlots slots = new AdapterSlots(c, new AdapterSlots.Settings(o.adapters(), o.rank(), o.targets()), model.manager())) {
+                double[] loadMs = coldLoads(pool, slots, c, o.rank());
+                Throughput t = throughput(model, slots, assign(o.pattern(), o.batch(), o.adapters()), o.tokens());
+                Arrays.sort(loadMs);
+                double p50 = loadMs[(int) Math.floor(0.5 * (loadMs.length - 1))];
+                double p99 = loadMs[(int) Math.floor(0.99 * (loadMs.length - 1))];
+                report(o, model.name(), t, p50, p99, out);
+            }
         }
-        List<Adapter> pool = new ArrayList<>();
-        for (int i = 0; i < adapters; i++) {
-            pool.add(RandomAdapters.generate(c, AdapterType.LORA, rank, targets, 0.02, 1000 + i, null));
+    }
+
+    private static Throughput throughput(LoadedModel model, AdapterSlots slots, int[] rowAdapter, int tokens) {
+        int batch = rowAdapter.length;
+        int[] rowSlots = new int[batch];
+        for (int i = 0; i < batch; i++) {
+            rowSlots[i] = rowAdapter[i] + 1;
         }
-        try (AdapterSlots slots = new AdapterSlots(c, new AdapterSlots.Settings(adapters, rank, targets), model.manager())) {
-            double[] loadMs = coldLoads(pool, slots, c, rank);
-            int[] rowSlots = new int[batch];
-            for (int i = 0; i < batch; i++) {
-                rowSlots[i] = rowAdapter[i] + 1;
+        RowAdapters batchedRows = slots.forRows(rowSlots);
+        Map<Integer, Integer> groups = new LinkedHashMap<>();
+        for (int a : rowAdapter) {
+            groups.merge(a, 1, Integer::sum);
+        }
+        // One discarded round warms up the JIT (DJL's Java side speeds up several-fold), then three
+        // interleaved rounds, median of each, so drift on a shared machine hits all three alike.
+        double[][] rounds = new double[3][4];
+        for (int round = 0; round < 4; round++) {
+            rounds[0][round] = decode(model, batch, tokens, null);
+            rounds[1][round] = decode(model, batch, tokens, batchedRows);
+            double seconds = 0;
+            for (var g : groups.entrySet()) {
+                int[] same = new int[g.getValue()];
+                Arrays.fill(same, g.getKey() + 1);
+                seconds += g.getValue() * tokens / decode(model, g.getValue(), tokens, slots.forRows(same));
             }
-            RowAdapters batchedRows = slots.forRows(rowSlots);
-            Map<Integer, Integer> groups = new LinkedHashMap<>();
-            for (int a : rowAdapter) {
-                groups.merge(a, 1, Integer::sum);
-            }
-            // One discarded round warms up the JIT (DJL's Java side speeds up several-fold), then three
-            // interleaved rounds, median of each, so drift on a shared machine hits all three alike.
-            double[][] rounds = new double[3][4];
-            for (int round = 0; round < 4; round++) {
-                rounds[0][round] = decode(model, batch, tokens, null);
-                rounds[1][round] = decode(model, batch, tokens, batchedRows);
-                double seconds = 0;
-                for (var g : groups.entrySet()) {
-                    int[] same = new int[g.getValue()];
-                    Arrays.fill(same, g.getKey() + 1);
-                    seconds += g.getValue() * tokens / decode(model, g.getValue(), tokens, slots.forRows(same));
-                }
-                rounds[2][round] = batch * tokens / seconds;
-            }
-            double base = median(rounds[0]);
-            double batched = median(rounds[1]);
-            double sequential = median(rounds[2]);
-            Arrays.sort(loadMs);
-            double p50 = loadMs[(int) Math.floor(0.5 * (loadMs.length - 1))];
-            double p99 = loadMs[(int) Math.floor(0.99 * (loadMs.length - 1))];
-            if (json) {
-                out.printf(Locale.ROOT, "{\"model\":\"%s\",\"adapters\":%d,\"rank\":%d,\"targets\":\"%s\",\"batch\":%d,\"tokens\":%d,\"pattern\":\"%s\","
-                                + "\"base_tokens_per_s\":%.1f,\"batched_tokens_per_s\":%.1f,\"sequential_tokens_per_s\":%.1f,"
-                                + "\"batched_over_base\":%.3f,\"batched_over_sequential\":%.2f,\"cold_load_ms_p50\":%.2f,\"cold_load_ms_p99\":%.2f}%n",
-                        model.name(), adapters, rank, targetsText, batch, tokens, pattern, base, batched, sequential, batched / base,
-                        batched / sequential, p50, p99);
-            } else {
-                out.printf(Locale.ROOT, "%s multi-lora: %d adapters r=%d %s, batch %d, %s: base %.1f tok/s, batched %.1f tok/s (%.2f of base), "
-                                + "per-adapter sequential %.1f tok/s (batched %.1fx); cold load p50 %.2f ms p99 %.2f ms%n",
-                        model.name(), adapters, rank, targetsText, batch, pattern, base, batched, batched / base, sequential,
-                        batched / sequential, p50, p99);
-            }
+            rounds[2][round] = batch * tokens / seconds;
+        }
+        return new Throughput(median(rounds[0]), median(rounds[1]), median(rounds[2]));
+    }
+
+    private static void report(Options o, String model, Throughput t, double p50, double p99, PrintStream out) {
+        if (o.json()) {
+            out.printf(Locale.ROOT, "{\"model\":\"%s\",\"adapters\":%d,\"rank\":%d,\"targets\":\"%s\",\"batch\":%d,\"tokens\":%d,\"pattern\":\"%s\","
+                            + "\"base_tokens_per_s\":%.1f,\"batched_tokens_per_s\":%.1f,\"sequential_tokens_per_s\":%.1f,"
+                            + "\"batched_over_base\":%.3f,\"batched_over_sequential\":%.2f,\"cold_load_ms_p50\":%.2f,\"cold_load_ms_p99\":%.2f}%n",
+                    model, o.adapters(), o.rank(), o.targetsLabel(), o.batch(), o.tokens(), o.pattern().label(), t.base(), t.batched(),
+                    t.sequential(), t.batched() / t.base(), t.batched() / t.sequential(), p50, p99);
+        } else {
+            out.printf(Locale.ROOT, "%s multi-lora: %d adapters r=%d %s, batch %d, %s: base %.1f tok/s, batched %.1f tok/s (%.2f of base), "
+                            + "per-adapter sequential %.1f tok/s (batched %.1fx); cold load p50 %.2f ms p99 %.2f ms%n",
+                    model, o.adapters(), o.rank(), o.targetsLabel(), o.batch(), o.pattern().label(), t.base(), t.batched(),
+                    t.batched() / t.base(), t.sequential(), t.batched() / t.sequential(), p50, p99);
         }
     }
 
@@ -103,12 +156,12 @@ final class MultiLoraBench {
     }
 
     /** Which adapter each row uses: all the same, all different (round robin), or Zipf(1)-distributed. */
-    static int[] assign(String pattern, int batch, int adapters) {
+    static int[] assign(RowPattern pattern, int batch, int adapters) {
         int[] out = new int[batch];
         switch (pattern) {
-            case "identical" -> Arrays.fill(out, 0);
-            case "distinct" -> Arrays.setAll(out, i -> i % adapters);
-            case "zipf" -> {
+            case IDENTICAL -> Arrays.fill(out, 0);
+            case DISTINCT -> Arrays.setAll(out, i -> i % adapters);
+            case ZIPF -> {
                 double[] cumulative = new double[adapters];
                 double sum = 0;
                 for (int k = 0; k < adapters; k++) {
@@ -125,7 +178,6 @@ final class MultiLoraBench {
                     out[i] = k;
                 }
             }
-            default -> throw new UsageException("--pattern must be distinct, identical or zipf, got '" + pattern + "'");
         }
         return out;
     }

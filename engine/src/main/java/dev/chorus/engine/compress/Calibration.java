@@ -22,7 +22,45 @@ import java.util.List;
 public final class Calibration {
     private static final int ROWS_PER_BATCH = 16;
 
+    /** Where calibration (or held-out) sequences come from. */
+    public sealed interface Source {
+        /** How chorus_compression.json records the source: self:N or the file as given. */
+        String label();
+
+        /** {@code count} sequences sampled from the model itself. */
+        record SelfSampled(int count) implements Source {
+            public static final int MAX_COUNT = 100_000;
+
+            public SelfSampled {
+                if (count < 1 || count > MAX_COUNT) {
+                    throw new IllegalArgumentException("self-sampled calibration needs 1 <= N <= " + MAX_COUNT + ", got " + count);
+                }
+            }
+
+            @Override
+            public String label() {
+                return "self:" + count;
+            }
+        }
+
+        /** One sequence per non-empty line of a text file. */
+        record TextFile(Path file) implements Source {
+            @Override
+            public String label() {
+                return file.toString();
+            }
+        }
+    }
+
     private Calibration() {
+    }
+
+    /** The sequences of {@code source}, at most {@code length} tokens each; self-sampled ones use {@code seed}. */
+    public static List<int[]> sequences(Source source, LoadedModel model, int length, long seed) {
+        if (source instanceof Source.SelfSampled self) {
+            return selfGenerated(model, self.count(), length, seed);
+        }
+        return fromTextFile(((Source.TextFile) source).file(), model.requireTokenizer(), length);
     }
 
     /** {@code count} sequences of exactly {@code length} tokens: BOS, then sampled tokens. */

@@ -43,49 +43,9 @@ public final class Compressor {
         }
         int blocks = c.numLayers();
         List<CompressedParameters.Block> out = new ArrayList<>();
-        double keptWeights = 0;
-        double allWeights = 0;
+        long[] keptAndAll = new long[2];
         for (int i = 0; i < blocks; i++) {
-            DenseParameters.Layer layer = dense.layers().get(i);
-            listener.onStep(i, blocks, "calibrating");
-            ActivationStats stats = new ActivationStats(settings.gptq());
-            for (float[][] hidden : stream) {
-                reference.block(i, layer, hidden, stats);
-            }
-            listener.onStep(i, blocks, "pruning (" + settings.method() + ")");
-            Map<Projection, SparsityMask> masks = new EnumMap<>(Projection.class);
-            DenseParameters.Layer sparse = layer;
-            for (Projection p : Projection.values()) {
-                int rows = p.outFeatures(c);
-                int cols = p.inFeatures(c);
-                float[] w = p.of(layer);
-                SparsityMask mask = settings.wanda()
-                        ? Pruner.wanda(w, rows, cols, stats.inputNorms(p), settings.pattern())
-                        : Pruner.magnitude(w, rows, cols, settings.pattern());
-                float[] pruned = w.clone();
-                mask.apply(pruned);
-                masks.put(p, mask);
-                sparse = p.with(sparse, pruned);
-                keptWeights += mask.keptCount();
-                allWeights += (double) rows * cols;
-            }
-            if (settings.ebft()) {
-                listener.onStep(i, blocks, "EBFT repair");
-                List<float[]> inputs = new ArrayList<>();
-                for (float[][] hidden : stream) {
-                    inputs.add(flatten(hidden));
-                }
-                EbftRepair.Result repaired = EbftRepair.repair(c, layer, sparse, masks, inputs, stream.get(0).length, settings.ebftSettings(),
-                        manager);
-                sparse = repaired.repaired();
-                listener.onBlockRepaired(i, repaired.mseBefore(), repaired.mseAfter());
-            }
-            listener.onStep(i, blocks, "quantizing");
-            Map<Projection, CompressedMatrix> linears = new EnumMap<>(Projection.class);
-            for (Projection p : Projection.values()) {
-                linears.put(p, quantize(p.of(sparse), p.outFeatures(c), p.inFeatures(c), masks.get(p), stats, p));
-            }
-            CompressedParameters.Block block = new CompressedParameters.Block(layer.attentionNorm(), layer.ffnNorm(), linears);
+            CompressedParameters.Block block = compressBlock(i, reference, stream, keptAndAll, manager);
             out.add(block);
             DenseParameters.Layer served = block.dequantized(); // what the next block will really see
             for (int s = 0; s < stream.size(); s++) {
@@ -93,24 +53,80 @@ public final class Compressor {
             }
         }
         listener.onStep(blocks, blocks, "done");
-        QuantSpec q = settings.quantization();
-        CompressionManifest manifest = new CompressionManifest(CompressionManifest.FORMAT_VERSION, settings.pattern().toString(),
-                1.0 - keptWeights / allWeights, q == null ? null : q.bits(), q == null ? null : q.groupSize(), q == null ? null : q.symmetric(),
-                settings.method(), settings.gptq(), settings.ebft(), settings.bcqPlanes() > 0 ? settings.bcqPlanes() : null, sourceFingerprint,
-                calibrationLabel);
-        return new CompressedParameters(c, dense.tokenEmbedding(), dense.classifier(), dense.finalNorm(), out, manifest);
+        double sparsity = 1.0 - (double) keptAndAll[0] / keptAndAll[1];
+        return new CompressedParameters(c, dense.tokenEmbedding(), dense.classifier(), dense.finalNorm(), out,
+                manifest(sparsity, sourceFingerprint, calibrationLabel));
+    }
+
+    /** Prunes, optionally repairs, and quantizes block {@code i} on the stream of its inputs; counts kept and all weights. */
+    private CompressedParameters.Block compressBlock(int i, ReferenceLlama reference, List<float[][]> stream, long[] keptAndAll,
+            NDManager manager) {
+        ModelConfig c = dense.config();
+        int blocks = c.numLayers();
+        DenseParameters.Layer layer = dense.layers().get(i);
+        listener.onStep(i, blocks, "calibrating");
+        ActivationStats stats = new ActivationStats(settings.needsGram());
+        for (float[][] hidden : stream) {
+            reference.block(i, layer, hidden, stats);
+        }
+        listener.onStep(i, blocks, "pruning (" + settings.method().label() + ")");
+        Map<Projection, SparsityMask> masks = new EnumMap<>(Projection.class);
+        DenseParameters.Layer sparse = layer;
+        for (Projection p : Projection.values()) {
+            float[] w = p.of(layer);
+            SparsityMask mask = prune(w, p.outFeatures(c), p.inFeatures(c), stats.inputNorms(p));
+            float[] pruned = w.clone();
+            mask.apply(pruned);
+            masks.put(p, mask);
+            sparse = p.with(sparse, pruned);
+            keptAndAll[0] += mask.keptCount();
+            keptAndAll[1] += (long) p.outFeatures(c) * p.inFeatures(c);
+        }
+        if (settings.repair().isPresent()) {
+            listener.onStep(i, blocks, "EBFT repair");
+            List<float[]> inputs = new ArrayList<>();
+            for (float[][] hidden : stream) {
+                inputs.add(flatten(hidden));
+            }
+            EbftRepair.Result repaired = EbftRepair.repair(c, layer, sparse, masks, inputs, stream.get(0).length, settings.repair().get(),
+                    manager);
+            sparse = repaired.repaired();
+            listener.onBlockRepaired(i, repaired.mseBefore(), repaired.mseAfter());
+        }
+        listener.onStep(i, blocks, "quantizing");
+        Map<Projection, CompressedMatrix> linears = new EnumMap<>(Projection.class);
+        for (Projection p : Projection.values()) {
+            linears.put(p, quantize(p.of(sparse), p.outFeatures(c), p.inFeatures(c), masks.get(p), stats, p));
+        }
+        return new CompressedParameters.Block(layer.attentionNorm(), layer.ffnNorm(), linears);
+    }
+
+    private SparsityMask prune(float[] w, int rows, int cols, double[] inputNorms) {
+        return switch (settings.method()) {
+            case WANDA -> Pruner.wanda(w, rows, cols, inputNorms, settings.pattern());
+            case MAGNITUDE -> Pruner.magnitude(w, rows, cols, settings.pattern());
+        };
+    }
+
+    private CompressionManifest manifest(double sparsity, String sourceFingerprint, String calibrationLabel) {
+        QuantSpec q = settings.quantization() instanceof Quantization.GroupWise g ? g.spec() : null;
+        Integer bcqPlanes = settings.quantization() instanceof Quantization.BinaryCoding b ? b.planes() : null;
+        return new CompressionManifest(CompressionManifest.FORMAT_VERSION, settings.pattern().toString(), sparsity,
+                q == null ? null : q.bits(), q == null ? null : q.groupSize(), q == null ? null : q.symmetric(), settings.method().label(),
+                settings.needsGram(), settings.repair().isPresent(), bcqPlanes, sourceFingerprint, calibrationLabel);
     }
 
     private CompressedMatrix quantize(float[] w, int rows, int cols, SparsityMask mask, ActivationStats stats, Projection p) {
-        if (settings.bcqPlanes() > 0) {
-            return BinaryCodingQuantizer.quantize(w, rows, cols, mask, settings.bcqPlanes(), 10);
+        Quantization q = settings.quantization();
+        if (q instanceof Quantization.BinaryCoding b) {
+            return BinaryCodingQuantizer.quantize(w, rows, cols, mask, b.planes(), 10);
         }
-        if (settings.quantization() == null) {
-            return new MaskedMatrix(rows, cols, w, mask);
+        if (q instanceof Quantization.GroupWise g) {
+            return g.gptq()
+                    ? GptqQuantizer.quantize(w, rows, cols, mask, g.spec(), stats.gram(p), 0.01)
+                    : GroupQuantizer.quantize(w, rows, cols, mask, g.spec());
         }
-        return settings.gptq()
-                ? GptqQuantizer.quantize(w, rows, cols, mask, settings.quantization(), stats.gram(p), 0.01)
-                : GroupQuantizer.quantize(w, rows, cols, mask, settings.quantization());
+        return new MaskedMatrix(rows, cols, w, mask);
     }
 
     private static float[] flatten(float[][] rows) {

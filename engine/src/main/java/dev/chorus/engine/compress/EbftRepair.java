@@ -26,6 +26,20 @@ import java.util.Random;
 public final class EbftRepair {
     public record Settings(int epochs, int batchSize, float learningRate, long seed) {
         public static final Settings DEFAULTS = new Settings(8, 8, 2e-4f, 1234);
+
+        public Settings {
+            if (epochs < 1 || batchSize < 1 || !(learningRate > 0)) {
+                throw new IllegalArgumentException("EBFT needs epochs and batch size >= 1 and a learning rate > 0");
+            }
+        }
+
+        public Settings withEpochs(int epochs) {
+            return new Settings(epochs, batchSize, learningRate, seed);
+        }
+
+        public Settings withSeed(long seed) {
+            return new Settings(epochs, batchSize, learningRate, seed);
+        }
     }
 
     public record Result(DenseParameters.Layer repaired, double mseBefore, double mseAfter) {
@@ -40,19 +54,42 @@ public final class EbftRepair {
 
     public static Result repair(ModelConfig c, DenseParameters.Layer dense, DenseParameters.Layer sparse, Map<Projection, SparsityMask> masks,
             List<float[]> inputs, int seqLen, Settings settings, NDManager parent) {
-        int dim = c.hiddenSize();
         try (NDManager m = parent.newSubManager()) {
-            BlockTrainer block = new BlockTrainer(c, seqLen, m);
-            NDArray attentionNorm = m.create(dense.attentionNorm());
-            NDArray ffnNorm = m.create(dense.ffnNorm());
-            Map<Projection, NDArray> denseW = new EnumMap<>(Projection.class);
-            Map<Projection, NDArray> weights = new EnumMap<>(Projection.class);
-            Map<Projection, NDArray> keep = new EnumMap<>(Projection.class);
-            Map<Projection, NDArray> firstMoment = new EnumMap<>(Projection.class);
-            Map<Projection, NDArray> secondMoment = new EnumMap<>(Projection.class);
+            SparseBlock block = new SparseBlock(c, seqLen, dense, sparse, masks, m);
+            NDArray x = m.create(concat(inputs), new Shape(inputs.size(), seqLen, c.hiddenSize()));
+            NDArray target = block.trainer.forward(x, block.attentionNorm, block.ffnNorm, block.denseWeights); // the dense block, once
+            double before = mse(block, x, target);
+            fit(block, x, target, settings);
+            double after = mse(block, x, target);
+            DenseParameters.Layer repaired = sparse;
+            for (Projection p : Projection.values()) {
+                float[] w = block.weights.get(p).toFloatArray();
+                masks.get(p).apply(w); // exact zeros where pruned, whatever float noise the optimizer left
+                repaired = p.with(repaired, w);
+            }
+            return new Result(repaired, before, after);
+        }
+    }
+
+    /** The block's trainable kept weights beside its frozen dense twin, with AdamW's moments. */
+    private static final class SparseBlock {
+        final BlockTrainer trainer;
+        final NDArray attentionNorm;
+        final NDArray ffnNorm;
+        final Map<Projection, NDArray> denseWeights = new EnumMap<>(Projection.class);
+        final Map<Projection, NDArray> weights = new EnumMap<>(Projection.class);
+        final Map<Projection, NDArray> keep = new EnumMap<>(Projection.class);
+        final Map<Projection, NDArray> firstMoment = new EnumMap<>(Projection.class);
+        final Map<Projection, NDArray> secondMoment = new EnumMap<>(Projection.class);
+
+        SparseBlock(ModelConfig c, int seqLen, DenseParameters.Layer dense, DenseParameters.Layer sparse, Map<Projection, SparsityMask> masks,
+                NDManager m) {
+            trainer = new BlockTrainer(c, seqLen, m);
+            attentionNorm = m.create(dense.attentionNorm());
+            ffnNorm = m.create(dense.ffnNorm());
             for (Projection p : Projection.values()) {
                 Shape shape = new Shape(p.outFeatures(c), p.inFeatures(c));
-                denseW.put(p, m.create(p.of(dense), shape));
+                denseWeights.put(p, m.create(p.of(dense), shape));
                 NDArray w = m.create(p.of(sparse), shape);
                 w.setRequiresGradient(true);
                 weights.put(p, w);
@@ -60,43 +97,40 @@ public final class EbftRepair {
                 firstMoment.put(p, m.zeros(shape));
                 secondMoment.put(p, m.zeros(shape));
             }
-            NDArray x = m.create(concat(inputs), new Shape(inputs.size(), seqLen, dim));
-            NDArray target = block.forward(x, attentionNorm, ffnNorm, denseW); // computed once: the dense block on the same inputs
-            double before = mse(block, x, target, attentionNorm, ffnNorm, weights);
+        }
 
-            List<Integer> order = new ArrayList<>();
-            for (int i = 0; i < inputs.size(); i++) {
-                order.add(i);
-            }
-            Random random = new Random(settings.seed());
-            int step = 0;
-            for (int epoch = 0; epoch < settings.epochs(); epoch++) {
-                Collections.shuffle(order, random);
-                for (int from = 0; from < order.size(); from += settings.batchSize()) {
-                    List<Integer> batch = order.subList(from, Math.min(order.size(), from + settings.batchSize()));
-                    step++;
-                    try (NDManager s = m.newSubManager()) {
-                        NDArray index = s.create(batch.stream().mapToLong(Integer::longValue).toArray());
-                        NDArray xb = x.get(s, new ai.djl.ndarray.index.NDIndex("{}", index));
-                        NDArray yb = target.get(s, new ai.djl.ndarray.index.NDIndex("{}", index));
-                        try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-                            NDArray out = block.forward(xb, attentionNorm, ffnNorm, weights);
-                            collector.backward(out.sub(yb).square().mean());
-                        }
-                        for (Projection p : Projection.values()) {
-                            adamWStep(weights.get(p), keep.get(p), firstMoment.get(p), secondMoment.get(p), settings.learningRate(), step, s);
-                        }
+        NDArray forward(NDArray x) {
+            return trainer.forward(x, attentionNorm, ffnNorm, weights);
+        }
+    }
+
+    /** Epochs of shuffled mini-batches (seeded), one masked AdamW step per batch. */
+    private static void fit(SparseBlock block, NDArray x, NDArray target, Settings settings) {
+        NDManager m = x.getManager();
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < x.getShape().get(0); i++) {
+            order.add(i);
+        }
+        Random random = new Random(settings.seed());
+        int step = 0;
+        for (int epoch = 0; epoch < settings.epochs(); epoch++) {
+            Collections.shuffle(order, random);
+            for (int from = 0; from < order.size(); from += settings.batchSize()) {
+                List<Integer> batch = order.subList(from, Math.min(order.size(), from + settings.batchSize()));
+                step++;
+                try (NDManager s = m.newSubManager()) {
+                    NDArray index = s.create(batch.stream().mapToLong(Integer::longValue).toArray());
+                    NDArray xb = x.get(s, new ai.djl.ndarray.index.NDIndex("{}", index));
+                    NDArray yb = target.get(s, new ai.djl.ndarray.index.NDIndex("{}", index));
+                    try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                        collector.backward(block.forward(xb).sub(yb).square().mean());
+                    }
+                    for (Projection p : Projection.values()) {
+                        adamWStep(block.weights.get(p), block.keep.get(p), block.firstMoment.get(p), block.secondMoment.get(p),
+                                settings.learningRate(), step, s);
                     }
                 }
             }
-            double after = mse(block, x, target, attentionNorm, ffnNorm, weights);
-            DenseParameters.Layer repaired = sparse;
-            for (Projection p : Projection.values()) {
-                float[] w = weights.get(p).toFloatArray();
-                masks.get(p).apply(w); // exact zeros where pruned, whatever float noise the optimizer left
-                repaired = p.with(repaired, w);
-            }
-            return new Result(repaired, before, after);
         }
     }
 
@@ -114,12 +148,11 @@ public final class EbftRepair {
         grad.muli(0); // gradients accumulate across backward calls
     }
 
-    private static double mse(BlockTrainer block, NDArray x, NDArray target, NDArray attentionNorm, NDArray ffnNorm,
-            Map<Projection, NDArray> weights) {
+    private static double mse(SparseBlock block, NDArray x, NDArray target) {
         try (NDManager s = x.getManager().newSubManager()) {
             NDArray xs = x.duplicate();
             xs.attach(s);
-            return block.forward(xs, attentionNorm, ffnNorm, weights).sub(target).square().mean().getFloat();
+            return block.forward(xs).sub(target).square().mean().getFloat();
         }
     }
 

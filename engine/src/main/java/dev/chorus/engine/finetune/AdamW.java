@@ -18,8 +18,6 @@ final class AdamW {
     static final double BETA2 = 0.999;
     static final double EPSILON = 1e-8;
 
-    enum Schedule { COSINE, LINEAR }
-
     private final List<NDArray> parameters;
     private final List<NDArray> firstMoments = new ArrayList<>();
     private final List<NDArray> secondMoments = new ArrayList<>();
@@ -28,11 +26,11 @@ final class AdamW {
     private final double weightDecay;
     private final int warmup;
     private final int total;
-    private final Schedule schedule;
+    private final Optimization.Decay schedule;
     private final double maxGradNorm;
 
     AdamW(List<NDArray> parameters, Predicate<NDArray> decay, double learningRate, double weightDecay, int warmup, int total,
-            Schedule schedule, double maxGradNorm) {
+            Optimization.Decay schedule, double maxGradNorm) {
         this.parameters = List.copyOf(parameters);
         for (NDArray p : parameters) {
             firstMoments.add(p.zerosLike());
@@ -53,7 +51,7 @@ final class AdamW {
             return learningRate * step / Math.max(1, warmup);
         }
         double progress = (double) (step - warmup) / Math.max(1, total - warmup);
-        return schedule == Schedule.COSINE ? learningRate * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, progress)))
+        return schedule == Optimization.Decay.COSINE ? learningRate * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, progress)))
                 : learningRate * Math.max(0, 1 - progress);
     }
 

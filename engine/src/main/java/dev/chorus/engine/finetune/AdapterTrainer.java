@@ -8,16 +8,17 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.training.GradientCollector;
 import dev.chorus.engine.InvalidRequestException;
 import dev.chorus.engine.adapter.Adapter;
-import dev.chorus.engine.adapter.AdapterType;
+import dev.chorus.engine.adapter.AdapterKind;
+import dev.chorus.engine.adapter.FrozenLinears;
 import dev.chorus.engine.llama.DenseParameters;
 import dev.chorus.engine.llama.ModelConfig;
-import dev.chorus.engine.llama.Projection;
 import dev.chorus.engine.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * Fine-tunes one adapter on a frozen base with DJL autograd: next-token cross-entropy on completion
@@ -25,24 +26,6 @@ import java.util.Set;
  * held-out evaluation and checkpoints every K steps. Seeded: the same inputs give the same adapter.
  */
 public final class AdapterTrainer implements AutoCloseable {
-
-    public record Settings(AdapterType type, int rank, float alpha, Set<Projection> targets, Integer groupSize, int steps,
-            float learningRate, int batchSize, int accumulation, float weightDecay, int warmupSteps, boolean cosine, float maxGradNorm,
-            int evalEvery, int checkpointEvery, long seed) {
-        public Settings {
-            if (steps < 1 || batchSize < 1 || accumulation < 1 || !(learningRate > 0) || targets.isEmpty()) {
-                throw new InvalidRequestException("steps, batch size and accumulation must be >= 1, the learning rate > 0, "
-                        + "and at least one target module given");
-            }
-            if (type != AdapterType.SCALE && rank < 1) {
-                throw new InvalidRequestException("rank must be >= 1 for " + type.label());
-            }
-            if ((type == AdapterType.QA_LORA || type == AdapterType.QA_HIRA) && (groupSize == null || groupSize < 1)) {
-                throw new InvalidRequestException(type.label() + " needs the quantization group size");
-            }
-            targets = Set.copyOf(targets);
-        }
-    }
 
     public record Progress(int step, int steps, double trainLoss, double learningRate, double gradientNorm) {
     }
@@ -68,7 +51,8 @@ public final class AdapterTrainer implements AutoCloseable {
 
     private final Tokenizer tokenizer;
     private final int eos;
-    private final Settings settings;
+    private final TrainingRun run;
+    private final Optimization optimization;
     private final String baseFingerprint;
     private final NDManager manager;
     private final CausalLm model;
@@ -76,24 +60,24 @@ public final class AdapterTrainer implements AutoCloseable {
     private final DataType dtype;
     private final int contextLength;
 
-    public AdapterTrainer(DenseParameters base, Tokenizer tokenizer, int eos, Settings settings, Adapter init, String baseFingerprint,
-            NDManager parent, DataType dtype) {
-        this(base, null, tokenizer, eos, settings, init, baseFingerprint, parent, dtype);
+    public AdapterTrainer(DenseParameters base, Tokenizer tokenizer, int eos, TrainingRun run, Optimization optimization, Adapter init,
+            String baseFingerprint, NDManager parent, DataType dtype) {
+        this(base, null, tokenizer, eos, run, optimization, init, baseFingerprint, parent, dtype);
     }
 
-    /** {@code frozen}: the compressed base's masks and grids, required by sparse-peft and qa-sparse-peft. */
-    public AdapterTrainer(DenseParameters base, FrozenLinears frozen, Tokenizer tokenizer, int eos, Settings settings, Adapter init,
-            String baseFingerprint, NDManager parent, DataType dtype) {
+    /** {@code frozen}: the compressed base's masks and grids, asked for by sparse-peft and qa-sparse-peft. */
+    public AdapterTrainer(DenseParameters base, Supplier<FrozenLinears> frozen, Tokenizer tokenizer, int eos, TrainingRun run,
+            Optimization optimization, Adapter init, String baseFingerprint, NDManager parent, DataType dtype) {
         this.tokenizer = tokenizer;
         this.eos = eos;
-        this.settings = settings;
+        this.run = run;
+        this.optimization = optimization;
         this.baseFingerprint = baseFingerprint;
         this.dtype = dtype;
         this.contextLength = base.config().maxPositions();
         this.manager = parent.newSubManager();
         this.model = new CausalLm(base, base.config().maxPositions(), manager, dtype);
-        this.adapter = new TrainableAdapter(base.config(), settings.type(), settings.rank(), settings.alpha(), settings.targets(),
-                settings.groupSize(), init, frozen, manager, dtype, settings.seed());
+        this.adapter = new TrainableAdapter(base.config(), run.kind(), run.targets(), init, frozen, manager, dtype, run.seed());
     }
 
     public Result train(List<TrainingExample> trainData, List<TrainingExample> evalData, Listener listener) {
@@ -102,21 +86,20 @@ public final class AdapterTrainer implements AutoCloseable {
         if (train.isEmpty()) {
             throw new InvalidRequestException("no training example leaves a completion token within the context");
         }
-        AdamW optimizer = new AdamW(adapter.parameters(), adapter::decayed, settings.learningRate(), settings.weightDecay(),
-                settings.warmupSteps(), settings.steps(), settings.cosine() ? AdamW.Schedule.COSINE : AdamW.Schedule.LINEAR,
-                settings.maxGradNorm());
+        AdamW optimizer = new AdamW(adapter.parameters(), adapter::decayed, optimization.learningRate(), optimization.weightDecay(),
+                optimization.warmupSteps(), run.steps(), optimization.decay(), optimization.maxGradNorm());
         double initialEval = eval.isEmpty() ? Double.NaN : evalLoss(eval);
-        Random random = new Random(settings.seed());
+        Random random = new Random(run.seed());
         List<Integer> order = new ArrayList<>();
         int cursor = Integer.MAX_VALUE;
         double first = Double.NaN;
         double last = Double.NaN;
         long start = System.nanoTime();
-        for (int step = 1; step <= settings.steps(); step++) {
+        for (int step = 1; step <= run.steps(); step++) {
             List<List<TokenBatches.Encoded>> micro = new ArrayList<>();
-            for (int k = 0; k < settings.accumulation(); k++) {
+            for (int k = 0; k < optimization.accumulation(); k++) {
                 List<TokenBatches.Encoded> batch = new ArrayList<>();
-                while (batch.size() < settings.batchSize()) {
+                while (batch.size() < optimization.batchSize()) {
                     if (cursor >= order.size()) { // a new epoch in a new order
                         order.clear();
                         for (int i = 0; i < train.size(); i++) {
@@ -132,18 +115,18 @@ public final class AdapterTrainer implements AutoCloseable {
             last = trainStep(micro);
             first = step == 1 ? last : first;
             double gradientNorm = optimizer.step(step);
-            listener.onStep(new Progress(step, settings.steps(), last, optimizer.learningRate(step), gradientNorm));
-            if (settings.evalEvery() > 0 && step % settings.evalEvery() == 0 && !eval.isEmpty()) {
+            listener.onStep(new Progress(step, run.steps(), last, optimizer.learningRate(step), gradientNorm));
+            if (optimization.evalEvery() > 0 && step % optimization.evalEvery() == 0 && !eval.isEmpty()) {
                 listener.onEval(step, evalLoss(eval));
             }
-            if (settings.checkpointEvery() > 0 && step % settings.checkpointEvery() == 0 && step < settings.steps()) {
+            if (optimization.checkpointEvery() > 0 && step % optimization.checkpointEvery() == 0 && step < run.steps()) {
                 listener.onCheckpoint(step, adapter.snapshot(baseFingerprint));
             }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         double finalEval = eval.isEmpty() ? Double.NaN : evalLoss(eval);
         return new Result(adapter.snapshot(baseFingerprint), initialEval, finalEval, first, last, seconds, adapter.parameterCount(),
-                settings.steps());
+                run.steps());
     }
 
     /** Forward and backward over the micro-batches of one step; the loss is the mean over all their completion tokens. */
@@ -167,7 +150,7 @@ public final class AdapterTrainer implements AutoCloseable {
     }
 
     private double evalLoss(List<TokenBatches.Encoded> data) {
-        return meanNll(model, adapter, data, Math.max(8, settings.batchSize()), manager, dtype);
+        return meanNll(model, adapter, data, Math.max(8, optimization.batchSize()), manager, dtype);
     }
 
     /** Mean negative log-likelihood per completion token of {@code data} under {@code model} with {@code adapter}. */
@@ -190,16 +173,15 @@ public final class AdapterTrainer implements AutoCloseable {
     /**
      * Mean negative log-likelihood per completion token of {@code data} under the base with
      * {@code adapter} (null: the base alone); exp of it is the perplexity. {@code frozen}: the
-     * compressed base's masks and grids, needed for sparse-peft and qa-sparse-peft adapters.
+     * compressed base's masks and grids, asked for by sparse-peft and qa-sparse-peft adapters.
      */
-    public static double evaluate(DenseParameters base, FrozenLinears frozen, Tokenizer tokenizer, int eos, Adapter adapter,
+    public static double evaluate(DenseParameters base, Supplier<FrozenLinears> frozen, Tokenizer tokenizer, int eos, Adapter adapter,
             List<TrainingExample> data, NDManager parent) {
         ModelConfig c = base.config();
         try (NDManager manager = parent.newSubManager(); CausalLm model = new CausalLm(base, c.maxPositions(), manager, DataType.FLOAT32)) {
             TrainableAdapter adapted = adapter == null
-                    ? new TrainableAdapter(c, AdapterType.LORA, 1, 1f, Set.of(), null, null, manager, DataType.FLOAT32, 0) // targets nothing
-                    : new TrainableAdapter(c, adapter.type(), adapter.rank(), adapter.alpha(), adapter.targets(), adapter.groupSize(), adapter,
-                            frozen, manager, DataType.FLOAT32, 0);
+                    ? TrainableAdapter.none(c, manager)
+                    : new TrainableAdapter(c, adapter.kind(), adapter.targets(), adapter, frozen, manager, DataType.FLOAT32, 0);
             return meanNll(model, adapted, TokenBatches.encode(data, tokenizer, eos, c.maxPositions()), 8, manager, DataType.FLOAT32);
         }
     }

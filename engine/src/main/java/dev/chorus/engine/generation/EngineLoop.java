@@ -4,7 +4,15 @@ import dev.chorus.engine.EngineException;
 import dev.chorus.engine.InvalidRequestException;
 import dev.chorus.engine.adapter.AdapterCache;
 import dev.chorus.engine.adapter.AdapterKey;
+import dev.chorus.engine.adapter.AdapterResidency;
 import dev.chorus.engine.adapter.AdapterRuntime;
+import dev.chorus.engine.adapter.AdapterStore;
+import dev.chorus.engine.generation.EngineCommand.Admit;
+import dev.chorus.engine.generation.EngineCommand.Cancel;
+import dev.chorus.engine.generation.EngineCommand.Evict;
+import dev.chorus.engine.generation.EngineCommand.Loaded;
+import dev.chorus.engine.generation.EngineCommand.Prefetch;
+import dev.chorus.engine.generation.EngineCommand.Swap;
 import dev.chorus.engine.model.KvCache;
 import dev.chorus.engine.model.LoadedModel;
 import dev.chorus.engine.tokenizer.StreamingDetokenizer;
@@ -21,8 +29,8 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Continuous batching. One thread owns the model and the KV cache; other threads only enqueue
- * commands. Each iteration admits waiting requests into free slots (one prefill pass each, within a
+ * Continuous batching. One thread owns the model, the KV cache and adapter residency; other threads
+ * only enqueue {@link EngineCommand}s (admit, cancel, prefetch, evict, swap; loaders post loaded). Each iteration admits waiting requests into free slots (one prefill pass each, within a
  * token budget), then runs one decode step for every running sequence together.
  */
 public final class EngineLoop implements AutoCloseable {
@@ -39,9 +47,10 @@ public final class EngineLoop implements AutoCloseable {
 
     private final LoadedModel model;
     private final AdapterRuntime adapters; // null: base model only
+    private final AdapterCache residency; // adapters' cache, null with them
     private final Settings settings;
     private final KvCache cache;
-    private final LinkedBlockingQueue<Runnable> commands = new LinkedBlockingQueue<>();
+    private final LinkedBlockingQueue<EngineCommand> commands = new LinkedBlockingQueue<>();
     private final Deque<Sequence> waiting = new ArrayDeque<>();
     private final List<Sequence> running = new ArrayList<>();
     // Lowest slot first keeps running sequences packed, so decode rows usually cover consecutive slots.
@@ -67,8 +76,9 @@ public final class EngineLoop implements AutoCloseable {
     public EngineLoop(LoadedModel model, Settings settings, AdapterRuntime adapters) {
         this.model = model;
         this.adapters = adapters;
-        if (adapters != null) {
-            adapters.onLoaded(() -> commands.add(() -> { })); // wake an idle loop when a load finishes
+        this.residency = adapters == null ? null : adapters.cache();
+        if (residency != null) {
+            residency.onLoadFinished(result -> commands.add(new Loaded(result))); // also wakes an idle loop
         }
         this.settings = settings;
         this.cache = model.model().newCache(settings.maxBatch(), model.config().maxPositions());
@@ -120,15 +130,49 @@ public final class EngineLoop implements AutoCloseable {
         }
         StreamingDetokenizer detokenizer = model.tokenizer().map(t -> new StreamingDetokenizer(t, request.promptIds())).orElse(null);
         Sequence sequence = new Sequence(request, sink, detokenizer);
-        commands.add(() -> waiting.add(sequence));
+        commands.add(new Admit(sequence));
     }
 
     /** Stops a request early; its sink gets onFinish(CANCELLED). Unknown ids are ignored. */
     public void cancel(String requestId) {
-        commands.add(() -> {
-            waiting.removeIf(s -> s.request.id().equals(requestId) && finish(s, FinishReason.CANCELLED));
-            running.removeIf(s -> s.request.id().equals(requestId) && finish(s, FinishReason.CANCELLED));
-        });
+        commands.add(new Cancel(requestId));
+    }
+
+    /** Starts loading an adapter version into the host tier, so its first request does not wait for the source. */
+    public void prefetch(AdapterKey adapter) {
+        commands.add(new Prefetch(requireAdapters(adapter)));
+    }
+
+    /** Drops an adapter version from the device and host tiers as soon as no running request uses it. */
+    public void evict(AdapterKey adapter) {
+        commands.add(new Evict(requireAdapters(adapter)));
+    }
+
+    /** {@code active} is now the version new requests get instead of {@code retired} (null: none): prefetch one, evict the other. */
+    public void swap(AdapterKey retired, AdapterKey active) {
+        commands.add(new Swap(retired, requireAdapters(active)));
+    }
+
+    /** The store's version changes as commands to this loop (swap on a new active version, evict on a deletion). */
+    public AdapterStore.Changes adapterChanges() {
+        return new AdapterStore.Changes() {
+            @Override
+            public void activated(AdapterKey previous, AdapterKey active) {
+                swap(previous, active);
+            }
+
+            @Override
+            public void removed(AdapterKey version) {
+                evict(version);
+            }
+        };
+    }
+
+    private AdapterKey requireAdapters(AdapterKey adapter) {
+        if (adapters == null) {
+            throw new InvalidRequestException("this engine serves no adapters");
+        }
+        return java.util.Objects.requireNonNull(adapter, "adapter");
     }
 
     public EngineStats stats() {
@@ -163,23 +207,53 @@ public final class EngineLoop implements AutoCloseable {
 
     private void drainCommands() throws InterruptedException {
         // Nothing running: sleep until a command arrives (a waiting request can only be waiting for an
-        // adapter load, whose completion posts a wake-up command).
+        // adapter load, whose completion posts a Loaded command).
         if (running.isEmpty()) {
-            Runnable first = commands.poll(200, TimeUnit.MILLISECONDS);
+            EngineCommand first = commands.poll(200, TimeUnit.MILLISECONDS);
             if (first != null) {
-                first.run();
+                handle(first);
             }
         }
-        Runnable next;
+        EngineCommand next;
         while ((next = commands.poll()) != null) {
-            next.run();
+            handle(next);
         }
     }
 
+    /** Every command kind, handled here and only here. */
+    private void handle(EngineCommand command) {
+        if (command instanceof Admit a) {
+            waiting.add(a.sequence());
+        } else if (command instanceof Cancel c) {
+            waiting.removeIf(s -> s.request.id().equals(c.requestId()) && finish(s, FinishReason.CANCELLED));
+            running.removeIf(s -> s.request.id().equals(c.requestId()) && finish(s, FinishReason.CANCELLED));
+        } else if (command instanceof Prefetch p) {
+            residency.prefetch(p.adapter());
+        } else if (command instanceof Loaded l) {
+            EngineException error = l.result().error();
+            // Only this load's own failure fails the requests waiting for it; they fail once, later ones retry.
+            if (residency.loaded(l.result()).orElse(null) instanceof AdapterResidency.Failed f && f.error() == error) {
+                failWaiting(l.result().key(), error);
+            }
+        } else if (command instanceof Evict e) {
+            residency.evict(e.adapter());
+        } else if (command instanceof Swap s) {
+            if (s.retired() != null && !s.retired().equals(s.active())) {
+                residency.evict(s.retired()); // requests running on it keep it until they finish
+            }
+            residency.prefetch(s.active());
+        } else {
+            throw new IllegalStateException("unhandled engine command " + command);
+        }
+    }
+
+    /** At shutdown only new requests matter: they join the waiting queue to be told the engine closed. */
     private void drainQuietly() {
-        Runnable next;
+        EngineCommand next;
         while ((next = commands.poll()) != null) {
-            next.run();
+            if (next instanceof Admit a) {
+                waiting.add(a.sequence());
+            }
         }
     }
 
@@ -191,12 +265,13 @@ public final class EngineLoop implements AutoCloseable {
             if (s.request.promptIds().length > budget && !(running.isEmpty() && budget == settings.prefillBudget())) {
                 break;
             }
-            if (!pinAdapter(s)) {
-                continue; // its adapter is loading or every adapter slot is pinned: later requests may go first
-            }
-            if (s.done != null) { // its adapter failed to load
-                it.remove();
-                continue;
+            try {
+                if (!pinAdapter(s)) {
+                    continue; // its adapter is loading or every adapter slot is pinned: later requests may go first
+                }
+            } catch (EngineException e) {
+                failWaiting(s.request.adapter(), e); // the slots rejected it: only this adapter's requests fail
+                break; // the queue changed under the iterator; the rest are admitted next iteration
             }
             it.remove();
             budget -= s.request.promptIds().length;
@@ -212,25 +287,30 @@ public final class EngineLoop implements AutoCloseable {
         running.removeIf(this::releaseIfDone);
     }
 
-    /** True when the sequence may start (base model, or its adapter pinned in a slot, or it failed). */
+    /** True when the sequence may start: base model, or its adapter pinned in a slot. Throws when the adapter is unusable. */
     private boolean pinAdapter(Sequence s) {
         AdapterKey key = s.request.adapter();
         if (key == null || s.adapterPinned) {
             return true;
         }
-        try {
-            int slot = adapters.tryAcquire(key);
-            if (slot < 0) {
+        int slot = residency.acquire(key);
+        if (slot == AdapterCache.WAIT) {
+            return false;
+        }
+        s.adapterSlot = slot;
+        s.adapterPinned = true;
+        return true;
+    }
+
+    /** Fails every waiting request for {@code adapter}: its load or upload failed, which hurts no one else. */
+    private void failWaiting(AdapterKey adapter, EngineException error) {
+        waiting.removeIf(s -> {
+            if (!adapter.equals(s.request.adapter())) {
                 return false;
             }
-            s.adapterSlot = slot;
-            s.adapterPinned = true;
+            fail(s, error);
             return true;
-        } catch (EngineException e) {
-            fail(s, e); // only this adapter's requests fail
-            s.done = FinishReason.CANCELLED;
-            return true;
-        }
+        });
     }
 
     private void decode() {
@@ -246,31 +326,10 @@ public final class EngineLoop implements AutoCloseable {
         decodeSteps++;
     }
 
-    /** Records a sampled token, emits its text and decides whether the sequence is done. */
+    /** Hands a sampled token to its sequence, which streams its text and decides whether it is done. */
     private void accept(Sequence s, int token) {
-        s.generated++;
-        s.lastToken = token;
         generatedTokens++;
-        if (model.stopTokens().contains(token)) {
-            s.done = FinishReason.STOP;
-            String tail = heldBackText(s); // an end token carries no text of its own
-            if (!tail.isEmpty()) {
-                emit(s, token, tail);
-            }
-            return;
-        }
-        String text = s.detokenizer == null ? "" : s.stops.accept(s.detokenizer.push(token));
-        if (s.stops.stopped()) {
-            s.done = FinishReason.STOP;
-        } else if (s.generated >= s.request.maxTokens()) {
-            s.done = FinishReason.LENGTH;
-            text += heldBackText(s);
-        }
-        emit(s, token, text);
-    }
-
-    private static String heldBackText(Sequence s) {
-        return s.detokenizer == null ? "" : s.stops.accept(s.detokenizer.flush()) + s.stops.flush();
+        s.accept(token, model.stopTokens());
     }
 
     private boolean releaseIfDone(Sequence s) {
@@ -286,7 +345,7 @@ public final class EngineLoop implements AutoCloseable {
             s.slot = -1;
         }
         if (s.adapterPinned) {
-            adapters.release(s.request.adapter());
+            residency.release(s.request.adapter());
             s.adapterPinned = false;
         }
         queued.decrementAndGet();
@@ -300,15 +359,6 @@ public final class EngineLoop implements AutoCloseable {
             LOG.log(Level.WARNING, "token sink of " + s.request.id() + " failed on finish", e);
         }
         return true;
-    }
-
-    private void emit(Sequence s, int token, String text) {
-        try {
-            s.sink.onToken(token, text);
-        } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "token sink of " + s.request.id() + " failed; cancelling it", e);
-            s.done = FinishReason.CANCELLED;
-        }
     }
 
     private void fail(Sequence s, EngineException error) {
@@ -330,7 +380,7 @@ public final class EngineLoop implements AutoCloseable {
         int waitingRequests = Math.max(0, queued.get() - running.size());
         stats = new EngineStats(running.size(), waitingRequests, usage, lastBatchSize, decodeSteps, generatedTokens, adapterNames(running),
                 adapterNames(waiting), adapters == null ? 0 : adapters.maxAdapters(),
-                adapters == null ? AdapterCache.Stats.NONE : adapters.stats());
+                residency == null ? AdapterCache.Stats.NONE : residency.stats());
     }
 
     private static Set<String> adapterNames(java.util.Collection<Sequence> sequences) {

@@ -2,9 +2,14 @@ package dev.chorus.engine.generation;
 
 import dev.chorus.engine.sampling.Sampler;
 import dev.chorus.engine.tokenizer.StreamingDetokenizer;
+import java.util.Set;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
-/** Per-request decoding state, touched only by the engine thread. */
+/** Per-request decoding state and what a sampled token does to it; touched only by the engine thread. */
 final class Sequence {
+    private static final Logger LOG = Logger.getLogger(Sequence.class.getName());
+
     final GenerationRequest request;
     final TokenSink sink;
     final Sampler sampler;
@@ -24,5 +29,40 @@ final class Sequence {
         this.sampler = new Sampler(request.sampling());
         this.detokenizer = detokenizer;
         this.stops = new StopStringMatcher(request.stopStrings());
+    }
+
+    /** Records a sampled token, emits its text and decides whether the sequence is done. */
+    void accept(int token, Set<Integer> stopTokens) {
+        generated++;
+        lastToken = token;
+        if (stopTokens.contains(token)) {
+            done = FinishReason.STOP;
+            String tail = heldBackText(); // an end token carries no text of its own
+            if (!tail.isEmpty()) {
+                emit(token, tail);
+            }
+            return;
+        }
+        String text = detokenizer == null ? "" : stops.accept(detokenizer.push(token));
+        if (stops.stopped()) {
+            done = FinishReason.STOP;
+        } else if (generated >= request.maxTokens()) {
+            done = FinishReason.LENGTH;
+            text += heldBackText();
+        }
+        emit(token, text);
+    }
+
+    private String heldBackText() {
+        return detokenizer == null ? "" : stops.accept(detokenizer.flush()) + stops.flush();
+    }
+
+    private void emit(int token, String text) {
+        try {
+            sink.onToken(token, text);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "token sink of " + request.id() + " failed; cancelling it", e);
+            done = FinishReason.CANCELLED;
+        }
     }
 }

@@ -4,12 +4,21 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.chorus.engine.TestModels;
 import dev.chorus.engine.checkpoint.HfCheckpoint;
+import dev.chorus.engine.checkpoint.SafetensorsFile;
 import dev.chorus.engine.checkpoint.SafetensorsWriter;
 import dev.chorus.engine.llama.ModelConfig;
+import dev.chorus.engine.llama.Projection;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -75,6 +84,76 @@ class AdapterFilesTest {
         Path corrupt = peftAdapter(dir.resolve("corrupt"), peftConfig(8, targets), 8, new long[] {8, 128});
         Files.write(corrupt.resolve("adapter_model.safetensors"), new byte[] {1, 2, 3});
         assertThrows(AdapterFormatException.class, () -> AdapterFiles.read(corrupt, C, 16, null));
+    }
+
+    /**
+     * The fields of PEFT's LoraConfig and its PeftConfig base, as of huggingface/peft commit 00a4d08
+     * (src/peft/tuners/lora/config.py, peft/config.py; between v0.13 and v0.14). PEFT warns about
+     * any other key in adapter_config.json.
+     */
+    static final Set<String> PEFT_LORA_CONFIG_FIELDS = Set.of(
+            "peft_type", "auto_mapping", "base_model_name_or_path", "revision", "task_type", "inference_mode",
+            "r", "target_modules", "exclude_modules", "lora_alpha", "lora_dropout", "fan_in_fan_out", "bias", "use_rslora",
+            "modules_to_save", "init_lora_weights", "layers_to_transform", "layers_pattern", "rank_pattern", "alpha_pattern",
+            "megatron_config", "megatron_core", "loftq_config", "use_dora", "layer_replication");
+
+    @Test
+    void writtenConfigsHoldOnlyPeftFieldsAndChorusFieldsLiveInTheWeightsHeader(@TempDir Path dir) throws Exception {
+        for (AdapterType type : AdapterType.values()) {
+            Adapter a = RandomAdapters.generate(C, type, 8, EnumSet.allOf(Projection.class), 0.1, 3, "sha256:cafe");
+            Path d = dir.resolve(type.label());
+            AdapterFiles.write(a, d);
+            JsonNode config = new ObjectMapper().readTree(d.resolve(AdapterFiles.CONFIG).toFile());
+            Set<String> keys = new HashSet<>();
+            config.fieldNames().forEachRemaining(keys::add);
+            Set<String> unknown = new HashSet<>(keys);
+            unknown.removeAll(PEFT_LORA_CONFIG_FIELDS);
+            assertEquals(Set.of(), unknown, type + ": keys PEFT's LoraConfig does not know");
+            try (SafetensorsFile f = SafetensorsFile.open(d.resolve(AdapterFiles.WEIGHTS))) {
+                assertEquals(type.label(), f.metadata().get("chorus.kind"));
+                assertEquals("sha256:cafe", f.metadata().get("chorus.base_fingerprint"));
+                assertEquals("pt", f.metadata().get("format"));
+            }
+            Adapter back = AdapterFiles.read(d, C, 16, "sha256:cafe");
+            assertEquals(a.kind(), back.kind());
+            assertEquals("sha256:cafe", back.baseFingerprint());
+        }
+    }
+
+    /** Before Chorus's fields moved to the weights' header they were a "chorus" block in adapter_config.json; such files still load. */
+    @Test
+    void adaptersWrittenTheOldWayStillLoad(@TempDir Path dir) throws Exception {
+        Path d = Files.createDirectories(dir.resolve("old-qa-lora"));
+        Files.writeString(d.resolve(AdapterFiles.CONFIG), "{\"peft_type\": \"LORA\", \"task_type\": \"CAUSAL_LM\", \"r\": 4, "
+                + "\"lora_alpha\": 8.0, \"lora_dropout\": 0.0, \"bias\": \"none\", \"fan_in_fan_out\": false, \"inference_mode\": true, "
+                + "\"use_rslora\": false, \"target_modules\": [\"q_proj\"], "
+                + "\"chorus\": {\"type\": \"qa-lora\", \"base_fingerprint\": \"sha256:aaaa\", \"group_size\": 32}}");
+        new SafetensorsWriter() // no __metadata__, as the old writer did
+                .addFloats(Q + "lora_A.weight", new long[] {4, 128 / 32}, new float[4 * 4])
+                .addFloats(Q + "lora_B.weight", new long[] {128, 4}, new float[128 * 4])
+                .write(d.resolve(AdapterFiles.WEIGHTS));
+        Adapter a = AdapterFiles.read(d, C, 16, "sha256:aaaa");
+        assertEquals(new QaLora(4, 8f, 2f, 32), a.kind());
+        assertEquals("sha256:aaaa", a.baseFingerprint());
+        assertEquals(1, a.modules().size());
+        expect(d, "made for base sha256:aaaa", "sha256:bbbb");
+    }
+
+    @Test
+    void mergedOnlyKindsRefuseTheBatchedSlots() {
+        try (NDManager manager = NDManager.newBaseManager();
+                AdapterSlots slots = new AdapterSlots(C, new AdapterSlots.Settings(2, 8, EnumSet.allOf(Projection.class)), manager)) {
+            for (AdapterType type : List.of(AdapterType.SPARSE_PEFT, AdapterType.QA_SPARSE_PEFT)) {
+                Adapter a = RandomAdapters.generate(C, type, 4, EnumSet.allOf(Projection.class), 0.1, 1, null);
+                MergedOnlyException e = assertThrows(MergedOnlyException.class, () -> slots.load(1, a));
+                assertTrue(e.getMessage().contains("served merged into its base"), e.getMessage());
+            }
+        }
+    }
+
+    private static void expect(Path dir, String message, String servedFingerprint) {
+        AdapterFormatException e = assertThrows(AdapterFormatException.class, () -> AdapterFiles.read(dir, C, 16, servedFingerprint));
+        assertTrue(e.getMessage().contains(message), "expected '" + message + "' in: " + e.getMessage());
     }
 
     private static void expect(Path dir, String message) {

@@ -1,5 +1,8 @@
 package dev.chorus.engine.adapter;
 
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
@@ -50,25 +53,26 @@ class BatchedAdapterForwardTest {
         for (int layer = 0; layer < c.numLayers(); layer++) {
             DenseParameters.Layer l = base.layers().get(layer);
             for (Projection p : Projection.values()) {
-                Adapter.Weights w = a.modules().get(new Adapter.Module(layer, p));
+                ModuleWeights w = a.modules().get(new Adapter.Module(layer, p));
                 int in = p.inFeatures(c);
                 int out = p.outFeatures(c);
                 float[] m = p.of(l).clone();
                 for (int o = 0; o < out; o++) {
                     for (int j = 0; j < in; j++) {
-                        if (a.type() == AdapterType.SCALE) {
-                            m[o * in + j] *= w.scales()[o];
+                        if (w instanceof ModuleWeights.ChannelScales s) {
+                            m[o * in + j] *= s.scales()[o];
                             continue;
                         }
-                        if (a.type() == AdapterType.QA_HIRA) { // ΔW[o, j] = s·A[o/r, j/g]/g, straight from the definition
-                            int g = a.groupSize();
-                            m[o * in + j] += (float) (a.scaling() * w.a()[(o / a.rank()) * (in / g) + j / g] / g);
+                        if (w instanceof ModuleWeights.HiraFactor h) { // ΔW[o, j] = s·A[o/r, j/g]/g, straight from the definition
+                            int g = ((QaHira) a.kind()).groupSize();
+                            m[o * in + j] += (float) (a.scaling() * h.a()[(o / a.rank()) * (in / g) + j / g] / g);
                             continue;
                         }
-                        int g = a.type() == AdapterType.QA_LORA ? a.groupSize() : 1;
+                        ModuleWeights.LowRank pair = (ModuleWeights.LowRank) w;
+                        int g = a.kind() instanceof QaLora q ? q.groupSize() : 1;
                         double delta = 0;
                         for (int k = 0; k < a.rank(); k++) {
-                            delta += (double) w.b()[o * a.rank() + k] * w.a()[k * (in / g) + j / g] / g;
+                            delta += (double) pair.b()[o * a.rank() + k] * pair.a()[k * (in / g) + j / g] / g;
                         }
                         m[o * in + j] += (float) (a.scaling() * delta);
                     }
@@ -213,20 +217,60 @@ class BatchedAdapterForwardTest {
         }
     }
 
+    /**
+     * Every type survives write → read unchanged, and the read-back adapter in a slot computes what
+     * the original in another slot computes, which is the merged-weights math; merged-only types are
+     * refused by the slots.
+     */
     @Test
     void adapterFilesRoundTripAndLoadIntoSlotsIdentically(@TempDir Path dir) {
         DenseParameters base = HfCheckpoint.read(TestModels.tinyStories656k());
         for (AdapterType type : AdapterType.values()) {
             Adapter a = randomAdapter(base.config(), type, 8, 9);
             Path d = dir.resolve(type.label());
-            AdapterFiles.write(a, d, base.config());
+            AdapterFiles.write(a, d);
             Adapter back = AdapterFiles.read(d, base.config(), MAX_RANK, null);
-            assertTrue(back.type() == a.type() && back.rank() == a.rank() && back.scaling() == a.scaling() && back.targets().equals(a.targets()));
+            assertEquals(a.type(), back.type());
+            assertEquals(a.rank(), back.rank());
+            assertEquals(a.scaling(), back.scaling());
+            assertEquals(a.targets(), back.targets());
             for (var e : a.modules().entrySet()) {
-                Adapter.Weights w = back.modules().get(e.getKey());
-                assertTrue(java.util.Arrays.equals(e.getValue().a(), w.a()) && java.util.Arrays.equals(e.getValue().b(), w.b())
-                        && java.util.Arrays.equals(e.getValue().scales(), w.scales()), type + " " + e.getKey());
+                List<float[]> written = a.kind().values(e.getValue());
+                List<float[]> read = back.kind().values(back.modules().get(e.getKey()));
+                assertEquals(written.size(), read.size(), type + " " + e.getKey());
+                for (int i = 0; i < read.size(); i++) {
+                    assertArrayEquals(written.get(i), read.get(i), type + " " + e.getKey() + " tensor " + i);
+                }
             }
+            loadIntoSlots(base, a, back);
+        }
+    }
+
+    /** Original in slot 1, read-back copy in slot 2, base in slot 0; one prompt through all three rows. */
+    static void loadIntoSlots(DenseParameters base, Adapter original, Adapter back) {
+        ModelConfig c = base.config();
+        int rank = original.type() == AdapterType.QA_HIRA ? Math.max(MAX_RANK, HiraExpansion.rank(original, c)) : MAX_RANK;
+        try (NDManager root = NDManager.newBaseManager();
+                AdapterSlots slots = new AdapterSlots(c, new AdapterSlots.Settings(2, rank, EnumSet.allOf(Projection.class)), root)) {
+            if (original.kind() instanceof SparsePeft || original.kind() instanceof QaSparsePeft) {
+                MergedOnlyException e = assertThrows(MergedOnlyException.class, () -> slots.load(1, back));
+                assertTrue(e.getMessage().contains("merged"), e.getMessage());
+                return;
+            }
+            slots.load(1, original);
+            slots.load(2, back);
+            int[] prompt = PROMPTS[0];
+            float[][] rows = run(upload(base, false, root), slots, new int[] {1, 2, 0}, new int[][] {prompt, prompt, prompt},
+                    new int[] {11, 11, 11}, root);
+            float[][] reference = run(upload(merged(base, original), false, root), null, new int[] {0}, new int[][] {prompt}, new int[] {11}, root);
+            String type = original.type().label();
+            double scale = 0;
+            for (float v : rows[0]) {
+                scale = Math.max(scale, Math.abs(v));
+            }
+            assertTrue(maxDiff(rows[0], rows[1]) <= 1e-6 * scale, type + ": read-back slot differs from the original's by " + maxDiff(rows[0], rows[1]));
+            assertTrue(maxDiff(rows[0], reference[0]) <= 1e-4, type + ": slot vs merged weights " + maxDiff(rows[0], reference[0]));
+            assertTrue(maxDiff(rows[0], rows[2]) > 1e-3, type + ": the slot holds an adapter, not zeros");
         }
     }
 }

@@ -45,7 +45,9 @@ class CompressionMethodsTest {
     }
 
     static double kl(String name, SparsityPattern pattern, boolean wanda, boolean ebft, QuantSpec quant, boolean gptq) {
-        CompressionSettings settings = new CompressionSettings(pattern, wanda, ebft, EbftRepair.Settings.DEFAULTS, quant, gptq, 0);
+        CompressionSettings settings = new CompressionSettings(pattern, wanda ? PruningMethod.WANDA : PruningMethod.MAGNITUDE,
+                ebft ? Optional.of(EbftRepair.Settings.DEFAULTS) : Optional.empty(),
+                quant == null ? new Quantization.None() : new Quantization.GroupWise(quant, gptq));
         CompressedParameters p = new Compressor(parameters, settings, CompressionListener.NONE)
                 .compress(calibration, "sha256:test", "self:32", dense.manager());
         Path out = dir.resolve(name);
@@ -92,8 +94,8 @@ class CompressionMethodsTest {
 
     @Test
     void twoOfFourKeepsExactlyTwoPerGroupThroughTheWholePipeline() {
-        CompressionSettings settings = new CompressionSettings(new SparsityPattern.NOfM(2, 4), true, false, EbftRepair.Settings.DEFAULTS,
-                new QuantSpec(8, 64, true), false, 0);
+        CompressionSettings settings = new CompressionSettings(new SparsityPattern.NOfM(2, 4), PruningMethod.WANDA, Optional.empty(),
+                new Quantization.GroupWise(new QuantSpec(8, 64, true), false));
         CompressedParameters p = new Compressor(parameters, settings, CompressionListener.NONE)
                 .compress(calibration.subList(0, 4), "sha256:test", "self:4", dense.manager());
         assertEquals(0.5, p.manifest().sparsity(), 1e-12);

@@ -11,14 +11,17 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.chorus.engine.TestModels;
 import dev.chorus.engine.adapter.Adapter;
+import dev.chorus.engine.adapter.AdapterKind;
 import dev.chorus.engine.adapter.AdapterType;
+import dev.chorus.engine.adapter.FrozenLinears;
 import dev.chorus.engine.checkpoint.CompressedCheckpoint;
 import dev.chorus.engine.checkpoint.HfCheckpoint;
 import dev.chorus.engine.compress.Calibration;
 import dev.chorus.engine.compress.CompressionListener;
 import dev.chorus.engine.compress.CompressionSettings;
 import dev.chorus.engine.compress.Compressor;
-import dev.chorus.engine.compress.EbftRepair;
+import dev.chorus.engine.compress.PruningMethod;
+import dev.chorus.engine.compress.Quantization;
 import dev.chorus.engine.compress.SparsityPattern;
 import dev.chorus.engine.compressed.CompressedParameters;
 import dev.chorus.engine.compressed.MaskedMatrix;
@@ -55,8 +58,8 @@ class AdapterMergeTest {
     static void compressTheBase() throws Exception {
         Path source = TestModels.tinyStories656k();
         dense = LoadedModel.load(source, Optional.empty(), "cpu");
-        CompressionSettings settings = new CompressionSettings(new SparsityPattern.Unstructured(0.5), true, false, EbftRepair.Settings.DEFAULTS,
-                new QuantSpec(4, 128, false), false, 0);
+        CompressionSettings settings = new CompressionSettings(new SparsityPattern.Unstructured(0.5), PruningMethod.WANDA, Optional.empty(),
+                new Quantization.GroupWise(new QuantSpec(4, 128, false), false));
         List<int[]> calibration = Calibration.selfGenerated(dense, 8, 64, 11);
         CompressedParameters compressed = new Compressor(HfCheckpoint.read(source), settings, CompressionListener.NONE)
                 .compress(calibration, "sha256:test", "self:8", dense.manager());
@@ -80,11 +83,11 @@ class AdapterMergeTest {
     }
 
     static Adapter train(AdapterType type, Path model) {
-        AdapterTrainer.Settings s = new AdapterTrainer.Settings(type, 8, 16f, EnumSet.allOf(Projection.class),
-                type == AdapterType.QA_LORA || type == AdapterType.QA_HIRA ? 128 : null, 30, 3e-3f, 8, 1, 0f, 3, true, 1f, 0, 0, 1);
+        TrainingRun run = new TrainingRun(AdapterKind.of(type, 8, 16f, () -> 128), EnumSet.allOf(Projection.class), 30, 1);
+        Optimization optimization = new Optimization(3e-3f, Optimization.Decay.COSINE, 3, 0f, 1f, 8, 1, 0, 0);
         try (NDManager m = Engine.getInstance().newBaseManager();
-                AdapterTrainer t = new AdapterTrainer(Checkpoints.open(model).dense(), type.mergedOnly() ? frozen : null, dense.requireTokenizer(),
-                        dense.config().eosId(), s, null, null, m, DataType.FLOAT32)) {
+                AdapterTrainer t = new AdapterTrainer(Checkpoints.open(model).dense(), () -> frozen, dense.requireTokenizer(),
+                        dense.config().eosId(), run, optimization, null, null, m, DataType.FLOAT32)) {
             return t.train(SyntheticStories.generate("cooking", 64, 1), List.of(), p -> { }).adapter();
         }
     }
@@ -105,11 +108,9 @@ class AdapterMergeTest {
         try (NDManager m = Engine.getInstance().newBaseManager()) {
             var cfg = dense.config();
             CausalLm unmergedModel = new CausalLm(Checkpoints.open(unmerged).dense(), cfg.maxPositions(), m, DataType.FLOAT32);
-            TrainableAdapter trained = new TrainableAdapter(cfg, adapter.type(), adapter.rank(), adapter.alpha(), adapter.targets(),
-                    adapter.groupSize(), adapter, adapter.type().mergedOnly() ? frozen : null, m, DataType.FLOAT32, 0);
+            TrainableAdapter trained = new TrainableAdapter(cfg, adapter.kind(), adapter.targets(), adapter, () -> frozen, m, DataType.FLOAT32, 0);
             CausalLm mergedModel = new CausalLm(Checkpoints.open(merged).dense(), cfg.maxPositions(), m, DataType.FLOAT32);
-            TrainableAdapter none = new TrainableAdapter(cfg, AdapterType.LORA, 1, 1f, EnumSet.noneOf(Projection.class), null, null, m,
-                    DataType.FLOAT32, 0);
+            TrainableAdapter none = TrainableAdapter.none(cfg, m);
             List<TokenBatches.Encoded> data = TokenBatches.encode(SyntheticStories.generate("cooking", 8, 99), dense.requireTokenizer(),
                     cfg.eosId(), cfg.maxPositions());
             TokenBatches.Batch batch = TokenBatches.batch(data, TokenBatches.length(data), m, DataType.FLOAT32);

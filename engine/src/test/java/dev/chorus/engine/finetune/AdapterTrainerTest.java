@@ -3,6 +3,7 @@ package dev.chorus.engine.finetune;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import dev.chorus.engine.adapter.AdapterType;
 import dev.chorus.engine.checkpoint.Checkpoints;
 
 import ai.djl.engine.Engine;
@@ -10,7 +11,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.chorus.engine.TestModels;
 import dev.chorus.engine.adapter.Adapter;
-import dev.chorus.engine.adapter.AdapterType;
+import dev.chorus.engine.adapter.Lora;
+import dev.chorus.engine.adapter.ModuleWeights;
 import dev.chorus.engine.llama.DenseParameters;
 import dev.chorus.engine.llama.Projection;
 import dev.chorus.engine.model.LoadedModel;
@@ -42,14 +44,18 @@ class AdapterTrainerTest {
         model.close();
     }
 
-    static AdapterTrainer.Settings lora(int steps, float lr, long seed) {
-        return new AdapterTrainer.Settings(AdapterType.LORA, 16, 32f, EnumSet.allOf(Projection.class), null, steps, lr, 8, 1, 0.01f,
-                Math.min(10, steps / 10), true, 1f, 0, 0, seed);
+    record Setup(TrainingRun run, Optimization optimization) {
     }
 
-    static AdapterTrainer.Result train(AdapterTrainer.Settings settings, Adapter init, List<TrainingExample> eval) {
+    static Setup lora(int steps, float lr, long seed) {
+        return new Setup(new TrainingRun(new Lora(16, 32f, 32f / 16), EnumSet.allOf(Projection.class), steps, seed),
+                new Optimization(lr, Optimization.Decay.COSINE, Math.min(10, steps / 10), 0.01f, 1f, 8, 1, 0, 0));
+    }
+
+    static AdapterTrainer.Result train(Setup setup, Adapter init, List<TrainingExample> eval) {
         try (NDManager m = Engine.getInstance().newBaseManager();
-                AdapterTrainer t = new AdapterTrainer(base, tokenizer, base.config().eosId(), settings, init, null, m, DataType.FLOAT32)) {
+                AdapterTrainer t = new AdapterTrainer(base, tokenizer, base.config().eosId(), setup.run(), setup.optimization(), init, null, m,
+                        DataType.FLOAT32)) {
             return t.train(TRAIN, eval, p -> { });
         }
     }
@@ -79,8 +85,8 @@ class AdapterTrainerTest {
         Adapter a = train(lora(4, 3e-3f, 5), null, List.of()).adapter();
         Adapter b = train(lora(4, 3e-3f, 5), null, List.of()).adapter();
         Adapter.Module m = new Adapter.Module(1, Projection.V);
-        assertArrayEquals(a.modules().get(m).a(), b.modules().get(m).a());
-        assertArrayEquals(a.modules().get(m).b(), b.modules().get(m).b());
+        assertArrayEquals(((ModuleWeights.LowRank) a.modules().get(m)).a(), ((ModuleWeights.LowRank) b.modules().get(m)).a());
+        assertArrayEquals(((ModuleWeights.LowRank) a.modules().get(m)).b(), ((ModuleWeights.LowRank) b.modules().get(m)).b());
     }
 
     @Test

@@ -11,7 +11,13 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import dev.chorus.engine.adapter.Adapter;
+import dev.chorus.engine.adapter.AdapterConfig;
+import dev.chorus.engine.adapter.AdapterKind;
 import dev.chorus.engine.adapter.AdapterType;
+import dev.chorus.engine.adapter.FrozenLinears;
+import dev.chorus.engine.adapter.ModuleWeights;
+import dev.chorus.engine.adapter.QaHira;
+import dev.chorus.engine.adapter.QaLora;
 import dev.chorus.engine.adapter.RandomAdapters;
 import dev.chorus.engine.llama.DenseParameters;
 import dev.chorus.engine.llama.ModelConfig;
@@ -41,9 +47,8 @@ class GradientCheckTest {
         };
         try (NDManager manager = Engine.getInstance().newBaseManager()) {
             CausalLm model = new CausalLm(base, TINY.maxPositions(), manager, DataType.FLOAT64);
-            TrainableAdapter adapter = new TrainableAdapter(TINY, type, start.rank(), 6f, EnumSet.allOf(Projection.class),
-                    type == AdapterType.QA_LORA || type == AdapterType.QA_HIRA ? GROUP : null, start,
-                    type == AdapterType.SPARSE_PEFT ? halfPruned(base) : null, manager, DataType.FLOAT64, 1);
+            TrainableAdapter adapter = new TrainableAdapter(TINY, AdapterKind.of(type, start.rank(), 6f, () -> GROUP), EnumSet.allOf(Projection.class),
+                    start, () -> halfPruned(base), manager, DataType.FLOAT64, 1);
             SplittableRandom rnd = new SplittableRandom(3);
             long[] tokens = new long[2 * 10];
             long[] targets = new long[2 * 10];
@@ -87,27 +92,27 @@ class GradientCheckTest {
     /** A random qa-lora adapter with groups of {@link #GROUP} inputs (RandomAdapters' group is too wide for this model). */
     private static Adapter qaLora() {
         SplittableRandom rnd = new SplittableRandom(11);
-        var modules = new java.util.HashMap<Adapter.Module, Adapter.Weights>();
+        var modules = new java.util.HashMap<Adapter.Module, ModuleWeights>();
         for (int layer = 0; layer < TINY.numLayers(); layer++) {
             for (Projection p : Projection.values()) {
                 modules.put(new Adapter.Module(layer, p),
-                        new Adapter.Weights(gaussian(rnd, 3 * p.inFeatures(TINY) / GROUP), gaussian(rnd, p.outFeatures(TINY) * 3), null));
+                        new ModuleWeights.LowRank(gaussian(rnd, 3 * p.inFeatures(TINY) / GROUP), gaussian(rnd, p.outFeatures(TINY) * 3)));
             }
         }
-        return new Adapter(AdapterType.QA_LORA, 3, 6f, 2f, EnumSet.allOf(Projection.class), GROUP, null, modules);
+        return new Adapter(new AdapterConfig(new QaLora(3, 6f, 2f, GROUP), EnumSet.allOf(Projection.class), null), modules);
     }
 
     /** QA-HiRA with output group 2 (every projection's output count is even here). */
     private static Adapter qaHira() {
         SplittableRandom rnd = new SplittableRandom(12);
-        var modules = new java.util.HashMap<Adapter.Module, Adapter.Weights>();
+        var modules = new java.util.HashMap<Adapter.Module, ModuleWeights>();
         for (int layer = 0; layer < TINY.numLayers(); layer++) {
             for (Projection p : Projection.values()) {
-                modules.put(new Adapter.Module(layer, p), new Adapter.Weights(gaussian(rnd, p.outFeatures(TINY) / 2 * (p.inFeatures(TINY) / GROUP)),
-                        null, null));
+                modules.put(new Adapter.Module(layer, p), new ModuleWeights.HiraFactor(gaussian(rnd, p.outFeatures(TINY) / 2 * (p.inFeatures(TINY) / GROUP)),
+                        p.inFeatures(TINY) / GROUP));
             }
         }
-        return new Adapter(AdapterType.QA_HIRA, 2, 6f, 3f, EnumSet.allOf(Projection.class), GROUP, null, modules);
+        return new Adapter(new AdapterConfig(new QaHira(2, 6f, 3f, GROUP), EnumSet.allOf(Projection.class), null), modules);
     }
 
     /** The tiny base with every other weight treated as pruned, as SparsePEFT's mask. */

@@ -10,6 +10,7 @@ import dev.chorus.engine.adapter.BatchedAdapterForwardTestSupport;
 
 import dev.chorus.engine.TestModels;
 import dev.chorus.engine.adapter.Adapter;
+import dev.chorus.engine.adapter.AdapterCache;
 import dev.chorus.engine.adapter.AdapterFormatException;
 import dev.chorus.engine.adapter.AdapterKey;
 import dev.chorus.engine.adapter.AdapterRuntime;
@@ -25,8 +26,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -38,7 +42,10 @@ class AdapterServingTest {
     static final AdapterKey V2 = new AdapterKey("acme", "pirate", 2);
     static final AdapterKey OTHER = new AdapterKey("globex", "space", 1);
     static final AdapterKey CORRUPT = new AdapterKey("acme", "broken", 1);
+    static final AdapterKey FLAKY = new AdapterKey("acme", "flaky", 1); // its first read fails
+    static final AdapterKey TOO_BIG = new AdapterKey("acme", "huge", 1); // rank 32: the slots hold rank 16
     static final Map<AdapterKey, Adapter> STORE = new HashMap<>();
+    static final Map<AdapterKey, AtomicInteger> READS = new ConcurrentHashMap<>();
 
     @BeforeAll
     static void load() {
@@ -47,6 +54,8 @@ class AdapterServingTest {
         STORE.put(V1, dev.chorus.engine.adapter.BatchedAdapterForwardTestSupport.randomAdapter(c, AdapterType.LORA, 8, 21));
         STORE.put(V2, dev.chorus.engine.adapter.BatchedAdapterForwardTestSupport.randomAdapter(c, AdapterType.QA_LORA, 8, 22));
         STORE.put(OTHER, dev.chorus.engine.adapter.BatchedAdapterForwardTestSupport.randomAdapter(c, AdapterType.SCALE, 0, 23));
+        STORE.put(FLAKY, BatchedAdapterForwardTestSupport.randomAdapter(c, AdapterType.LORA, 4, 24));
+        STORE.put(TOO_BIG, BatchedAdapterForwardTestSupport.randomAdapter(c, AdapterType.LORA, 32, 25));
     }
 
     @AfterAll
@@ -56,12 +65,13 @@ class AdapterServingTest {
 
     /** An adapter source that takes a while, like a disk or the registry, and knows one corrupt adapter. */
     static final AdapterSource SLOW_SOURCE = key -> {
+        int reads = READS.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
         try {
             Thread.sleep(150);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        if (key.equals(CORRUPT)) {
+        if (key.equals(CORRUPT) || (key.equals(FLAKY) && reads == 1)) {
             throw new AdapterFormatException(key + ": adapter_model.safetensors is truncated");
         }
         Adapter a = STORE.get(key);
@@ -176,6 +186,110 @@ class AdapterServingTest {
             assertEquals(FinishReason.LENGTH, first.await());
             assertEquals(FinishReason.LENGTH, second.await());
             assertArrayEquals(alone("Once upon a time", 10, OTHER), second.tokenArray());
+        }
+    }
+
+    static int reads(AdapterKey key) {
+        return READS.computeIfAbsent(key, k -> new AtomicInteger()).get();
+    }
+
+    /** Waits for the engine's published adapter cache stats to satisfy {@code condition} (they are published every iteration). */
+    static AdapterCache.Stats awaitCache(EngineLoop e, Predicate<AdapterCache.Stats> condition) throws InterruptedException {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (!condition.test(e.stats().adapterCache()) && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertTrue(condition.test(e.stats().adapterCache()), String.valueOf(e.stats().adapterCache()));
+        return e.stats().adapterCache();
+    }
+
+    static void assertFailsWith(RecordingSink sink, String reason) {
+        ExecutionException failure = assertThrows(ExecutionException.class, () -> sink.finished.get(30, TimeUnit.SECONDS));
+        assertTrue(failure.getCause() instanceof AdapterFormatException && failure.getCause().getMessage().contains(reason),
+                String.valueOf(failure.getCause()));
+    }
+
+    @Test
+    void aFailedLoadFailsEveryRequestWaitingForItOnceAndALaterRequestRetries() {
+        int before = reads(FLAKY);
+        try (EngineLoop e = engine(4, 2)) {
+            RecordingSink first = new RecordingSink();
+            RecordingSink second = new RecordingSink();
+            e.submit(request("f1", "Once upon a time", 8, FLAKY), first);
+            e.submit(request("f2", "The cat sat", 8, FLAKY), second);
+            assertFailsWith(first, "truncated");
+            assertFailsWith(second, "truncated");
+            assertEquals(before + 1, reads(FLAKY), "both waited on one load");
+            RecordingSink later = new RecordingSink();
+            e.submit(request("f3", "Once upon a time", 8, FLAKY), later);
+            assertEquals(FinishReason.LENGTH, later.await(), "a later request loads it again");
+            assertEquals(before + 2, reads(FLAKY));
+        }
+    }
+
+    @Test
+    void anAdapterTheSlotsRejectFailsOnlyItsRequests() {
+        try (EngineLoop e = engine(4, 2)) {
+            RecordingSink big1 = new RecordingSink();
+            RecordingSink big2 = new RecordingSink();
+            RecordingSink good = new RecordingSink();
+            RecordingSink base = new RecordingSink();
+            e.submit(request("h1", "Once upon a time", 8, TOO_BIG), big1);
+            e.submit(request("h2", "The cat sat", 8, TOO_BIG), big2);
+            e.submit(request("g", "Once upon a time", 8, V1), good);
+            e.submit(request("base", "The cat sat", 8, null), base);
+            assertFailsWith(big1, "exceeds the slot rank");
+            assertFailsWith(big2, "exceeds the slot rank");
+            assertEquals(FinishReason.LENGTH, good.await());
+            assertEquals(FinishReason.LENGTH, base.await());
+        }
+    }
+
+    @Test
+    void aPrefetchedAdapterServesItsFirstRequestWithoutWaitingForTheSource() throws Exception {
+        int before = reads(OTHER);
+        try (EngineLoop e = engine(2, 2)) {
+            e.prefetch(OTHER);
+            awaitCache(e, s -> s.hostResident() == 1);
+            assertEquals(0, e.stats().adapterCache().deviceResident(), "prefetch fills the host tier, not a slot");
+            RecordingSink sink = new RecordingSink();
+            e.submit(request("p", "Once upon a time", 8, OTHER), sink);
+            assertEquals(FinishReason.LENGTH, sink.await());
+            assertEquals(before + 1, reads(OTHER), "read once, by the prefetch");
+            AdapterCache.Stats s = awaitCache(e, st -> st.pinned() == 0);
+            assertEquals(1, s.misses(), "one upload into a slot");
+            assertEquals(1, s.deviceResident());
+        }
+    }
+
+    @Test
+    void swapPrefetchesTheNewVersionAndRetiresTheOldOnceItsStreamsFinish() throws Exception {
+        int[] v1Alone = alone("Tom found a shiny key", 40, V1);
+        int[] v2Alone = alone("Tom found a shiny key", 12, V2);
+        try (EngineLoop e = engine(4, 2)) {
+            List<RecordingSink> onV1 = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                RecordingSink s = new RecordingSink();
+                onV1.add(s);
+                e.submit(request("v1-" + i, "Tom found a shiny key", 40, V1), s);
+            }
+            while (onV1.get(0).tokenArray().length < 2) {
+                Thread.sleep(2);
+            }
+            e.swap(V1, V2);
+            for (RecordingSink s : onV1) {
+                assertEquals(FinishReason.LENGTH, s.await());
+                assertArrayEquals(v1Alone, s.tokenArray(), "streams started on v1 finish on v1");
+            }
+            // v1 leaves both tiers with its last stream; v2 waits parsed on the host tier.
+            AdapterCache.Stats s = awaitCache(e, st -> st.deviceResident() == 0 && st.hostResident() == 1);
+            assertEquals(2, s.evictions(), "v1 left the device and the host tier");
+            RecordingSink onV2 = new RecordingSink();
+            e.submit(request("v2", "Tom found a shiny key", 12, V2), onV2);
+            assertEquals(FinishReason.LENGTH, onV2.await());
+            assertArrayEquals(v2Alone, onV2.tokenArray());
+            e.evict(V2);
+            awaitCache(e, st -> st.deviceResident() == 0 && st.hostResident() == 0);
         }
     }
 

@@ -1,12 +1,11 @@
 package dev.chorus.serving.adapters;
 
 import dev.chorus.engine.adapter.Adapter;
-import dev.chorus.engine.adapter.AdapterCatalog;
 import dev.chorus.engine.adapter.AdapterFiles;
 import dev.chorus.engine.adapter.AdapterFormatException;
 import dev.chorus.engine.adapter.AdapterKey;
 import dev.chorus.engine.adapter.AdapterNotFoundException;
-import dev.chorus.engine.adapter.AdapterSource;
+import dev.chorus.engine.adapter.AdapterStore;
 import dev.chorus.engine.llama.ModelConfig;
 import dev.chorus.kafka.AdapterManifest;
 import dev.chorus.kafka.AdapterManifestLog;
@@ -22,10 +21,11 @@ import org.jboss.logging.Logger;
 /**
  * Adapters as the registry publishes them: the catalogue is the adapters topic, read from
  * the beginning at start (a restart rebuilds it) and tailed; files come from the registry's blob
- * endpoint through a local cache. When a version becomes active it is prefetched, so the first
- * request on it does not wait for the download; requests already running keep their version.
+ * endpoint through a local cache. When a version becomes active the subscriber (the engine) is told,
+ * so it prefetches it and the first request on it does not wait for the download; requests already
+ * running keep their version. Before anyone subscribes (the replay at start) blobs are only fetched.
  */
-public final class RegistryAdapters implements AdapterCatalog, AdapterSource, AutoCloseable {
+public final class RegistryAdapters implements AdapterStore {
     private static final Logger LOG = Logger.getLogger(RegistryAdapters.class);
 
     private final AdapterManifestLog log;
@@ -33,6 +33,7 @@ public final class RegistryAdapters implements AdapterCatalog, AdapterSource, Au
     private final ModelConfig base;
     private final int maxRank;
     private final String baseFingerprint;
+    private volatile Changes changes; // null until the engine subscribes
     private final ExecutorService prefetcher = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "chorus-adapter-prefetch");
         t.setDaemon(true);
@@ -48,11 +49,29 @@ public final class RegistryAdapters implements AdapterCatalog, AdapterSource, Au
         LOG.infof("adapter catalogue: %d adapters from Kafka %s", log.all().size(), bootstrapServers);
     }
 
+    @Override
+    public void subscribe(Changes subscriber) {
+        this.changes = subscriber;
+    }
+
     private void changed(AdapterManifest previous, AdapterManifest current) {
-        if (current == null || current.deleted()) {
+        boolean gone = current == null || current.deleted();
+        boolean existed = previous != null && !previous.deleted();
+        boolean newActive = !gone && (!existed || previous.activeVersion() != current.activeVersion());
+        Changes subscriber = changes;
+        if (subscriber != null) {
+            if (existed) { // deleted versions (all of them when the adapter is deleted) leave the cache
+                previous.versions().stream().filter(v -> gone || current.version(v.version()).isEmpty())
+                        .forEach(v -> subscriber.removed(version(previous, v.version())));
+            }
+            if (newActive) {
+                subscriber.activated(existed ? version(previous, previous.activeVersion()) : null, version(current, current.activeVersion()));
+            }
             return;
         }
-        boolean newActive = previous == null || previous.activeVersion() != current.activeVersion();
+        if (gone) {
+            return;
+        }
         current.active().filter(v -> newActive).ifPresent(v -> prefetcher.submit(() -> {
             try {
                 blobs.get(v.blobSha256());
@@ -61,6 +80,10 @@ public final class RegistryAdapters implements AdapterCatalog, AdapterSource, Au
                 LOG.warnf("prefetch of %s@%d failed: %s", current.key(), v.version(), e.getMessage());
             }
         }));
+    }
+
+    private static AdapterKey version(AdapterManifest m, int version) {
+        return new AdapterKey(m.tenant(), m.name(), version);
     }
 
     @Override

@@ -1,9 +1,8 @@
 package dev.chorus.serving.model;
 
-import dev.chorus.engine.adapter.AdapterCatalog;
 import dev.chorus.engine.adapter.AdapterRuntime;
 import dev.chorus.engine.adapter.AdapterSlots;
-import dev.chorus.engine.adapter.AdapterSource;
+import dev.chorus.engine.adapter.AdapterStore;
 import dev.chorus.engine.adapter.DirectoryAdapterSource;
 import dev.chorus.engine.checkpoint.Fingerprint;
 import dev.chorus.engine.generation.EngineLoop;
@@ -111,12 +110,13 @@ public class ModelService implements EngineStatsSource {
         LoadedModel model = LoadedModel.load(path, modelConfig.tokenizer().map(Path::of), modelConfig.device());
         try {
             Tokenizer tokenizer = model.requireTokenizer(); // text prompts need one; fail at load, not per request
-            AdapterCatalog adapters = adapterCatalog(model, Fingerprint.of(path));
+            AdapterStore adapters = adapterStore(model, Fingerprint.of(path));
             try {
-                AdapterRuntime runtime = new AdapterRuntime(model, slotSettings(), adapterConfig.maxCpuLoras(), (AdapterSource) adapters, null);
+                AdapterRuntime runtime = new AdapterRuntime(model, slotSettings(), adapterConfig.maxCpuLoras(), adapters, null);
                 runtime.onLoadLatency((key, nanos) -> loadTimer.record(nanos));
                 EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(
                         engineConfig.maxBatch(), engineConfig.maxWaiting(), engineConfig.prefillBudget()), runtime);
+                adapters.subscribe(engine.adapterChanges()); // a new active version is prefetched, the old one retired
                 return new ServedModel(model, engine, tokenizer, adapters, ModelChatTemplate.load(path));
             } catch (RuntimeException e) {
                 closeAdapters(adapters);
@@ -129,7 +129,7 @@ public class ModelService implements EngineStatsSource {
     }
 
     /** The adapter catalogue and source in one: a local directory, or the registry's topic and blobs. */
-    private AdapterCatalog adapterCatalog(LoadedModel model, String fingerprint) {
+    private AdapterStore adapterStore(LoadedModel model, String fingerprint) {
         if (adapterConfig.source() == ChorusConfig.Adapters.Source.DIRECTORY) {
             Path dir = Path.of(adapterConfig.directory());
             LOG.infof("adapters from %s (up to %d resident, rank <= %d)", dir.toAbsolutePath().normalize(), adapterConfig.maxLoras(),
@@ -146,25 +146,17 @@ public class ModelService implements EngineStatsSource {
         return new RegistryAdapters(bootstrap, topics, cache, model.config(), adapterConfig.maxRank(), fingerprint);
     }
 
-    private static void closeAdapters(AdapterCatalog adapters) {
-        if (adapters instanceof AutoCloseable closeable) {
-            try {
-                closeable.close();
-            } catch (Exception e) {
-                LOG.warnf("closing the adapter catalogue failed: %s", e.getMessage());
-            }
+    private static void closeAdapters(AdapterStore adapters) {
+        try {
+            adapters.close();
+        } catch (Exception e) {
+            LOG.warnf("closing the adapter catalogue failed: %s", e.getMessage());
         }
     }
 
     private AdapterSlots.Settings slotSettings() {
         Set<Projection> targets = EnumSet.noneOf(Projection.class);
-        for (String module : adapterConfig.targetModules()) {
-            try {
-                targets.add(Projection.fromModuleName(module.trim()));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("chorus.adapters.target-modules: " + e.getMessage(), e);
-            }
-        }
+        targets.addAll(adapterConfig.targetModules());
         return new AdapterSlots.Settings(adapterConfig.maxLoras(), adapterConfig.maxRank(), targets);
     }
 

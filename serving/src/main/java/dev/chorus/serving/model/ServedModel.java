@@ -1,8 +1,8 @@
 package dev.chorus.serving.model;
 
 import dev.chorus.edge.auth.Caller;
-import dev.chorus.engine.adapter.AdapterCatalog;
 import dev.chorus.engine.adapter.AdapterKey;
+import dev.chorus.engine.adapter.AdapterStore;
 import dev.chorus.engine.generation.EngineLoop;
 import dev.chorus.engine.model.LoadedModel;
 import dev.chorus.engine.tokenizer.ModelChatTemplate;
@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
  * A loaded model, the engine loop that runs it, the catalogue of adapters on top and the model's
  * chat template if it has one; valid until shutdown.
  */
-public record ServedModel(LoadedModel model, EngineLoop engine, Tokenizer tokenizer, AdapterCatalog adapters,
+public record ServedModel(LoadedModel model, EngineLoop engine, Tokenizer tokenizer, AdapterStore adapters,
         Optional<ModelChatTemplate> chatTemplate) {
     // adapter, adapter@version; operators prefix the tenant: tenant/adapter[@version]
     private static final Pattern ADAPTER = Pattern.compile("(?:([^/@]+)/)?([^/@]+)(?:@([1-9][0-9]{0,8}))?");

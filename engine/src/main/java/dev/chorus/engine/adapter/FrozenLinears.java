@@ -1,6 +1,5 @@
-package dev.chorus.engine.finetune;
+package dev.chorus.engine.adapter;
 
-import dev.chorus.engine.adapter.Adapter;
 import dev.chorus.engine.checkpoint.Checkpoint;
 import dev.chorus.engine.checkpoint.Checkpoints;
 import dev.chorus.engine.checkpoint.CompressedCheckpoint;

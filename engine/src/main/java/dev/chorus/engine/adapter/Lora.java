@@ -1,0 +1,119 @@
+package dev.chorus.engine.adapter;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.chorus.engine.compressed.CompressedMatrix;
+import dev.chorus.engine.compressed.CompressedParameters;
+import dev.chorus.engine.compressed.CompressionManifest;
+import dev.chorus.engine.compressed.MaskedMatrix;
+import dev.chorus.engine.compressed.SparsityMask;
+import dev.chorus.engine.llama.DenseParameters;
+import dev.chorus.engine.llama.ModelConfig;
+import dev.chorus.engine.llama.Projection;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Supplier;
+
+/**
+ * LoRA: y = Ŵx + s·B(Ax), A [r, in], B [out, r]. Served unmerged and batched; merges only into a
+ * dense base (on a compressed base its delta is not constant over quantization groups).
+ */
+public record Lora(int rank, float alpha, float scaling) implements AdapterKind {
+    public Lora {
+        if (rank < 1) {
+            throw new AdapterFormatException("rank must be >= 1 for lora");
+        }
+    }
+
+    @Override
+    public AdapterType type() {
+        return AdapterType.LORA;
+    }
+
+    @Override
+    public Map<String, String> metadata() {
+        return Map.of();
+    }
+
+    @Override
+    public List<PeftTensor> tensors(Projection p, ModelConfig base) {
+        return LowRankPairs.tensors(rank, p.inFeatures(base), p.outFeatures(base));
+    }
+
+    @Override
+    public ModuleWeights weights(Projection p, ModelConfig base, List<float[]> values) {
+        return LowRankPairs.weights(values);
+    }
+
+    @Override
+    public List<PeftTensor> tensors(ModuleWeights w) {
+        return LowRankPairs.tensors(rank, (ModuleWeights.LowRank) w);
+    }
+
+    @Override
+    public List<float[]> values(ModuleWeights w) {
+        return LowRankPairs.values(w);
+    }
+
+    @Override
+    public ModuleWeights random(Projection p, ModelConfig c, SplittableRandom rnd, double std) {
+        return LowRankPairs.random(rnd, rank, p.inFeatures(c), p.outFeatures(c), std);
+    }
+
+    @Override
+    public void layInto(SlotContents slot, Adapter a) {
+        a.modules().forEach((m, w) -> {
+            ModuleWeights.LowRank pair = (ModuleWeights.LowRank) w;
+            slot.lowRank(m, rank, scaling, pair.a(), 1, pair.b());
+        });
+    }
+
+    @Override
+    public TrainableModule trainable(Adapter.Module m, ModuleWeights start, ModelConfig c, Supplier<FrozenLinears> frozen, NDManager manager,
+            DataType dtype, SplittableRandom rnd) {
+        int in = m.projection().inFeatures(c);
+        return new LowRankPairs.Delta(LowRankPairs.trainable(start, rank, in, in, m.projection().outFeatures(c), manager, dtype, rnd), scaling,
+                x -> x);
+    }
+
+    @Override
+    public CompressedParameters merge(Adapter a, FrozenLinears frozen) {
+        throw Merging.servedUnmerged(type());
+    }
+
+    /** W' = W + s·B·A. */
+    @Override
+    public CompressedParameters mergeDense(Adapter adapter, DenseParameters base, String fingerprint) {
+        ModelConfig c = base.config();
+        List<CompressedParameters.Block> blocks = new ArrayList<>();
+        for (int layer = 0; layer < c.numLayers(); layer++) {
+            var l = base.layers().get(layer);
+            Map<Projection, CompressedMatrix> linears = new EnumMap<>(Projection.class);
+            for (Projection p : Projection.values()) {
+                int out = p.outFeatures(c);
+                int in = p.inFeatures(c);
+                float[] w = p.of(l).clone();
+                ModuleWeights.LowRank aw = (ModuleWeights.LowRank) adapter.modules().get(new Adapter.Module(layer, p));
+                if (aw != null) {
+                    for (int o = 0; o < out; o++) {
+                        for (int i = 0; i < in; i++) {
+                            double delta = 0;
+                            for (int k = 0; k < rank; k++) {
+                                delta += (double) aw.b()[o * rank + k] * aw.a()[k * in + i];
+                            }
+                            w[o * in + i] += (float) (scaling * delta);
+                        }
+                    }
+                }
+                linears.put(p, new MaskedMatrix(out, in, w, SparsityMask.allKept(out, in)));
+            }
+            blocks.add(new CompressedParameters.Block(l.attentionNorm(), l.ffnNorm(), linears));
+        }
+        CompressionManifest manifest = new CompressionManifest(CompressionManifest.FORMAT_VERSION, "dense", 0.0, null, null, null, "lora-merge",
+                false, false, null, fingerprint, null);
+        return new CompressedParameters(c, base.tokenEmbedding(), base.classifier(), base.finalNorm(), blocks, manifest);
+    }
+}
