@@ -114,7 +114,6 @@ final class FinetuneCommand {
 
     static void run(List<String> argv, PrintStream out, PrintStream err) {
         Options o = Options.parse(argv);
-        Examples examples = examples(o);
         DenseParameters base = Checkpoints.open(o.model()).dense();
         String fingerprint = Fingerprint.of(o.model());
         Adapter start = o.init().map(dir -> AdapterFiles.read(dir, base.config(), 1024, fingerprint)).orElse(null);
@@ -123,6 +122,7 @@ final class FinetuneCommand {
                         o.targets(), o.steps(), o.seed())
                 // continue the given version: its kind (type, rank, α, group size) and targets
                 : new TrainingRun(start.kind(), start.targets(), o.steps(), o.seed());
+        Examples examples = examples(o); // after the adapter's settings are checked, so a usage error wins over a data error
         Supplier<FrozenLinears> frozen = () -> { // read only by the kinds that train against the base's mask and grid
             try {
                 return FrozenLinears.read(o.model());

@@ -4,9 +4,9 @@ import dev.chorus.edge.auth.ApiKeys;
 import dev.chorus.edge.auth.Caller;
 import dev.chorus.edge.http.ApiException;
 import dev.chorus.edge.http.ErrorMapper;
+import dev.chorus.engine.adapter.AdapterKey;
 import dev.chorus.engine.generation.GenerationRequest;
 import dev.chorus.engine.sampling.SamplingParams;
-import dev.chorus.engine.adapter.AdapterKey;
 import dev.chorus.kafka.FeedbackEvent;
 import dev.chorus.serving.ChorusConfig;
 import dev.chorus.serving.feedback.FeedbackIntake;
@@ -25,8 +25,8 @@ import jakarta.enterprise.event.Observes;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
-import java.util.function.Consumer;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
 
 /**
  * POST /v1/completions and /v1/chat/completions on the Vert.x router: authenticate, validate,
