@@ -64,11 +64,11 @@ public interface ChorusConfig {
         int recentCompletions();
 
         /** How long a completion can be named by id; later feedback sends model, prompt or messages, and completion. */
-        @WithDefault("1h")
+        @WithDefault("PT1H")
         Duration recentCompletionsAge();
 
         /** How long POST /v1/feedback waits for the broker's acknowledgement before answering 503. */
-        @WithDefault("5s")
+        @WithDefault("PT5S")
         Duration ackTimeout();
     }
 

@@ -21,6 +21,6 @@ public interface TrainingConfig {
     String instanceId();
 
     /** How long start-up may take to read the examples topic to its end before the service reports unready. */
-    @WithDefault("60s")
+    @WithDefault("PT60S")
     Duration catchUpTimeout();
 }
