@@ -18,7 +18,7 @@ import java.util.function.Supplier;
  * batched slot tensors (or that it is served merged only), what it trains and how it merges.
  * {@link #of} is the one place that branches on the kind's name.
  */
-public sealed interface AdapterKind permits Lora, QaLora, QaHira, ChannelScale, SparsePeft, QaSparsePeft {
+public sealed interface AdapterKind permits FullInputLowRank, QaLora, QaHira, ChannelScale {
 
     AdapterType type();
 

@@ -21,7 +21,7 @@ import java.util.function.Supplier;
  * LoRA: y = Ŵx + s·B(Ax), A [r, in], B [out, r]. Served unmerged and batched; merges only into a
  * dense base (on a compressed base its delta is not constant over quantization groups).
  */
-public record Lora(int rank, float alpha, float scaling) implements AdapterKind {
+public record Lora(int rank, float alpha, float scaling) implements FullInputLowRank {
     public Lora {
         if (rank < 1) {
             throw new AdapterFormatException("rank must be >= 1 for lora");
@@ -31,36 +31,6 @@ public record Lora(int rank, float alpha, float scaling) implements AdapterKind 
     @Override
     public AdapterType type() {
         return AdapterType.LORA;
-    }
-
-    @Override
-    public Map<String, String> metadata() {
-        return Map.of();
-    }
-
-    @Override
-    public List<PeftTensor> tensors(Projection p, ModelConfig base) {
-        return LowRankPairs.tensors(rank, p.inFeatures(base), p.outFeatures(base));
-    }
-
-    @Override
-    public ModuleWeights weights(Projection p, ModelConfig base, List<float[]> values) {
-        return LowRankPairs.weights(values);
-    }
-
-    @Override
-    public List<PeftTensor> tensors(ModuleWeights w) {
-        return LowRankPairs.tensors(rank, (ModuleWeights.LowRank) w);
-    }
-
-    @Override
-    public List<float[]> values(ModuleWeights w) {
-        return LowRankPairs.values(w);
-    }
-
-    @Override
-    public ModuleWeights random(Projection p, ModelConfig c, SplittableRandom rnd, double std) {
-        return LowRankPairs.random(rnd, rank, p.inFeatures(c), p.outFeatures(c), std);
     }
 
     @Override

@@ -9,9 +9,6 @@ import dev.chorus.engine.compressed.CompressedParameters;
 import dev.chorus.engine.compressed.QuantizedMatrix;
 import dev.chorus.engine.llama.DenseParameters;
 import dev.chorus.engine.llama.ModelConfig;
-import dev.chorus.engine.llama.Projection;
-import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Supplier;
 
@@ -20,7 +17,7 @@ import java.util.function.Supplier;
  * points with a straight-through gradient. Served merged only: requantized with the same s, z, a
  * sparse INT model whose codes alone change.
  */
-public record QaSparsePeft(int rank, float alpha, float scaling) implements AdapterKind {
+public record QaSparsePeft(int rank, float alpha, float scaling) implements FullInputLowRank {
     public QaSparsePeft {
         if (rank < 1) {
             throw new AdapterFormatException("rank must be >= 1 for qa-sparse-peft");
@@ -30,36 +27,6 @@ public record QaSparsePeft(int rank, float alpha, float scaling) implements Adap
     @Override
     public AdapterType type() {
         return AdapterType.QA_SPARSE_PEFT;
-    }
-
-    @Override
-    public Map<String, String> metadata() {
-        return Map.of();
-    }
-
-    @Override
-    public List<PeftTensor> tensors(Projection p, ModelConfig base) {
-        return LowRankPairs.tensors(rank, p.inFeatures(base), p.outFeatures(base));
-    }
-
-    @Override
-    public ModuleWeights weights(Projection p, ModelConfig base, List<float[]> values) {
-        return LowRankPairs.weights(values);
-    }
-
-    @Override
-    public List<PeftTensor> tensors(ModuleWeights w) {
-        return LowRankPairs.tensors(rank, (ModuleWeights.LowRank) w);
-    }
-
-    @Override
-    public List<float[]> values(ModuleWeights w) {
-        return LowRankPairs.values(w);
-    }
-
-    @Override
-    public ModuleWeights random(Projection p, ModelConfig c, SplittableRandom rnd, double std) {
-        return LowRankPairs.random(rnd, rank, p.inFeatures(c), p.outFeatures(c), std);
     }
 
     @Override

@@ -11,10 +11,8 @@ import dev.chorus.engine.compressed.MaskedMatrix;
 import dev.chorus.engine.compressed.SparsityMask;
 import dev.chorus.engine.llama.DenseParameters;
 import dev.chorus.engine.llama.ModelConfig;
-import dev.chorus.engine.llama.Projection;
 import dev.chorus.engine.model.BlockTrainer;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Supplier;
 
@@ -22,7 +20,7 @@ import java.util.function.Supplier;
  * SQFT SparsePEFT: y = Wᵖx + s·(BA ⊙ M)x with M the base's sparsity mask, A [r, in], B [out, r].
  * Served merged only, W' = Wᵖ + s·(BA ⊙ M) as sparse float weights: every pruned entry stays 0.
  */
-public record SparsePeft(int rank, float alpha, float scaling) implements AdapterKind {
+public record SparsePeft(int rank, float alpha, float scaling) implements FullInputLowRank {
     public SparsePeft {
         if (rank < 1) {
             throw new AdapterFormatException("rank must be >= 1 for sparse-peft");
@@ -32,36 +30,6 @@ public record SparsePeft(int rank, float alpha, float scaling) implements Adapte
     @Override
     public AdapterType type() {
         return AdapterType.SPARSE_PEFT;
-    }
-
-    @Override
-    public Map<String, String> metadata() {
-        return Map.of();
-    }
-
-    @Override
-    public List<PeftTensor> tensors(Projection p, ModelConfig base) {
-        return LowRankPairs.tensors(rank, p.inFeatures(base), p.outFeatures(base));
-    }
-
-    @Override
-    public ModuleWeights weights(Projection p, ModelConfig base, List<float[]> values) {
-        return LowRankPairs.weights(values);
-    }
-
-    @Override
-    public List<PeftTensor> tensors(ModuleWeights w) {
-        return LowRankPairs.tensors(rank, (ModuleWeights.LowRank) w);
-    }
-
-    @Override
-    public List<float[]> values(ModuleWeights w) {
-        return LowRankPairs.values(w);
-    }
-
-    @Override
-    public ModuleWeights random(Projection p, ModelConfig c, SplittableRandom rnd, double std) {
-        return LowRankPairs.random(rnd, rank, p.inFeatures(c), p.outFeatures(c), std);
     }
 
     @Override

@@ -114,15 +114,16 @@ final class FinetuneCommand {
 
     static void run(List<String> argv, PrintStream out, PrintStream err) {
         Options o = Options.parse(argv);
+        // The kind first, so a usage error (qa-lora without a group size on a dense base) comes before any file is read.
+        Optional<AdapterKind> requested = o.init().isPresent() ? Optional.empty()
+                : Optional.of(AdapterKind.of(o.type(), o.rank(), o.alpha(), () -> o.groupSize().orElseGet(() -> baseGroupSize(o.model(), o.type()))));
+        Examples examples = examples(o);
         DenseParameters base = Checkpoints.open(o.model()).dense();
         String fingerprint = Fingerprint.of(o.model());
         Adapter start = o.init().map(dir -> AdapterFiles.read(dir, base.config(), 1024, fingerprint)).orElse(null);
-        TrainingRun run = start == null
-                ? new TrainingRun(AdapterKind.of(o.type(), o.rank(), o.alpha(), () -> o.groupSize().orElseGet(() -> baseGroupSize(o.model(), o.type()))),
-                        o.targets(), o.steps(), o.seed())
+        TrainingRun run = start == null ? new TrainingRun(requested.orElseThrow(), o.targets(), o.steps(), o.seed())
                 // continue the given version: its kind (type, rank, α, group size) and targets
                 : new TrainingRun(start.kind(), start.targets(), o.steps(), o.seed());
-        Examples examples = examples(o); // after the adapter's settings are checked, so a usage error wins over a data error
         Supplier<FrozenLinears> frozen = () -> { // read only by the kinds that train against the base's mask and grid
             try {
                 return FrozenLinears.read(o.model());

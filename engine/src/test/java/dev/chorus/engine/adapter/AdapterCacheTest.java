@@ -1,5 +1,6 @@
 package dev.chorus.engine.adapter;
 
+import dev.chorus.engine.EngineException;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -7,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import dev.chorus.engine.EngineException;
 
 import dev.chorus.engine.adapter.AdapterResidency.Device;
 import dev.chorus.engine.adapter.AdapterResidency.Failed;
@@ -131,7 +131,8 @@ class AdapterCacheTest {
         assertInstanceOf(Loading.class, state(a));
         assertEquals(AdapterCache.WAIT, cache.acquire(a), "a second request waits on the same load");
         assertEquals(1, loader.size(), "one load per adapter, not per request");
-        assertTrue(device.slots.isEmpty() && sourceReads.isEmpty(), "nothing read on the engine thread");
+        assertTrue(device.slots.isEmpty(), "nothing uploaded before the load is applied");
+        assertTrue(sourceReads.isEmpty(), "nothing read on the engine thread");
         cache.checkInvariants();
 
         finishLoads();
@@ -175,7 +176,9 @@ class AdapterCacheTest {
     void leastRecentlyUsedUnpinnedAdapterLeavesTheDeviceFirst() {
         int a = acquire(key("a"));
         int b = acquire(key("b"));
-        assertTrue(a >= 1 && b >= 1 && a != b);
+        assertTrue(a >= 1, "a in a real slot, not slot 0");
+        assertTrue(b >= 1, "b in a real slot, not slot 0");
+        assertNotEquals(a, b);
         release(key("a"));
         release(key("b"));
         acquire(key("a")); // a is now the most recent
@@ -183,7 +186,9 @@ class AdapterCacheTest {
         int c = acquire(key("c"));
         assertEquals(b, c, "c takes b's slot: b was least recently used");
         assertEquals(List.of("DEVICE:b"), evicted);
-        assertTrue(cache.onDevice(key("a")) && cache.onDevice(key("c")) && !cache.onDevice(key("b")));
+        assertTrue(cache.onDevice(key("a")), "a stays on the device");
+        assertTrue(cache.onDevice(key("c")), "c on the device");
+        assertFalse(cache.onDevice(key("b")), "b left the device");
         assertTrue(cache.onHost(key("b")), "b stays parsed on the host tier");
         assertEquals(new Host(adapter(key("b")), -1), state(key("b")), "demoted; its load was reported already");
         assertSame(adapter(key("c")), device.slots.get(c));
@@ -195,7 +200,8 @@ class AdapterCacheTest {
         acquire(key("b"));
         assertEquals(AdapterCache.WAIT, acquire(key("c")), "both slots pinned: wait");
         assertInstanceOf(Host.class, state(key("c")), "loaded meanwhile, ready for the next free slot");
-        assertTrue(cache.onDevice(key("a")) && cache.onDevice(key("b")));
+        assertTrue(cache.onDevice(key("a")), "pinned a stays");
+        assertTrue(cache.onDevice(key("b")), "pinned b stays");
         release(key("b"));
         int c = acquire(key("c"));
         assertTrue(c >= 1);
@@ -212,7 +218,8 @@ class AdapterCacheTest {
             release(k);
             assertEquals(new Device(adapter(key("a")), a, 1, false), state(key("a")), "after " + k);
         }
-        assertFalse(evicted.contains("DEVICE:a") || evicted.contains("HOST:a"), evicted.toString());
+        assertFalse(evicted.contains("DEVICE:a"), evicted.toString());
+        assertFalse(evicted.contains("HOST:a"), evicted.toString());
         assertEquals(3, cache.stats().hostResident());
     }
 
@@ -242,7 +249,8 @@ class AdapterCacheTest {
         Failed failed = assertInstanceOf(Failed.class, state(bad));
         assertInstanceOf(AdapterFormatException.class, failed.error());
         assertEquals("corrupt file", failed.error().getMessage());
-        assertFalse(cache.onDevice(bad) || cache.onHost(bad));
+        assertFalse(cache.onDevice(bad), "a failed adapter holds no slot");
+        assertFalse(cache.onHost(bad), "a failed adapter is not on the host tier");
         assertTrue(device.slots.isEmpty());
         assertTrue(acquire(key("good")) >= 1, "other adapters still load");
 
@@ -270,7 +278,8 @@ class AdapterCacheTest {
         assertSame(e, ((Failed) state(key("big"))).error());
         assertTrue(device.slots.isEmpty(), "the half-written slot was cleared");
         cache.checkInvariants();
-        assertTrue(acquire(key("a")) >= 1 && acquire(key("b")) >= 1, "both slots still usable");
+        assertTrue(acquire(key("a")) >= 1, "a's slot still usable");
+        assertTrue(acquire(key("b")) >= 1, "b's slot still usable");
         device.rejected.clear();
     }
 
@@ -303,7 +312,8 @@ class AdapterCacheTest {
         acquire(key("b"));
         release(key("b"));
         assertTrue(cache.evict(key("b")), "unused: dropped at once");
-        assertFalse(cache.onDevice(key("b")) || cache.onHost(key("b")));
+        assertFalse(cache.onDevice(key("b")), "b left the device");
+        assertFalse(cache.onHost(key("b")), "b left the host tier");
         assertTrue(cache.evict(key("never-seen")));
     }
 

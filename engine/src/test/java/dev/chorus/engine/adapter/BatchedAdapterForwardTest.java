@@ -1,8 +1,8 @@
 package dev.chorus.engine.adapter;
 
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
@@ -28,8 +28,12 @@ import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The batched multi-adapter forward against two oracles: each row decoded alone (batching is exact)
@@ -200,21 +204,30 @@ class BatchedAdapterForwardTest {
         return new DenseParameters(p.config(), p.tokenEmbedding(), layers, p.finalNorm(), p.classifier());
     }
 
-    @Test
-    void everySharingPatternAndTypeOnDenseAndCompressedBases() {
-        DenseParameters base = HfCheckpoint.read(TestModels.tinyStories656k());
-        ModelConfig c = base.config();
-        List<Adapter> adapters = List.of(randomAdapter(c, AdapterType.LORA, 16, 1), randomAdapter(c, AdapterType.LORA, 4, 2),
+    /** Rows by adapter index into {@link #sharingAdapters} (−1: base only), on the dense and the compressed base. */
+    static Stream<Arguments> sharingPatterns() {
+        return Stream.of(false, true).flatMap(compressed -> Stream.of(
+                Arguments.of(compressed, "identical", new int[] {0, 0, 0, 0, 0, 0}),
+                Arguments.of(compressed, "distinct", new int[] {0, 1, 2, 3, 4, 5}),
+                Arguments.of(compressed, "distinct+base", new int[] {0, 1, 2, 3, 4, -1}),
+                Arguments.of(compressed, "zipf", new int[] {0, 0, 0, 1, 0, 2}),
+                Arguments.of(compressed, "mixed with base-only", new int[] {-1, 3, -1, 2, -1, 1})));
+    }
+
+    /** Mixed ranks and types, the qa-hira one with output group 32: served as rank ≤ 16. */
+    static List<Adapter> sharingAdapters(ModelConfig c) {
+        return List.of(randomAdapter(c, AdapterType.LORA, 16, 1), randomAdapter(c, AdapterType.LORA, 4, 2),
                 randomAdapter(c, AdapterType.QA_LORA, 8, 3), randomAdapter(c, AdapterType.SCALE, 0, 4), randomAdapter(c, AdapterType.LORA, 8, 5),
-                randomAdapter(c, AdapterType.QA_HIRA, 32, 6)); // output group 32: served as rank ≤ 16
-        assertTrue(HiraExpansion.rank(adapters.get(5), c) <= MAX_RANK);
-        for (boolean compressed : new boolean[] {false, true}) {
-            check(base, compressed, adapters, new int[] {0, 0, 0, 0, 0, 0}, "identical");
-            check(base, compressed, adapters, new int[] {0, 1, 2, 3, 4, 5}, "distinct");
-            check(base, compressed, adapters, new int[] {0, 1, 2, 3, 4, -1}, "distinct+base");
-            check(base, compressed, adapters, new int[] {0, 0, 0, 1, 0, 2}, "zipf");
-            check(base, compressed, adapters, new int[] {-1, 3, -1, 2, -1, 1}, "mixed with base-only");
-        }
+                randomAdapter(c, AdapterType.QA_HIRA, 32, 6));
+    }
+
+    @ParameterizedTest(name = "{1}, compressed base: {0}")
+    @MethodSource("sharingPatterns")
+    void everySharingPatternAndType(boolean compressed, String pattern, int[] rowAdapter) {
+        DenseParameters base = HfCheckpoint.read(TestModels.tinyStories656k());
+        List<Adapter> adapters = sharingAdapters(base.config());
+        assertTrue(HiraExpansion.rank(adapters.get(5), base.config()) <= MAX_RANK);
+        check(base, compressed, adapters, rowAdapter, pattern);
     }
 
     /**

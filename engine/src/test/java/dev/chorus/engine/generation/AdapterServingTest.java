@@ -1,12 +1,13 @@
 package dev.chorus.engine.generation;
 
+import dev.chorus.engine.InvalidRequestException;
+import dev.chorus.engine.adapter.BatchedAdapterForwardTestSupport;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import dev.chorus.engine.InvalidRequestException;
-import dev.chorus.engine.adapter.BatchedAdapterForwardTestSupport;
 
 import dev.chorus.engine.TestModels;
 import dev.chorus.engine.adapter.Adapter;
@@ -134,8 +135,8 @@ class AdapterServingTest {
             e.submit(request("base", "The cat sat", 16, null), base);
             for (RecordingSink bad : List.of(bad1, bad2)) {
                 ExecutionException failure = assertThrows(ExecutionException.class, () -> bad.finished.get(30, TimeUnit.SECONDS));
-                assertTrue(failure.getCause() instanceof AdapterFormatException && failure.getCause().getMessage().contains("truncated"),
-                        String.valueOf(failure.getCause()));
+                assertInstanceOf(AdapterFormatException.class, failure.getCause());
+                assertTrue(failure.getCause().getMessage().contains("truncated"), failure.getCause().getMessage());
             }
             assertEquals(FinishReason.LENGTH, good.await());
             assertEquals(FinishReason.LENGTH, base.await());
@@ -205,8 +206,8 @@ class AdapterServingTest {
 
     static void assertFailsWith(RecordingSink sink, String reason) {
         ExecutionException failure = assertThrows(ExecutionException.class, () -> sink.finished.get(30, TimeUnit.SECONDS));
-        assertTrue(failure.getCause() instanceof AdapterFormatException && failure.getCause().getMessage().contains(reason),
-                String.valueOf(failure.getCause()));
+        assertInstanceOf(AdapterFormatException.class, failure.getCause());
+        assertTrue(failure.getCause().getMessage().contains(reason), failure.getCause().getMessage());
     }
 
     @Test
