@@ -16,6 +16,7 @@ import dev.chorus.engine.model.BlockTrainer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -30,7 +31,8 @@ import java.util.function.Supplier;
 final class TrainableAdapter {
     private final AdapterKind kind;
     private final Set<Projection> targets;
-    private final Map<Adapter.Module, TrainableModule> modules = new HashMap<>();
+    // Layer-major, projection order: the optimizer's parameter order (and so its float sums) must not hang on hash codes.
+    private final Map<Adapter.Module, TrainableModule> modules = new LinkedHashMap<>();
     private final Map<NDArray, Boolean> decayed = new IdentityHashMap<>(); // parameter → its module's answer
 
     /**
