@@ -23,4 +23,8 @@ public interface TrainingConfig {
     /** How long start-up may take to read the examples topic to its end before the service reports unready. */
     @WithDefault("PT60S")
     Duration catchUpTimeout();
+
+    /** How often a job is run before it stays failed: a job interrupted by a restart is queued again while it has attempts left. */
+    @WithDefault("2")
+    int jobAttempts();
 }
