@@ -27,6 +27,8 @@ class TopicsTest {
             assertEquals("604800000", configs.get(feedback).get("retention.ms").value());
             ConfigResource examples = new ConfigResource(ConfigResource.Type.TOPIC, "chorus.training-examples");
             assertEquals("compact", admin.describeConfigs(List.of(examples)).all().get().get(examples).get("cleanup.policy").value());
+            ConfigResource jobs = new ConfigResource(ConfigResource.Type.TOPIC, "chorus.training-jobs");
+            assertEquals("compact", admin.describeConfigs(List.of(jobs)).all().get().get(jobs).get("cleanup.policy").value());
             assertEquals(3, admin.describeTopics(List.of("chorus.feedback")).allTopicNames().get().get("chorus.feedback").partitions().size());
             assertEquals(java.util.Set.of("chorus.adapters", "chorus.feedback", "chorus.training-examples", "chorus.training-jobs",
                     "chorus.dead-letter"),

@@ -34,10 +34,13 @@ public enum Topics {
             TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG, "0",
             // Tombstones (erasure requests) stay a day, so a training instance that was down sees them.
             TopicConfig.DELETE_RETENTION_MS_CONFIG, Long.toString(24L * 3600 * 1000))),
-    /** Training job state changes keyed by job id. */
+    /**
+     * Training job states keyed by job id; compacted, so every job's latest state (and with it each adapter's
+     * "trained through" marker) is kept for as long as the job is. One partition: one order for all jobs.
+     */
     TRAINING_JOBS(1, Map.of(
-            TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE,
-            TopicConfig.RETENTION_MS_CONFIG, Long.toString(30L * 24 * 3600 * 1000))),
+            TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
+            TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG, "0")),
     /** Records a consumer could not decode, with headers naming their origin and the reason. */
     DEAD_LETTER(1, Map.of(
             TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE,

@@ -39,8 +39,8 @@ class EventCodecTest {
                 List.of(new FeedbackEvent.Message("user", "Hi")), "Hello.", -1, "Hello there!", null, AT);
         assertEquals(chat, EventCodec.FEEDBACK.decode(EventCodec.FEEDBACK.encode(chat)));
         assertEquals(Map.of(), chat.metadata(), "absent metadata reads as empty");
-        TrainingJobEvent t = new TrainingJobEvent(1, "job-1", "acme", "pirate", TrainingJobEvent.State.SUCCEEDED, 2, 3, 300, 300, 1.25,
-                null, AT);
+        TrainingJobEvent t = TrainingJobEvent.queued("job-1", "acme", "pirate", 2, 1, AT).running("training-0", 10, 300, 2.5, AT)
+                .succeeded(3, true, Map.of("held_out_loss", 1.25), 4096L, AT, AT);
         assertEquals(t, EventCodec.TRAINING_JOB.decode(EventCodec.TRAINING_JOB.encode(t)));
         String json = new String(EventCodec.TRAINING_JOB.encode(t), StandardCharsets.UTF_8);
         assertTrue(json.contains("\"at\":\"2026-11-29T10:15:30Z\""), "time as ISO-8601: " + json);
@@ -98,6 +98,22 @@ class EventCodecTest {
         String broken = v1.replace("\"prompt\":\"Tom\",", "");
         EventFormatException e = assertThrows(EventFormatException.class, () -> EventCodec.FEEDBACK.decode(broken.getBytes(StandardCharsets.UTF_8)));
         assertTrue(e.getMessage().contains("prompt"), "a v1 record without its prompt is still rejected: " + e.getMessage());
+    }
+
+    @Test
+    void schemaOneJobsStillRead() {
+        String v1 = "{\"schemaVersion\":1,\"jobId\":\"job-1\",\"tenant\":\"acme\",\"adapter\":\"pirate\",\"state\":\"FAILED\","
+                + "\"fromVersion\":2,\"producedVersion\":null,\"step\":3,\"totalSteps\":300,\"loss\":2.0,\"message\":\"boom\","
+                + "\"at\":\"2026-11-29T10:15:30Z\"}";
+        TrainingJobEvent old = EventCodec.TRAINING_JOB.decode(v1.getBytes(StandardCharsets.UTF_8));
+        assertEquals(TrainingJobEvent.SCHEMA_VERSION, old.schemaVersion());
+        assertEquals(AT, old.createdAt(), "created when first seen");
+        assertEquals(1, old.attempt());
+        assertEquals(false, old.promoted());
+        assertEquals(Map.of(), old.metrics());
+        assertEquals("boom", old.message());
+        String noState = v1.replace("\"state\":\"FAILED\",", "");
+        assertThrows(EventFormatException.class, () -> EventCodec.TRAINING_JOB.decode(noState.getBytes(StandardCharsets.UTF_8)));
     }
 
     static FeedbackEvent feedback(String eventId, int rating, String correction) {

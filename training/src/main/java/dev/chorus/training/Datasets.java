@@ -147,6 +147,14 @@ public class Datasets {
         return Optional.ofNullable(byAdapter.get(TrainingExample.adapterPrefix(tenant, adapter))).filter(d -> !d.isEmpty());
     }
 
+    /** Every adapter's dataset with examples (ready views only, like {@link #of}). */
+    public List<Dataset> all() {
+        if (!ready()) {
+            throw new DatasetsUnavailableException("the training data is still being read; retry shortly");
+        }
+        return byAdapter.values().stream().filter(d -> !d.isEmpty()).toList();
+    }
+
     /** Waits until this view has applied every record below {@code offsets} (next offsets per partition); false on timeout. */
     public boolean awaitApplied(Map<TopicPartition, Long> offsets, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();

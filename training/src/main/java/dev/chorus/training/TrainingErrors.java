@@ -22,6 +22,10 @@ public class TrainingErrors {
                     LOG.warn(e.getMessage());
                     return ApiException.of(503, "training_data_unavailable", e.getMessage()).retryAfter(2);
                 })
+                .on(JobsUnavailableException.class, e -> {
+                    LOG.warn(e.getMessage());
+                    return ApiException.of(503, "jobs_unavailable", e.getMessage()).retryAfter(2);
+                })
                 .otherwise(e -> {
                     LOG.error("unexpected training failure", e);
                     return ApiException.of(500, "internal_error", "internal server error");

@@ -1,0 +1,216 @@
+package dev.chorus.training;
+
+import dev.chorus.kafka.EventCodec;
+import dev.chorus.kafka.EventFormatException;
+import dev.chorus.kafka.TopicNames;
+import dev.chorus.kafka.TrainingJobEvent;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Predicate;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+/**
+ * Every job's state, rebuilt from {@code chorus.training-jobs} at start and then tailed; the one
+ * writer of job states. A state is published synchronously (acknowledged by the broker) before
+ * anyone acts on it. Once rebuilt, jobs the topic says run on this instance cannot be running any
+ * more (this instance just started): each is marked failed ({@code interrupted}) and, on its first
+ * attempt, queued again as a new job.
+ */
+@ApplicationScoped
+public class Jobs {
+    private static final Logger LOG = Logger.getLogger(Jobs.class);
+    static final String INTERRUPTED = "interrupted";
+
+    private final String bootstrapServers;
+    private final String topic;
+    private final Duration catchUpTimeout;
+    private final String instanceId;
+    private final int maxAttempts;
+    private final Clock clock;
+    private final JobBook book = new JobBook();
+    private volatile boolean caughtUp;
+    private volatile boolean closed;
+    private volatile RuntimeException failure;
+    private volatile KafkaConsumer<String, byte[]> consumer;
+    private KafkaProducer<String, byte[]> producer;
+    private Thread thread;
+
+    public Jobs(@ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers, TopicNames topics, TrainingConfig config,
+            Clock clock) {
+        this.bootstrapServers = bootstrapServers;
+        this.topic = topics.trainingJobs();
+        this.catchUpTimeout = config.catchUpTimeout();
+        this.instanceId = config.instanceId();
+        this.maxAttempts = config.jobAttempts();
+        this.clock = clock;
+    }
+
+    void start(@Observes StartupEvent ignored) {
+        producer = new KafkaProducer<>(Map.of(
+                "bootstrap.servers", bootstrapServers,
+                "acks", "all",
+                "enable.idempotence", "true",
+                "max.block.ms", Long.toString(catchUpTimeout.toMillis())), new StringSerializer(), new ByteArraySerializer());
+        thread = new Thread(this::run, "chorus-jobs");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    void stop(@Observes ShutdownEvent ignored) {
+        closed = true;
+        KafkaConsumer<String, byte[]> c = consumer;
+        if (c != null) {
+            c.wakeup();
+        }
+        if (producer != null) {
+            producer.close(Duration.ofSeconds(5));
+        }
+    }
+
+    private void run() {
+        Map<String, Object> config = Map.of(
+                "bootstrap.servers", bootstrapServers,
+                "enable.auto.commit", "false",
+                "client.id", "chorus-jobs-" + Long.toHexString(System.nanoTime()));
+        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(config, new StringDeserializer(), new ByteArrayDeserializer())) {
+            consumer = c;
+            List<TopicPartition> partitions = new ArrayList<>();
+            for (PartitionInfo p : c.partitionsFor(topic, catchUpTimeout)) {
+                partitions.add(new TopicPartition(p.topic(), p.partition()));
+            }
+            c.assign(partitions);
+            c.seekToBeginning(partitions);
+            Map<TopicPartition, Long> end = c.endOffsets(partitions);
+            while (!closed) {
+                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    apply(r);
+                }
+                if (!caughtUp && partitions.stream().allMatch(tp -> c.position(tp) >= end.get(tp))) {
+                    caughtUp = true;
+                    LOG.infof("jobs rebuilt from %s: %d jobs", topic, book.list(t -> true).size());
+                    recover();
+                }
+            }
+        } catch (WakeupException e) {
+            // shutting down
+        } catch (RuntimeException e) {
+            failure = e;
+            LOG.error("reading " + topic + " failed; job states are stale", e);
+        }
+    }
+
+    private void apply(ConsumerRecord<String, byte[]> r) {
+        if (r.value() == null) {
+            book.remove(r.key(), r.offset());
+            return;
+        }
+        try {
+            TrainingJobEvent job = EventCodec.TRAINING_JOB.decode(r.value());
+            if (!job.jobId().equals(r.key())) {
+                throw new EventFormatException("record key " + r.key() + " is not the job id " + job.jobId());
+            }
+            book.apply(job, r.offset());
+        } catch (EventFormatException e) {
+            LOG.warnf("skipping %s-%d@%d: %s", r.topic(), r.partition(), r.offset(), e.getMessage());
+        }
+    }
+
+    /** Fails what this instance was running when it stopped, and queues each again unless that was its last attempt. */
+    void recover() {
+        for (TrainingJobEvent job : book.runningOn(instanceId)) {
+            Instant now = clock.instant();
+            publish(job.failed(INTERRUPTED, "the training service stopped while the job ran (attempt " + job.attempt() + ")", now));
+            if (job.attempt() < maxAttempts) {
+                TrainingJobEvent again = publish(TrainingJobEvent.queued(newId(), job.tenant(), job.adapter(), job.fromVersion(),
+                        job.attempt() + 1, now));
+                LOG.infof("job %s of %s was interrupted; queued again as %s", job.jobId(), job.adapterKey(), again.jobId());
+            } else {
+                LOG.warnf("job %s of %s was interrupted on its last attempt; not queued again", job.jobId(), job.adapterKey());
+            }
+        }
+    }
+
+    /** Writes {@code job}'s state and waits until the broker has it; this view shows it at once. */
+    public TrainingJobEvent publish(TrainingJobEvent job) {
+        try {
+            RecordMetadata at = producer.send(new ProducerRecord<>(topic, job.jobId(), EventCodec.TRAINING_JOB.encode(job)))
+                    .get(catchUpTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            book.apply(job, at.offset());
+            return job;
+        } catch (ExecutionException | TimeoutException e) {
+            throw new JobsUnavailableException("cannot record job " + job.jobId() + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new JobsUnavailableException("interrupted while recording job " + job.jobId(), e);
+        }
+    }
+
+    /** A fresh job id in OpenAI's style. */
+    public static String newId() {
+        return "ftjob-" + UUID.randomUUID().toString().replace("-", "").substring(0, 24);
+    }
+
+    public boolean ready() {
+        return caughtUp && failure == null && !closed;
+    }
+
+    private JobBook book() {
+        if (!ready()) {
+            throw new JobsUnavailableException(failure != null ? "the job records are unavailable: " + failure.getMessage()
+                    : "the job records are still being read; retry shortly", failure);
+        }
+        return book;
+    }
+
+    public Optional<TrainingJobEvent> get(String jobId) {
+        return book().get(jobId);
+    }
+
+    /** The jobs of tenants {@code visible} accepts, newest first. */
+    public List<TrainingJobEvent> list(Predicate<String> visible) {
+        return book().list(visible);
+    }
+
+    public Optional<TrainingJobEvent> unfinished(String tenant, String adapter) {
+        return book().unfinished(tenant, adapter);
+    }
+
+    public Optional<Instant> trainedThrough(String tenant, String adapter) {
+        return book().trainedThrough(tenant, adapter);
+    }
+
+    public List<TrainingJobEvent> inState(TrainingJobEvent.State state) {
+        return book().inState(state);
+    }
+
+    /** The name this instance records as the runner of the jobs it runs. */
+    public String instanceId() {
+        return instanceId;
+    }
+}
