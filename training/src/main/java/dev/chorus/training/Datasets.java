@@ -3,25 +3,20 @@ package dev.chorus.training;
 import dev.chorus.kafka.EventCodec;
 import dev.chorus.kafka.EventFormatException;
 import dev.chorus.kafka.TopicNames;
+import dev.chorus.kafka.TopicTail;
 import dev.chorus.kafka.TrainingExample;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
@@ -35,76 +30,23 @@ import org.jboss.logging.Logger;
 public class Datasets {
     private static final Logger LOG = Logger.getLogger(Datasets.class);
 
-    private final String bootstrapServers;
-    private final String topic;
-    private final Duration catchUpTimeout;
     private final Map<String, Dataset> byAdapter = new ConcurrentHashMap<>(); // tenant/adapter/ -> dataset
-    private final Map<TopicPartition, Long> applied = new ConcurrentHashMap<>(); // next offset to apply
-    private final Object progress = new Object();
-    private volatile boolean caughtUp;
-    private volatile boolean closed;
-    private volatile RuntimeException failure;
-    private volatile KafkaConsumer<String, byte[]> consumer;
-    private Thread thread;
+    private final TopicTail tail;
 
     public Datasets(@ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers, TopicNames topics, TrainingConfig config) {
-        this.bootstrapServers = bootstrapServers;
-        this.topic = topics.trainingExamples();
-        this.catchUpTimeout = config.catchUpTimeout();
+        String topic = topics.trainingExamples();
+        long started = System.nanoTime();
+        this.tail = new TopicTail(topic, Map.of("bootstrap.servers", bootstrapServers, "isolation.level", "read_committed"),
+                config.catchUpTimeout(), this::apply, () -> LOG.infof("datasets rebuilt from %s: %d adapters in %d ms", topic, byAdapter.size(),
+                        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started)));
     }
 
     void start(@Observes StartupEvent ignored) {
-        thread = new Thread(this::run, "chorus-datasets");
-        thread.setDaemon(true);
-        thread.start();
+        tail.start("chorus-datasets");
     }
 
     void stop(@Observes ShutdownEvent ignored) {
-        closed = true;
-        KafkaConsumer<String, byte[]> c = consumer;
-        if (c != null) {
-            c.wakeup();
-        }
-    }
-
-    private void run() {
-        Map<String, Object> config = Map.of(
-                "bootstrap.servers", bootstrapServers,
-                "enable.auto.commit", "false",
-                "isolation.level", "read_committed",
-                "client.id", "chorus-datasets-" + Long.toHexString(System.nanoTime()));
-        long started = System.nanoTime();
-        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(config, new StringDeserializer(), new ByteArrayDeserializer())) {
-            consumer = c;
-            List<TopicPartition> partitions = new ArrayList<>();
-            for (PartitionInfo p : c.partitionsFor(topic, catchUpTimeout)) {
-                partitions.add(new TopicPartition(p.topic(), p.partition()));
-            }
-            c.assign(partitions);
-            c.seekToBeginning(partitions);
-            Map<TopicPartition, Long> end = c.endOffsets(partitions); // read_committed: the last stable offsets
-            while (!closed) {
-                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    apply(r);
-                }
-                for (TopicPartition tp : partitions) {
-                    applied.put(tp, c.position(tp));
-                }
-                if (!caughtUp && partitions.stream().allMatch(tp -> applied.get(tp) >= end.get(tp))) {
-                    caughtUp = true;
-                    LOG.infof("datasets rebuilt from %s: %d adapters in %d ms", topic, byAdapter.size(),
-                            TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
-                }
-                synchronized (progress) {
-                    progress.notifyAll();
-                }
-            }
-        } catch (WakeupException e) {
-            // shutting down
-        } catch (RuntimeException e) {
-            failure = e;
-            LOG.error("reading " + topic + " failed; the datasets are stale", e);
-        }
+        tail.close();
     }
 
     private void apply(ConsumerRecord<String, byte[]> r) {
@@ -134,14 +76,14 @@ public class Datasets {
 
     /** Whether the view has read the topic to where it stood at start and still follows it. */
     public boolean ready() {
-        return caughtUp && failure == null && !closed;
+        return tail.current();
     }
 
     /** The adapter's dataset, if it has any examples. */
     public Optional<Dataset> of(String tenant, String adapter) {
         if (!ready()) {
-            throw new DatasetsUnavailableException(failure != null
-                    ? "the training data is unavailable: " + failure.getMessage()
+            throw new DatasetsUnavailableException(tail.failure() != null
+                    ? "the training data is unavailable: " + tail.failure().getMessage()
                     : "the training data is still being read; retry shortly");
         }
         return Optional.ofNullable(byAdapter.get(TrainingExample.adapterPrefix(tenant, adapter))).filter(d -> !d.isEmpty());
@@ -157,21 +99,6 @@ public class Datasets {
 
     /** Waits until this view has applied every record below {@code offsets} (next offsets per partition); false on timeout. */
     public boolean awaitApplied(Map<TopicPartition, Long> offsets, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        synchronized (progress) {
-            while (offsets.entrySet().stream().anyMatch(e -> applied.getOrDefault(e.getKey(), -1L) < e.getValue())) {
-                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-                if (left <= 0 || closed || failure != null) {
-                    return false;
-                }
-                try {
-                    progress.wait(left);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return false;
-                }
-            }
-            return true;
-        }
+        return tail.awaitApplied(offsets, timeout);
     }
 }

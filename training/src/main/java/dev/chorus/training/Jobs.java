@@ -3,6 +3,7 @@ package dev.chorus.training;
 import dev.chorus.kafka.EventCodec;
 import dev.chorus.kafka.EventFormatException;
 import dev.chorus.kafka.TopicNames;
+import dev.chorus.kafka.TopicTail;
 import dev.chorus.kafka.TrainingJobEvent;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -11,7 +12,6 @@ import jakarta.enterprise.event.Observes;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -21,16 +21,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
@@ -54,12 +48,8 @@ public class Jobs {
     private final int maxAttempts;
     private final Clock clock;
     private final JobBook book = new JobBook();
-    private volatile boolean caughtUp;
-    private volatile boolean closed;
-    private volatile RuntimeException failure;
-    private volatile KafkaConsumer<String, byte[]> consumer;
+    private final TopicTail tail;
     private KafkaProducer<String, byte[]> producer;
-    private Thread thread;
 
     public Jobs(@ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers, TopicNames topics, TrainingConfig config,
             Clock clock) {
@@ -69,6 +59,10 @@ public class Jobs {
         this.instanceId = config.instanceId();
         this.maxAttempts = config.jobAttempts();
         this.clock = clock;
+        this.tail = new TopicTail(topic, Map.of("bootstrap.servers", bootstrapServers), catchUpTimeout, this::apply, () -> {
+            LOG.infof("jobs rebuilt from %s: %d jobs", topic, book.list(t -> true).size());
+            recover();
+        });
     }
 
     void start(@Observes StartupEvent ignored) {
@@ -77,51 +71,13 @@ public class Jobs {
                 "acks", "all",
                 "enable.idempotence", "true",
                 "max.block.ms", Long.toString(catchUpTimeout.toMillis())), new StringSerializer(), new ByteArraySerializer());
-        thread = new Thread(this::run, "chorus-jobs");
-        thread.setDaemon(true);
-        thread.start();
+        tail.start("chorus-jobs");
     }
 
     void stop(@Observes ShutdownEvent ignored) {
-        closed = true;
-        KafkaConsumer<String, byte[]> c = consumer;
-        if (c != null) {
-            c.wakeup();
-        }
+        tail.close();
         if (producer != null) {
             producer.close(Duration.ofSeconds(5));
-        }
-    }
-
-    private void run() {
-        Map<String, Object> config = Map.of(
-                "bootstrap.servers", bootstrapServers,
-                "enable.auto.commit", "false",
-                "client.id", "chorus-jobs-" + Long.toHexString(System.nanoTime()));
-        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(config, new StringDeserializer(), new ByteArrayDeserializer())) {
-            consumer = c;
-            List<TopicPartition> partitions = new ArrayList<>();
-            for (PartitionInfo p : c.partitionsFor(topic, catchUpTimeout)) {
-                partitions.add(new TopicPartition(p.topic(), p.partition()));
-            }
-            c.assign(partitions);
-            c.seekToBeginning(partitions);
-            Map<TopicPartition, Long> end = c.endOffsets(partitions);
-            while (!closed) {
-                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    apply(r);
-                }
-                if (!caughtUp && partitions.stream().allMatch(tp -> c.position(tp) >= end.get(tp))) {
-                    caughtUp = true;
-                    LOG.infof("jobs rebuilt from %s: %d jobs", topic, book.list(t -> true).size());
-                    recover();
-                }
-            }
-        } catch (WakeupException e) {
-            // shutting down
-        } catch (RuntimeException e) {
-            failure = e;
-            LOG.error("reading " + topic + " failed; job states are stale", e);
         }
     }
 
@@ -177,13 +133,13 @@ public class Jobs {
     }
 
     public boolean ready() {
-        return caughtUp && failure == null && !closed;
+        return tail.current();
     }
 
     private JobBook book() {
         if (!ready()) {
-            throw new JobsUnavailableException(failure != null ? "the job records are unavailable: " + failure.getMessage()
-                    : "the job records are still being read; retry shortly", failure);
+            throw new JobsUnavailableException(tail.failure() != null ? "the job records are unavailable: " + tail.failure().getMessage()
+                    : "the job records are still being read; retry shortly", tail.failure());
         }
         return book;
     }
