@@ -14,29 +14,31 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * bench decode: B sequences decoded together for N greedy steps after a short prefill each; prints
- * tokens/s and how a step splits into the forward pass (DJL ops + logits copy) and sampling.
+ * bench decode: B sequences decoded together for N greedy steps after a short prefill each, against
+ * the step's matrix-product floor ({@link MatmulFloor}); decode and floor alternate over several
+ * trials and every figure prints as its median with min–max, so a busy machine shows as spread.
  */
 final class BenchCommand {
     private static final int WARMUP_STEPS = 3;
     private static final long WARMUP_NANOS = 4_000_000_000L;
 
     static final String USAGE = """
-            bench decode --model PATH [--batch B] [--tokens N] [--json] [--device cpu|gpu]
+            bench decode --model PATH [--batch B] [--tokens N] [--trials T] [--json] [--device cpu|gpu]
             bench multi-lora --model PATH [--adapters N] [--rank R] [--targets all|qkvo] [--batch B] [--tokens T]
-                     [--pattern distinct|identical|zipf] [--json] [--device cpu|gpu]""";
+                     [--pattern distinct|identical|zipf] [--trials T] [--json] [--device cpu|gpu]""";
     private static final int PROMPT = 4;
 
-    record Options(Path model, int batch, int tokens, boolean json, String device) {
+    record Options(Path model, int batch, int tokens, int trials, boolean json, String device) {
         Options {
             OptionChecks.between("batch", batch, 1, 1024);
             OptionChecks.between("tokens", tokens, 1, 1 << 20);
+            OptionChecks.between("trials", trials, 1, 1000);
         }
 
         static Options parse(List<String> argv) {
             CliArgs args = new CliArgs(argv, Set.of("json"));
             Options o = new Options(args.requiredPath("model"), args.integer("batch").orElse(1), args.integer("tokens").orElse(128),
-                    args.flag("json"), args.string("device").orElse("cpu"));
+                    args.integer("trials").orElse(5), args.flag("json"), args.string("device").orElse("cpu"));
             args.rejectUnknown();
             return o;
         }
@@ -57,7 +59,8 @@ final class BenchCommand {
             return;
         }
         Options o = Options.parse(argv.subList(1, argv.size()));
-        try (LoadedModel model = LoadedModel.load(o.model(), Optional.empty(), o.device())) {
+        try (LoadedModel model = LoadedModel.load(o.model(), Optional.empty(), o.device());
+                MatmulFloor floor = new MatmulFloor(model.config(), o.batch(), model.manager())) {
             int capacity = model.config().maxPositions();
             if (PROMPT + WARMUP_STEPS + o.tokens() > capacity) {
                 throw new UsageException("--tokens " + o.tokens() + " does not fit the context of " + capacity + " (max "
@@ -69,18 +72,21 @@ final class BenchCommand {
             while (System.nanoTime() < warmUntil) {
                 measure(model, o.batch(), PROMPT, Math.min(o.tokens(), 64), null);
             }
-            Result r = measure(model, o.batch(), PROMPT, o.tokens(), null);
-            if (o.json()) {
-                out.printf(Locale.ROOT,
-                        "{\"model\":\"%s\",\"batch\":%d,\"tokens\":%d,\"tokens_per_s\":%.1f,\"ms_per_step\":%.3f,"
-                                + "\"forward_ms_per_step\":%.3f,\"sampling_ms_per_step\":%.3f,\"prefill_ms_per_sequence\":%.3f}%n",
-                        model.name(), o.batch(), o.tokens(), r.tokensPerSecond(), r.msPerStep, r.forwardMsPerStep, r.samplingMsPerStep,
-                        r.prefillMs);
-            } else {
-                out.printf(Locale.ROOT, "%s decode batch=%d tokens=%d: %.1f tokens/s, %.3f ms/step (forward %.3f, sampling %.3f), "
-                                + "prefill %.3f ms/sequence%n", model.name(), o.batch(), o.tokens(), r.tokensPerSecond(), r.msPerStep,
-                        r.forwardMsPerStep, r.samplingMsPerStep, r.prefillMs);
+            floor.msPerStep(Math.min(o.tokens(), 64));
+            Trials t = new Trials(o.trials());
+            for (int trial = 0; trial < o.trials(); trial++) {
+                Result r = measure(model, o.batch(), PROMPT, o.tokens(), null);
+                double floorMs = floor.msPerStep(o.tokens());
+                t.add("tokens_per_s", r.tokensPerSecond());
+                t.add("ms_per_step", r.msPerStep());
+                t.add("forward_ms_per_step", r.forwardMsPerStep());
+                t.add("sampling_ms_per_step", r.samplingMsPerStep());
+                t.add("prefill_ms_per_sequence", r.prefillMs());
+                t.add("matmul_floor_ms", floorMs);
+                t.add("overhead", r.msPerStep() / floorMs);
             }
+            String head = String.format(Locale.ROOT, "\"model\":\"%s\",\"batch\":%d,\"tokens\":%d", model.name(), o.batch(), o.tokens());
+            out.println(o.json() ? t.json(head) : model.name() + " decode batch=" + o.batch() + " tokens=" + o.tokens() + "\n" + t.table());
         }
     }
 

@@ -53,8 +53,9 @@ final class MultiLoraBench {
     }
 
     record Options(Path model, String device, boolean json, int adapters, int rank, Set<Projection> targets, int batch, int tokens,
-            RowPattern pattern) {
+            RowPattern pattern, int trials) {
         Options {
+            OptionChecks.between("trials", trials, 1, 1000);
             OptionChecks.between("adapters", adapters, 1, 4096);
             OptionChecks.between("rank", rank, 1, 1024);
             OptionChecks.between("batch", batch, 1, 1024);
@@ -66,7 +67,7 @@ final class MultiLoraBench {
             Options o = new Options(args.requiredPath("model"), args.string("device").orElse("cpu"), args.flag("json"),
                     args.integer("adapters").orElse(8), args.integer("rank").orElse(16), CliArgs.allOrQkvo(args.string("targets").orElse("all")),
                     args.integer("batch").orElse(8), args.integer("tokens").orElse(64),
-                    RowPattern.parse(args.string("pattern").orElse("distinct")));
+                    RowPattern.parse(args.string("pattern").orElse("distinct")), args.integer("trials").orElse(5));
             args.rejectUnknown();
             return o;
         }
@@ -75,10 +76,6 @@ final class MultiLoraBench {
         String targetsLabel() {
             return targets.size() == Projection.values().length ? "all" : "qkvo";
         }
-    }
-
-    /** Tokens/s of the base alone, of all rows batched with their adapters, and of each adapter's rows as a batch of their own. */
-    private record Throughput(double base, double batched, double sequential) {
     }
 
     private MultiLoraBench() {
@@ -96,16 +93,24 @@ final class MultiLoraBench {
             }
             try (AdapterSlots slots = new AdapterSlots(c, new AdapterSlots.Settings(o.adapters(), o.rank(), o.targets()), model.manager())) {
                 double[] loadMs = coldLoads(pool, slots, c, o.rank());
-                Throughput t = throughput(model, slots, assign(o.pattern(), o.batch(), o.adapters()), o.tokens());
+                Trials t = throughput(model, slots, assign(o.pattern(), o.batch(), o.adapters()), o.tokens(), o.trials());
                 Arrays.sort(loadMs);
                 double p50 = loadMs[(int) Math.floor(0.5 * (loadMs.length - 1))];
                 double p99 = loadMs[(int) Math.floor(0.99 * (loadMs.length - 1))];
-                report(o, model.name(), t, p50, p99, out);
+                String head = String.format(Locale.ROOT, "\"model\":\"%s\",\"adapters\":%d,\"rank\":%d,\"targets\":\"%s\",\"batch\":%d,"
+                                + "\"tokens\":%d,\"pattern\":\"%s\",\"cold_load_ms_p50\":%.2f,\"cold_load_ms_p99\":%.2f", model.name(), o.adapters(),
+                        o.rank(), o.targetsLabel(), o.batch(), o.tokens(), o.pattern().label(), p50, p99);
+                out.println(o.json() ? t.json(head) : head.replace("\"", "") + "\n" + t.table());
             }
         }
     }
 
-    private static Throughput throughput(LoadedModel model, AdapterSlots slots, int[] rowAdapter, int tokens) {
+    /**
+     * Tokens/s of the base alone, of all rows batched with their adapters, and of each adapter's rows
+     * as a batch of their own, interleaved per trial after one discarded warm-up round (the JIT makes
+     * DJL's Java side several-fold faster), so drift on a shared machine hits all three alike.
+     */
+    private static Trials throughput(LoadedModel model, AdapterSlots slots, int[] rowAdapter, int tokens, int trials) {
         int batch = rowAdapter.length;
         int[] rowSlots = new int[batch];
         for (int i = 0; i < batch; i++) {
@@ -116,43 +121,26 @@ final class MultiLoraBench {
         for (int a : rowAdapter) {
             groups.merge(a, 1, Integer::sum);
         }
-        // One discarded round warms up the JIT (DJL's Java side speeds up several-fold), then three
-        // interleaved rounds, median of each, so drift on a shared machine hits all three alike.
-        double[][] rounds = new double[3][4];
-        for (int round = 0; round < 4; round++) {
-            rounds[0][round] = decode(model, batch, tokens, null);
-            rounds[1][round] = decode(model, batch, tokens, batchedRows);
+        Trials t = new Trials(trials);
+        for (int round = 0; round <= trials; round++) {
+            double base = decode(model, batch, tokens, null);
+            double batched = decode(model, batch, tokens, batchedRows);
             double seconds = 0;
             for (var g : groups.entrySet()) {
                 int[] same = new int[g.getValue()];
                 Arrays.fill(same, g.getKey() + 1);
                 seconds += g.getValue() * tokens / decode(model, g.getValue(), tokens, slots.forRows(same));
             }
-            rounds[2][round] = batch * tokens / seconds;
+            double sequential = batch * tokens / seconds;
+            if (round > 0) {
+                t.add("base_tokens_per_s", base);
+                t.add("batched_tokens_per_s", batched);
+                t.add("sequential_tokens_per_s", sequential);
+                t.add("batched_over_base", batched / base);
+                t.add("batched_over_sequential", batched / sequential);
+            }
         }
-        return new Throughput(median(rounds[0]), median(rounds[1]), median(rounds[2]));
-    }
-
-    private static void report(Options o, String model, Throughput t, double p50, double p99, PrintStream out) {
-        if (o.json()) {
-            out.printf(Locale.ROOT, "{\"model\":\"%s\",\"adapters\":%d,\"rank\":%d,\"targets\":\"%s\",\"batch\":%d,\"tokens\":%d,\"pattern\":\"%s\","
-                            + "\"base_tokens_per_s\":%.1f,\"batched_tokens_per_s\":%.1f,\"sequential_tokens_per_s\":%.1f,"
-                            + "\"batched_over_base\":%.3f,\"batched_over_sequential\":%.2f,\"cold_load_ms_p50\":%.2f,\"cold_load_ms_p99\":%.2f}%n",
-                    model, o.adapters(), o.rank(), o.targetsLabel(), o.batch(), o.tokens(), o.pattern().label(), t.base(), t.batched(),
-                    t.sequential(), t.batched() / t.base(), t.batched() / t.sequential(), p50, p99);
-        } else {
-            out.printf(Locale.ROOT, "%s multi-lora: %d adapters r=%d %s, batch %d, %s: base %.1f tok/s, batched %.1f tok/s (%.2f of base), "
-                            + "per-adapter sequential %.1f tok/s (batched %.1fx); cold load p50 %.2f ms p99 %.2f ms%n",
-                    model, o.adapters(), o.rank(), o.targetsLabel(), o.batch(), o.pattern().label(), t.base(), t.batched(),
-                    t.batched() / t.base(), t.sequential(), t.batched() / t.sequential(), p50, p99);
-        }
-    }
-
-    /** Median of the measured rounds (index 0 is the warm-up). */
-    private static double median(double[] values) {
-        double[] sorted = Arrays.copyOfRange(values, 1, values.length);
-        Arrays.sort(sorted);
-        return sorted[sorted.length / 2];
+        return t;
     }
 
     /** Which adapter each row uses: all the same, all different (round robin), or Zipf(1)-distributed. */

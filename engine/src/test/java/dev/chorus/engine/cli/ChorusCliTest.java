@@ -1,8 +1,11 @@
 package dev.chorus.engine.cli;
 
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.chorus.engine.adapter.AdapterFiles;
 import dev.chorus.engine.adapter.AdapterFormatException;
 import dev.chorus.engine.adapter.AdapterType;
@@ -90,14 +93,23 @@ class ChorusCliTest {
     }
 
     @Test
-    void synthThenBenchDecodePrintsJson(@TempDir Path dir) {
+    void synthThenBenchDecodePrintsJson(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("s15m.bin");
         Run synth = chorus("synth", "--shape", "stories15M", "--out", file.toString(), "--seed", "3");
         assertEquals(0, synth.code, synth.err);
         assertEquals(60_816_028L, file.toFile().length(), "header + stories15M weights + freq tables");
-        Run bench = chorus("bench", "decode", "--model", file.toString(), "--batch", "2", "--tokens", "4", "--json");
+        Run bench = chorus("bench", "decode", "--model", file.toString(), "--batch", "2", "--tokens", "4", "--trials", "1", "--json");
         assertEquals(0, bench.code, bench.err);
-        assertTrue(bench.out.matches("(?s)\\{.*\"batch\":2,.*\"tokens_per_s\":[0-9.]+,\"ms_per_step\":[0-9.]+.*}\\s*"), bench.out);
+        JsonNode r = new ObjectMapper().readTree(bench.out);
+        assertEquals(2, r.get("batch").asInt());
+        assertEquals(1, r.get("trials").asInt());
+        double msPerStep = r.get("ms_per_step").asDouble();
+        double floor = r.get("matmul_floor_ms").asDouble();
+        assertTrue(floor > 0 && msPerStep > 0, bench.out);
+        // One trial: the overhead is exactly that trial's step over its floor (up to the printed digits).
+        assertEquals(msPerStep / floor, r.get("overhead").asDouble(), 1e-3 * msPerStep / floor + 1e-3, bench.out);
+        assertEquals(2 * 1000 / msPerStep, r.get("tokens_per_s").asDouble(), 0.1 + 1e-3 * r.get("tokens_per_s").asDouble(), bench.out);
+        assertEquals(r.get("overhead").asDouble(), r.get("overhead_min").asDouble(), 0.0, "one trial: min = median = max");
     }
 
     @Test
