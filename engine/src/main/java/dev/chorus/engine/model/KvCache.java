@@ -8,11 +8,13 @@ import dev.chorus.engine.llama.ModelConfig;
 
 /**
  * Keys and values of every running sequence, one slot per sequence, preallocated so a step never
- * allocates cache memory. Which slot belongs to which sequence is the engine loop's business.
+ * allocates cache memory. Which slot belongs to which sequence is the engine loop's business. Keys
+ * are stored transposed (and pre-scaled by the model), so attention reads them as the right-hand
+ * side of q·Kᵀ without a transpose per step.
  */
 public final class KvCache implements AutoCloseable {
     private final NDManager manager;
-    private final NDArray[] keys; // per layer [slots, kvHeads, capacity, headDim]
+    private final NDArray[] keys; // per layer [slots, kvHeads, headDim, capacity]
     private final NDArray[] values; // per layer [slots, kvHeads, capacity, headDim]
     private final int slots;
     private final int capacity;
@@ -24,12 +26,13 @@ public final class KvCache implements AutoCloseable {
         this.manager = parent.newSubManager();
         this.slots = slots;
         this.capacity = capacity;
-        Shape shape = new Shape(slots, config.numKvHeads(), capacity, config.headDim());
+        Shape keyShape = new Shape(slots, config.numKvHeads(), config.headDim(), capacity);
+        Shape valueShape = new Shape(slots, config.numKvHeads(), capacity, config.headDim());
         keys = new NDArray[config.numLayers()];
         values = new NDArray[config.numLayers()];
         for (int l = 0; l < config.numLayers(); l++) {
-            keys[l] = manager.zeros(shape, DataType.FLOAT32);
-            values[l] = manager.zeros(shape, DataType.FLOAT32);
+            keys[l] = manager.zeros(keyShape, DataType.FLOAT32);
+            values[l] = manager.zeros(valueShape, DataType.FLOAT32);
         }
     }
 

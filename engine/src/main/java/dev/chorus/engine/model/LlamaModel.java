@@ -1,13 +1,13 @@
 package dev.chorus.engine.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import dev.chorus.engine.llama.BlockInput;
 import dev.chorus.engine.llama.ModelConfig;
-import java.util.Arrays;
 
 /**
  * The Llama forward pass: embeddings, per block RMSNorm → grouped-query attention with RoPE and a
@@ -17,23 +17,30 @@ import java.util.Arrays;
  * {@code slots[b]} at position {@code starts[b]}. Prefill is one row with the whole prompt, decode
  * is many rows of one token, all through the same causal mask: key t is visible to query l of row b
  * iff t ≤ starts[b] + l. Rows at different positions therefore decode together exactly.
+ *
+ * <p>On small models a step costs its number of backend ops more than its arithmetic, so a block
+ * is written in few, large ops: one product for q, k and v and one for gate and up (stacked
+ * weights), RoPE of all query and key heads as one batched product with per-position rotations
+ * that also carry the attention scale, RMSNorm through the backend's layer norm, and everything a
+ * block needs from the step's positions built once per call ({@link StepInputs}).
  */
 public final class LlamaModel implements AutoCloseable {
+    private static final NDIndex LAST_TOKEN = new NDIndex().addAllDim().addIndices(-1).addAllDim();
+
     private final LlamaWeights weights;
     private final ModelConfig config;
     private final NDManager manager;
-    private final NDArray ropeCos; // [maxPositions, headDim/2]
-    private final NDArray ropeSin; // [maxPositions, headDim/2]
+    private final NDArray rotations; // [maxPositions, headDim, headDim]
+    private final long[] qkvSplits; // query | key | value along the stacked projection's output
+    private final long[] gateUpSplit; // gate | up
 
     public LlamaModel(LlamaWeights weights) {
         this.weights = weights;
         this.config = weights.config;
         this.manager = weights.manager().newSubManager();
-        int half = config.headDim() / 2;
-        int positions = config.maxPositions();
-        float[][] tables = LlamaOps.ropeTables(config, positions);
-        ropeCos = manager.create(tables[0], new Shape(positions, half));
-        ropeSin = manager.create(tables[1], new Shape(positions, half));
+        rotations = RopeRotations.table(config, config.maxPositions(), manager);
+        qkvSplits = new long[] {config.hiddenSize(), config.hiddenSize() + config.kvDim()};
+        gateUpSplit = new long[] {config.intermediateSize()};
     }
 
     public ModelConfig config() {
@@ -60,115 +67,64 @@ public final class LlamaModel implements AutoCloseable {
     /** As above, with each row's adapter applied to every block linear ({@code adapters} null: base only). */
     public NDArray forward(NDManager step, KvCache cache, int[] slots, int[] starts, int[][] tokens, boolean allPositions,
             RowAdapters adapters) {
-        int rows = tokens.length;
-        int length = tokens[0].length;
         validate(cache, slots, starts, tokens);
-        long[] flatTokens = new long[rows * length];
-        long[] positions = new long[rows * length];
-        long[] slotOfToken = new long[rows * length];
-        int visible = 0; // keys any row may look at: max over rows of starts[b] + L
-        for (int b = 0; b < rows; b++) {
-            for (int l = 0; l < length; l++) {
-                flatTokens[b * length + l] = tokens[b][l];
-                positions[b * length + l] = starts[b] + l;
-                slotOfToken[b * length + l] = slots[b];
-            }
-            visible = Math.max(visible, starts[b] + length);
-        }
-        NDArray positionIndex = step.create(positions);
-        NDArray slotIndex = step.create(slotOfToken);
-        NDIndex readRows = consecutive(slots)
-                ? new NDIndex(slots[0] + ":" + (slots[0] + rows) + ", :, :" + visible)
-                : new NDIndex("{}, :, :{}", step.create(Arrays.stream(slots).asLongStream().toArray()), visible);
-        Shape ropeShape = new Shape(rows, length, 1, config.headDim() / 2);
-        NDArray cos = ropeCos.get(step, new NDIndex("{}", positionIndex)).reshape(ropeShape);
-        NDArray sin = ropeSin.get(step, new NDIndex("{}", positionIndex)).reshape(ropeShape);
-        NDArray mask = causalMask(step, starts, length, visible);
-
-        NDArray x = weights.tokenEmbedding.get(step, new NDIndex("{}", step.create(flatTokens)))
-                .reshape(rows, length, config.hiddenSize());
+        StepInputs in = new StepInputs(step, rotations, config.groupSize(), slots, starts, tokens);
+        NDArray x = weights.tokenEmbedding.get(step, in.tokenIds).reshape(in.rows, in.length, config.hiddenSize());
         for (int layer = 0; layer < weights.blocks.size(); layer++) {
             LlamaWeights.Block block = weights.blocks.get(layer);
-            NDArray h = rmsNorm(x, block.attentionNorm());
-            NDArray attention = attention(block, layer, h, cache, cos, sin, mask, slotIndex, positionIndex, readRows, adapters);
-            x = x.add(attention);
-            h = rmsNorm(x, block.ffnNorm());
-            NDArray[] gateUp = project(adapters, layer, BlockInput.MLP, h, block.gate(), block.up());
-            NDArray gate = gateUp[0];
-            NDArray swiGlu = gate.mul(Activation.sigmoid(gate)).mul(gateUp[1]);
-            x = x.add(project(adapters, layer, BlockInput.SWIGLU, swiGlu, block.down())[0]);
+            x.addi(attention(block, layer, block.attentionNorm().apply(x), cache, in, adapters));
+            NDList gateUp = project(adapters, layer, BlockInput.MLP, block.ffnNorm().apply(x), block.gateUp(), gateUpSplit)
+                    .split(gateUpSplit, 2);
+            NDArray gate = gateUp.get(0);
+            NDArray swiGlu = gate.mul(Activation.sigmoid(gate)).muli(gateUp.get(1));
+            x.addi(project(adapters, layer, BlockInput.SWIGLU, swiGlu, block.down(), null));
         }
         if (!allPositions) {
-            x = x.get(new NDIndex(":, -1, :")); // [B, dim]
+            x = x.get(LAST_TOKEN); // [B, dim]
         }
-        return weights.classifier.apply(rmsNorm(x, weights.finalNorm));
+        return weights.classifier.apply(weights.finalNorm.apply(x));
     }
 
-    private NDArray attention(LlamaWeights.Block block, int layer, NDArray h, KvCache cache, NDArray cos, NDArray sin, NDArray mask,
-            NDArray slotIndex, NDArray positionIndex, NDIndex readRows, RowAdapters adapters) {
-        long rows = h.getShape().get(0);
-        long length = h.getShape().get(1);
+    private NDArray attention(LlamaWeights.Block block, int layer, NDArray h, KvCache cache, StepInputs in, RowAdapters adapters) {
+        int rows = in.rows;
+        int length = in.length;
         int headDim = config.headDim();
+        int heads = config.numHeads();
         int kvHeads = config.numKvHeads();
-        NDArray[] qkv = project(adapters, layer, BlockInput.ATTENTION, h, block.query(), block.key(), block.value());
-        NDArray q = rope(qkv[0].reshape(rows, length, config.numHeads(), headDim), cos, sin);
-        NDArray k = rope(qkv[1].reshape(rows, length, kvHeads, headDim), cos, sin);
-        NDArray v = qkv[2].reshape(rows, length, kvHeads, headDim);
+        int group = config.groupSize();
+        NDArray qkv = project(adapters, layer, BlockInput.ATTENTION, h, block.qkv(), qkvSplits)
+                .reshape(rows, length, heads + 2L * kvHeads, headDim);
+        NDList queryKeyAndValue = qkv.split(new long[] {heads + kvHeads}, 2);
+        // Rotate every query and key head by its token's position (and scale by headDim^(-1/4)).
+        NDList qk = queryKeyAndValue.get(0).matMul(in.rotations).split(new long[] {heads}, 2); // [B, L, heads | kvHeads, headDim]
 
-        // Append this step's keys/values at (slot, position) of every token.
-        NDIndex writeAt = new NDIndex("{}, :, {}", slotIndex, positionIndex);
-        cache.keys(layer).set(writeAt, k.reshape(rows * length, kvHeads, headDim));
-        cache.values(layer).set(writeAt, v.reshape(rows * length, kvHeads, headDim));
+        // Append this step's keys/values at (slot, position) of every token, then read each row's visible ones.
+        cache.keys(layer).set(in.writeKeys, qk.get(1));
+        cache.values(layer).set(in.writeValues, queryKeyAndValue.get(1));
+        NDArray keysT = cache.keys(layer).get(h.getManager(), in.readKeys); // [B, kvHeads, headDim, T]
+        NDArray values = cache.values(layer).get(h.getManager(), in.readValues); // [B, kvHeads, T, headDim]
 
-        NDArray keys = cache.keys(layer).get(h.getManager(), readRows).expandDims(2); // [B, kvHeads, 1, T, headDim]
-        NDArray values = cache.values(layer).get(h.getManager(), readRows).expandDims(2); // [B, kvHeads, 1, T, headDim]
-        NDArray queries = q.reshape(rows, length, kvHeads, config.groupSize(), headDim)
-                .transpose(0, 2, 3, 1, 4); // [B, kvHeads, group, L, headDim]
-        NDArray scores = queries.matMul(keys.swapAxes(3, 4)).mul(1.0 / Math.sqrt(headDim)).add(mask); // [B, kvHeads, group, L, T]
-        NDArray mixed = scores.softmax(-1).matMul(values); // [B, kvHeads, group, L, headDim]
-        NDArray merged = mixed.transpose(0, 3, 1, 2, 4).reshape(rows, length, config.hiddenSize());
-        return project(adapters, layer, BlockInput.HEADS, merged, block.output())[0];
+        NDArray queries = qk.get(0).reshape(rows, length, kvHeads, group, headDim).transpose(0, 2, 1, 3, 4)
+                .reshape(rows, kvHeads, (long) length * group, headDim); // row l·group + g
+        NDArray scores = queries.matMul(keysT).addi(in.mask); // [B, kvHeads, L·group, T], already scaled
+        NDArray mixed = scores.softmax(-1).matMul(values); // [B, kvHeads, L·group, headDim]
+        NDArray merged = mixed.reshape(rows, kvHeads, length, group, headDim).transpose(0, 2, 1, 3, 4)
+                .reshape(rows, length, config.hiddenSize());
+        return project(adapters, layer, BlockInput.HEADS, merged, block.output(), null);
     }
 
-    /** y_i = Ŵ_i x for the linears reading {@code input}, plus each row's adapter when there are any. */
-    private static NDArray[] project(RowAdapters adapters, int layer, BlockInput input, NDArray x, LinearLayer... linears) {
-        NDArray[] y = new NDArray[linears.length];
-        for (int i = 0; i < linears.length; i++) {
-            y[i] = linears[i].apply(x);
+    /**
+     * Ŵx for the (stacked) linear reading {@code input}, plus each row's adapter when there are any:
+     * adapters see the output split per projection at {@code splits} (null: a single projection).
+     */
+    private static NDArray project(RowAdapters adapters, int layer, BlockInput input, NDArray x, LinearLayer linear, long[] splits) {
+        NDArray y = linear.apply(x);
+        if (adapters == null) {
+            return y;
         }
-        return adapters == null ? y : adapters.apply(layer, input, x, y);
-    }
-
-    /** Rows over consecutive slots can read the cache through a slice view instead of a gather (much slower in PyTorch). */
-    private static boolean consecutive(int[] slots) {
-        for (int b = 1; b < slots.length; b++) {
-            if (slots[b] != slots[0] + b) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** Additive mask [B, 1, 1, L, T]: 0 where key t is visible to query l of row b, −∞ elsewhere. */
-    private static NDArray causalMask(NDManager step, int[] starts, int length, int visible) {
-        float[] mask = new float[starts.length * length * visible];
-        for (int b = 0; b < starts.length; b++) {
-            for (int l = 0; l < length; l++) {
-                int base = (b * length + l) * visible;
-                for (int t = starts[b] + l + 1; t < visible; t++) {
-                    mask[base + t] = Float.NEGATIVE_INFINITY;
-                }
-            }
-        }
-        return step.create(mask, new Shape(starts.length, 1, 1, length, visible));
-    }
-
-    private NDArray rmsNorm(NDArray x, NDArray weight) {
-        return LlamaOps.rmsNorm(x, weight, config.rmsNormEps());
-    }
-
-    private NDArray rope(NDArray x, NDArray cos, NDArray sin) {
-        return LlamaOps.rope(x, cos, sin, config.ropeStyle());
+        NDArray[] base = splits == null ? new NDArray[] {y} : y.split(splits, 2).toArray(new NDArray[0]);
+        NDArray[] adapted = adapters.apply(layer, input, x, base);
+        return adapted.length == 1 ? adapted[0] : NDArrays.concat(new NDList(adapted), -1);
     }
 
     private void validate(KvCache cache, int[] slots, int[] starts, int[][] tokens) {

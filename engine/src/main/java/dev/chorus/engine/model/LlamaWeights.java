@@ -18,34 +18,34 @@ public final class LlamaWeights implements AutoCloseable {
     public final ModelConfig config;
     public final NDArray tokenEmbedding; // [vocab, dim]
     public final List<Block> blocks;
-    public final NDArray finalNorm; // [dim]
+    public final RmsNorm finalNorm; // [dim]
     public final LinearLayer classifier; // [vocab, dim]
     private final NDManager manager;
 
-    /** One transformer block. */
+    /**
+     * One transformer block. The projections reading one input are stacked into one linear (dense
+     * weights concatenated at load), so each input costs one matrix product.
+     */
     public record Block(
-            NDArray attentionNorm, // [dim]
-            LinearLayer query, // [heads*headDim, dim]
-            LinearLayer key, // [kvHeads*headDim, dim]
-            LinearLayer value, // [kvHeads*headDim, dim]
+            RmsNorm attentionNorm, // [dim]
+            LinearLayer qkv, // [(heads + 2·kvHeads)·headDim, dim]: query rows, key rows, value rows
             LinearLayer output, // [dim, heads*headDim]
-            NDArray ffnNorm, // [dim]
-            LinearLayer gate, // [hidden, dim]
-            LinearLayer up, // [hidden, dim]
+            RmsNorm ffnNorm, // [dim]
+            LinearLayer gateUp, // [2·hidden, dim]: gate rows, then up rows
             LinearLayer down) { // [dim, hidden]
 
         public List<LinearLayer> linears() {
-            return List.of(query, key, value, output, gate, up, down);
+            return List.of(qkv, output, gateUp, down);
         }
     }
 
-    public LlamaWeights(ModelConfig config, NDManager manager, NDArray tokenEmbedding, List<Block> blocks, NDArray finalNorm,
+    private LlamaWeights(ModelConfig config, NDManager manager, NDArray tokenEmbedding, List<Block> blocks, float[] finalNorm,
             LinearLayer classifier) {
         this.config = config;
         this.manager = manager;
         this.tokenEmbedding = tokenEmbedding;
         this.blocks = List.copyOf(blocks);
-        this.finalNorm = finalNorm;
+        this.finalNorm = new RmsNorm(manager, finalNorm, config.rmsNormEps());
         this.classifier = classifier;
     }
 
@@ -56,24 +56,33 @@ public final class LlamaWeights implements AutoCloseable {
         int dim = c.hiddenSize();
         int kv = c.kvDim();
         int ff = c.intermediateSize();
+        float eps = c.rmsNormEps();
         List<Block> blocks = new ArrayList<>();
         for (DenseParameters.Layer l : p.layers()) {
             blocks.add(new Block(
-                    m.create(l.attentionNorm()),
-                    new DenseLinear(m, l.query(), dim, dim),
-                    new DenseLinear(m, l.key(), kv, dim),
-                    new DenseLinear(m, l.value(), kv, dim),
+                    new RmsNorm(m, l.attentionNorm(), eps),
+                    new DenseLinear(m, concat(l.query(), l.key(), l.value()), dim + 2 * kv, dim),
                     new DenseLinear(m, l.output(), dim, dim),
-                    m.create(l.ffnNorm()),
-                    new DenseLinear(m, l.gate(), ff, dim),
-                    new DenseLinear(m, l.up(), ff, dim),
+                    new RmsNorm(m, l.ffnNorm(), eps),
+                    new DenseLinear(m, concat(l.gate(), l.up()), 2 * ff, dim),
                     new DenseLinear(m, l.down(), dim, ff)));
         }
         NDArray embedding = m.create(p.tokenEmbedding(), new Shape(c.vocabSize(), dim));
         LinearLayer classifier = p.classifier() == p.tokenEmbedding()
                 ? new DenseLinear(embedding)
                 : new DenseLinear(m, p.classifier(), c.vocabSize(), dim);
-        return new LlamaWeights(c, m, embedding, blocks, m.create(p.finalNorm()), classifier);
+        return new LlamaWeights(c, m, embedding, blocks, p.finalNorm(), classifier);
+    }
+
+    /** Row-major [out_i, in] weights stacked along out. */
+    private static float[] concat(float[]... weights) {
+        float[] all = new float[java.util.Arrays.stream(weights).mapToInt(w -> w.length).sum()];
+        int at = 0;
+        for (float[] w : weights) {
+            System.arraycopy(w, 0, all, at, w.length);
+            at += w.length;
+        }
+        return all;
     }
 
     /** Uploads a compressed model: block linears stay compressed and are dequantized per call. */
@@ -81,16 +90,18 @@ public final class LlamaWeights implements AutoCloseable {
         ModelConfig c = p.config();
         NDManager m = parent.newSubManager();
         DequantScratch scratch = new DequantScratch(m);
+        float eps = c.rmsNormEps();
         List<Block> blocks = new ArrayList<>();
         for (CompressedParameters.Block b : p.blocks()) {
             java.util.function.Function<Projection, LinearLayer> linear = proj -> compressedLinear(m, b.linear(proj), scratch);
-            blocks.add(new Block(m.create(b.attentionNorm()), linear.apply(Projection.Q), linear.apply(Projection.K),
-                    linear.apply(Projection.V), linear.apply(Projection.O), m.create(b.ffnNorm()), linear.apply(Projection.GATE),
-                    linear.apply(Projection.UP), linear.apply(Projection.DOWN)));
+            blocks.add(new Block(new RmsNorm(m, b.attentionNorm(), eps),
+                    new StackedLinear(List.of(linear.apply(Projection.Q), linear.apply(Projection.K), linear.apply(Projection.V))),
+                    linear.apply(Projection.O), new RmsNorm(m, b.ffnNorm(), eps),
+                    new StackedLinear(List.of(linear.apply(Projection.GATE), linear.apply(Projection.UP))), linear.apply(Projection.DOWN)));
         }
         NDArray embedding = m.create(p.tokenEmbedding(), new Shape(c.vocabSize(), c.hiddenSize()));
         LinearLayer classifier = p.tied() ? new DenseLinear(embedding) : new DenseLinear(m, p.classifier(), c.vocabSize(), c.hiddenSize());
-        return new LlamaWeights(c, m, embedding, blocks, m.create(p.finalNorm()), classifier);
+        return new LlamaWeights(c, m, embedding, blocks, p.finalNorm(), classifier);
     }
 
     private static LinearLayer compressedLinear(NDManager m, CompressedMatrix matrix, DequantScratch scratch) {
@@ -103,7 +114,7 @@ public final class LlamaWeights implements AutoCloseable {
         return new DenseLinear(m, matrix.dequantize(), matrix.rows(), matrix.cols());
     }
 
-    /** Bytes of the seven linears of every block as they sit on the device. */
+    /** Bytes of the block linears (all seven projections) of every block as they sit on the device. */
     public long linearBytesResident() {
         long total = 0;
         for (Block b : blocks) {
@@ -116,12 +127,12 @@ public final class LlamaWeights implements AutoCloseable {
 
     /** Bytes resident for all weights; a tied classifier shares the embedding's storage. */
     public long bytesResident() {
-        long total = (tokenEmbedding.getShape().size() + finalNorm.getShape().size()) * Float.BYTES;
+        long total = tokenEmbedding.getShape().size() * Float.BYTES + finalNorm.bytesResident();
         if (!classifierSharesEmbedding()) {
             total += classifier.bytesResident();
         }
         for (Block b : blocks) {
-            total += (b.attentionNorm.getShape().size() + b.ffnNorm.getShape().size()) * Float.BYTES;
+            total += b.attentionNorm.bytesResident() + b.ffnNorm.bytesResident();
             for (LinearLayer l : b.linears()) {
                 total += l.bytesResident();
             }

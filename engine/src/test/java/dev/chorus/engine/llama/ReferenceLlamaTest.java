@@ -37,6 +37,62 @@ class ReferenceLlamaTest {
         }
     }
 
+    /**
+     * The cached path against the reference: two sequences in non-adjacent slots, prefilled apart,
+     * then advanced together two tokens per row, then one, from different positions (the grouped
+     * query heads, the causal mask and the cache gather all take part); every logit within 1e-4.
+     */
+    @Test
+    void cachedStepsOfRowsAtDifferentPositionsEqualTheReference() {
+        int[] other = {1, 200, 100, 119, 350, 140, 77, 432, 489, 388, 80};
+        for (DenseParameters p : new DenseParameters[] {HfCheckpoint.read(TestModels.tinyStories656k()),
+                Llama2cCheckpoint.read(TestModels.stories260k())}) {
+            float[][][] reference = {new ReferenceLlama(p).forward(PROMPT), new ReferenceLlama(p).forward(other)};
+            int[][] sequences = {PROMPT, other};
+            int[] slots = {2, 0};
+            int[] done = {3, 5}; // prefill lengths
+            double max = 0;
+            try (NDManager root = NDManager.newBaseManager(); LlamaModel model = new LlamaModel(LlamaWeights.upload(p, root));
+                    KvCache cache = model.newCache(3, 16)) {
+                for (int r = 0; r < 2; r++) {
+                    try (NDManager step = root.newSubManager()) {
+                        float[] logits = model.forward(step, cache, new int[] {slots[r]}, new int[] {0},
+                                new int[][] {java.util.Arrays.copyOf(sequences[r], done[r])}, true).toFloatArray();
+                        max = Math.max(max, maxDifference(reference[r], 0, logits, 0, done[r]));
+                    }
+                }
+                for (int length : new int[] {2, 1, 1, 1}) {
+                    int[][] tokens = new int[2][];
+                    for (int r = 0; r < 2; r++) {
+                        tokens[r] = java.util.Arrays.copyOfRange(sequences[r], done[r], done[r] + length);
+                    }
+                    try (NDManager step = root.newSubManager()) {
+                        float[] logits = model.forward(step, cache, slots, done.clone(), tokens, true).toFloatArray();
+                        int vocab = p.config().vocabSize();
+                        for (int r = 0; r < 2; r++) {
+                            float[] row = java.util.Arrays.copyOfRange(logits, r * length * vocab, (r + 1) * length * vocab);
+                            max = Math.max(max, maxDifference(reference[r], done[r], row, 0, length));
+                            done[r] += length;
+                        }
+                    }
+                }
+            }
+            assertTrue(max <= 1e-4, p.config().ropeStyle() + ": max |reference − cached DJL steps| = " + max);
+        }
+    }
+
+    /** max |reference[from + t][v] − logits[t·vocab + v]| over t < count. */
+    private static double maxDifference(float[][] reference, int from, float[] logits, int offset, int count) {
+        int vocab = reference[0].length;
+        double max = 0;
+        for (int t = 0; t < count; t++) {
+            for (int v = 0; v < vocab; v++) {
+                max = Math.max(max, Math.abs(reference[from + t][v] - logits[offset + t * vocab + v]));
+            }
+        }
+        return max;
+    }
+
     @Test
     void referenceReproducesTheReadmeFirstStepLogits() {
         float[][] logits = new ReferenceLlama(HfCheckpoint.read(TestModels.tinyStories656k())).forward(new int[] {1});
