@@ -30,13 +30,15 @@ import java.util.logging.Logger;
 
 /**
  * Continuous batching. One thread owns the model, the KV cache and adapter residency; other threads
- * only enqueue {@link EngineCommand}s (admit, cancel, prefetch, evict, swap; loaders post loaded). Each iteration admits waiting requests into free slots (one prefill pass each, within a
- * token budget), then runs one decode step for every running sequence together.
+ * only enqueue {@link EngineCommand}s (admit, cancel, prefetch, evict, swap; loaders post loaded). Each iteration admits
+ * waiting requests into free slots, prefills the admitted prompts together in one pass (within a
+ * token budget; long prompts in chunks over several iterations), then runs one decode step for
+ * every running sequence together.
  */
 public final class EngineLoop implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(EngineLoop.class.getName());
 
-    /** maxBatch = KV cache slots; prefillBudget = prompt tokens admitted per iteration before decoding again. */
+    /** maxBatch = KV cache slots; prefillBudget = prompt tokens prefilled per iteration before decoding again (prompts in one pass, long ones in chunks). */
     public record Settings(int maxBatch, int maxWaiting, int prefillBudget) {
         public Settings {
             if (maxBatch < 1 || maxWaiting < 0 || prefillBudget < 1) {
@@ -52,6 +54,7 @@ public final class EngineLoop implements AutoCloseable {
     private final KvCache cache;
     private final LinkedBlockingQueue<EngineCommand> commands = new LinkedBlockingQueue<>();
     private final Deque<Sequence> waiting = new ArrayDeque<>();
+    private final List<Sequence> prefilling = new ArrayList<>(); // holding a slot, prompt partly in the cache, in admission order
     private final List<Sequence> running = new ArrayList<>();
     // Lowest slot first keeps running sequences packed, so decode rows usually cover consecutive slots.
     private final PriorityQueue<Integer> freeSlots = new PriorityQueue<>();
@@ -184,6 +187,7 @@ public final class EngineLoop implements AutoCloseable {
             try {
                 drainCommands();
                 admit();
+                prefill();
                 decode();
                 publishStats();
             } catch (InterruptedException e) {
@@ -195,13 +199,17 @@ public final class EngineLoop implements AutoCloseable {
                     fail(s, error);
                 }
                 running.clear();
+                prefilling.forEach(s -> fail(s, error));
+                prefilling.clear();
             }
         }
         EngineException shutdown = new EngineClosedException("engine shut down");
         drainQuietly();
         running.forEach(s -> fail(s, shutdown));
+        prefilling.forEach(s -> fail(s, shutdown));
         waiting.forEach(s -> fail(s, shutdown));
         running.clear();
+        prefilling.clear();
         waiting.clear();
     }
 
@@ -226,6 +234,7 @@ public final class EngineLoop implements AutoCloseable {
             waiting.add(a.sequence());
         } else if (command instanceof Cancel c) {
             waiting.removeIf(s -> s.request.id().equals(c.requestId()) && finish(s, FinishReason.CANCELLED));
+            prefilling.removeIf(s -> s.request.id().equals(c.requestId()) && finish(s, FinishReason.CANCELLED));
             running.removeIf(s -> s.request.id().equals(c.requestId()) && finish(s, FinishReason.CANCELLED));
         } else if (command instanceof Prefetch p) {
             residency.prefetch(p.adapter());
@@ -257,14 +266,17 @@ public final class EngineLoop implements AutoCloseable {
         }
     }
 
+    /**
+     * Moves waiting requests into free slots while the prompt tokens not yet prefilled fit one
+     * iteration's budget (a longer prompt is admitted alone and then prefilled in chunks).
+     */
     private void admit() {
-        int budget = settings.prefillBudget();
-        for (var it = waiting.iterator(); it.hasNext() && !freeSlots.isEmpty(); ) {
+        int pending = 0;
+        for (Sequence s : prefilling) {
+            pending += s.request.promptIds().length - s.position;
+        }
+        for (var it = waiting.iterator(); it.hasNext() && !freeSlots.isEmpty() && pending < settings.prefillBudget(); ) {
             Sequence s = it.next();
-            // Always admit one when nothing runs, so a prompt longer than the budget still starts.
-            if (s.request.promptIds().length > budget && !(running.isEmpty() && budget == settings.prefillBudget())) {
-                break;
-            }
             try {
                 if (!pinAdapter(s)) {
                     continue; // its adapter is loading or every adapter slot is pinned: later requests may go first
@@ -274,15 +286,48 @@ public final class EngineLoop implements AutoCloseable {
                 break; // the queue changed under the iterator; the rest are admitted next iteration
             }
             it.remove();
-            budget -= s.request.promptIds().length;
             s.slot = freeSlots.poll();
-            try {
-                float[] logits = steps.prefill(s);
-                running.add(s);
-                accept(s, s.sampler.next(logits));
-            } catch (RuntimeException e) {
-                fail(s, new EngineException("prefill failed: " + e.getMessage(), e));
+            s.position = 0;
+            prefilling.add(s);
+            pending += s.request.promptIds().length;
+        }
+    }
+
+    /**
+     * One pass over the admitted prompts, oldest first, at most prefillBudget tokens in all (the last
+     * one taken may be a chunk of its prompt), so decoding rows wait at most one such pass. A
+     * sequence whose whole prompt is in the cache samples its first token and starts decoding.
+     */
+    private void prefill() {
+        if (prefilling.isEmpty()) {
+            return;
+        }
+        List<Sequence> batch = new ArrayList<>();
+        List<Integer> chunks = new ArrayList<>();
+        int budget = settings.prefillBudget();
+        for (Sequence s : prefilling) {
+            int chunk = Math.min(budget, s.request.promptIds().length - s.position);
+            if (chunk <= 0) {
+                break;
             }
+            batch.add(s);
+            chunks.add(chunk);
+            budget -= chunk;
+        }
+        try {
+            float[][] logits = steps.prefill(batch, chunks.stream().mapToInt(Integer::intValue).toArray());
+            for (int i = 0; i < batch.size(); i++) {
+                Sequence s = batch.get(i);
+                if (s.position == s.request.promptIds().length) {
+                    prefilling.remove(s);
+                    running.add(s);
+                    accept(s, s.sampler.next(logits[i]));
+                }
+            }
+        } catch (RuntimeException e) {
+            EngineException error = new EngineException("prefill failed: " + e.getMessage(), e);
+            batch.forEach(s -> fail(s, error));
+            prefilling.removeAll(batch);
         }
         running.removeIf(this::releaseIfDone);
     }
@@ -317,7 +362,7 @@ public final class EngineLoop implements AutoCloseable {
         if (running.isEmpty()) {
             return;
         }
-        float[][] logits = steps.decode(running);
+        float[][] logits = steps.decode(running, prefilling);
         for (int i = 0; i < running.size(); i++) {
             accept(running.get(i), running.get(i).sampler.next(logits[i]));
         }
@@ -373,6 +418,9 @@ public final class EngineLoop implements AutoCloseable {
     private void publishStats() {
         long used = 0;
         for (Sequence s : running) {
+            used += s.position;
+        }
+        for (Sequence s : prefilling) {
             used += s.position;
         }
         double usage = (double) used / ((long) cache.slots() * cache.capacity());

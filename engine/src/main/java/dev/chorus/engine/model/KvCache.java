@@ -26,8 +26,9 @@ public final class KvCache implements AutoCloseable {
         this.manager = parent.newSubManager();
         this.slots = slots;
         this.capacity = capacity;
-        Shape keyShape = new Shape(slots, config.numKvHeads(), config.headDim(), capacity);
-        Shape valueShape = new Shape(slots, config.numKvHeads(), capacity, config.headDim());
+        // One spare slot past the usable ones takes the writes of padding tokens.
+        Shape keyShape = new Shape(slots + 1, config.numKvHeads(), config.headDim(), capacity);
+        Shape valueShape = new Shape(slots + 1, config.numKvHeads(), capacity, config.headDim());
         keys = new NDArray[config.numLayers()];
         values = new NDArray[config.numLayers()];
         for (int l = 0; l < config.numLayers(); l++) {
@@ -36,7 +37,13 @@ public final class KvCache implements AutoCloseable {
         }
     }
 
+    /** Usable slots (0 .. slots−1). */
     public int slots() {
+        return slots;
+    }
+
+    /** The slot that padding tokens of ragged rows write to; never read by a real token. */
+    int spareSlot() {
         return slots;
     }
 

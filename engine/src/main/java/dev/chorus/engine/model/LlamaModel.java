@@ -58,7 +58,10 @@ public final class LlamaModel implements AutoCloseable {
 
     /**
      * Logits [B, vocab] for the last token of each row, or [B, L, vocab] for every token when
-     * {@code allPositions}; all intermediates live in {@code step}.
+     * {@code allPositions}; all intermediates live in {@code step}. Rows may hold different numbers
+     * of tokens (several prompts or prompt chunks in one pass): shorter rows are padded at the end,
+     * and padding writes its keys and values to the cache's spare slot, so no real token sees it.
+     * Logits for all positions need rows of one length.
      */
     public NDArray forward(NDManager step, KvCache cache, int[] slots, int[] starts, int[][] tokens, boolean allPositions) {
         return forward(step, cache, slots, starts, tokens, allPositions, null);
@@ -67,8 +70,8 @@ public final class LlamaModel implements AutoCloseable {
     /** As above, with each row's adapter applied to every block linear ({@code adapters} null: base only). */
     public NDArray forward(NDManager step, KvCache cache, int[] slots, int[] starts, int[][] tokens, boolean allPositions,
             RowAdapters adapters) {
-        validate(cache, slots, starts, tokens);
-        StepInputs in = new StepInputs(step, rotations, config.groupSize(), slots, starts, tokens);
+        validate(cache, slots, starts, tokens, allPositions);
+        StepInputs in = new StepInputs(step, rotations, cache, config.groupSize(), slots, starts, tokens);
         NDArray x = weights.tokenEmbedding.get(step, in.tokenIds).reshape(in.rows, in.length, config.hiddenSize());
         for (int layer = 0; layer < weights.blocks.size(); layer++) {
             LlamaWeights.Block block = weights.blocks.get(layer);
@@ -80,7 +83,7 @@ public final class LlamaModel implements AutoCloseable {
             x.addi(project(adapters, layer, BlockInput.SWIGLU, swiGlu, block.down(), null));
         }
         if (!allPositions) {
-            x = x.get(LAST_TOKEN); // [B, dim]
+            x = in.lastTokens == null ? x.get(LAST_TOKEN) : x.reshape(-1, config.hiddenSize()).get(in.lastTokens); // [B, dim]
         }
         return weights.classifier.apply(weights.finalNorm.apply(x));
     }
@@ -127,13 +130,16 @@ public final class LlamaModel implements AutoCloseable {
         return adapted.length == 1 ? adapted[0] : NDArrays.concat(new NDList(adapted), -1);
     }
 
-    private void validate(KvCache cache, int[] slots, int[] starts, int[][] tokens) {
+    private void validate(KvCache cache, int[] slots, int[] starts, int[][] tokens, boolean allPositions) {
         if (tokens.length == 0 || slots.length != tokens.length || starts.length != tokens.length) {
             throw new IllegalArgumentException("rows, slots and starts must have the same non-zero length");
         }
         for (int b = 0; b < tokens.length; b++) {
-            if (tokens[b].length != tokens[0].length || tokens[b].length == 0) {
-                throw new IllegalArgumentException("all rows must have the same non-zero number of tokens");
+            if (tokens[b].length == 0) {
+                throw new IllegalArgumentException("every row needs at least one token");
+            }
+            if (allPositions && tokens[b].length != tokens[0].length) {
+                throw new IllegalArgumentException("logits for all positions need rows of the same number of tokens");
             }
             if (slots[b] < 0 || slots[b] >= cache.slots()) {
                 throw new IllegalArgumentException("slot " + slots[b] + " outside the cache's " + cache.slots() + " slots");

@@ -8,12 +8,14 @@ import ai.djl.ndarray.types.Shape;
 /**
  * What one forward call shares across all its blocks, built once per call: the token ids, each
  * token's rotation, the causal mask and the cache indices (built as index objects here, never
- * parsed per block). Row b holds L tokens of the sequence in cache slot slots[b] from position starts[b].
+ * parsed per block). Row b holds the tokens of the sequence in cache slot slots[b] from position
+ * starts[b], padded to the longest row's L.
  */
 final class StepInputs {
     final int rows;
     final int length;
-    final int visible; // keys any row may look at: max over rows of starts[b] + L
+    final int visible; // keys any row may look at: max over rows of starts[b] + (its tokens)
+    final NDIndex lastTokens; // take [B] of each row's last real token in [B·L, ...]; null when no row is padded
     final NDIndex tokenIds; // take [B·L]
     final NDArray rotations; // [B, L, headDim, headDim]
     final NDArray mask; // [B, 1, L·group, T]: 0 where key t is visible to query l of row b, −∞ elsewhere
@@ -22,22 +24,33 @@ final class StepInputs {
     final NDIndex readKeys; // the rows' slots, every head, :visible → [B, kvHeads, headDim, T]
     final NDIndex readValues; // the rows' slots, every head, :visible → [B, kvHeads, T, headDim]
 
-    StepInputs(NDManager step, NDArray rotationTable, int group, int[] slots, int[] starts, int[][] tokens) {
+    StepInputs(NDManager step, NDArray rotationTable, KvCache cache, int group, int[] slots, int[] starts, int[][] tokens) {
         rows = tokens.length;
-        length = tokens[0].length;
+        int longest = 0;
+        for (int[] row : tokens) {
+            longest = Math.max(longest, row.length);
+        }
+        length = longest;
         long[] ids = new long[rows * length];
         long[] positions = new long[rows * length];
         long[] slotOfToken = new long[rows * length];
+        long[] last = new long[rows];
+        boolean ragged = false;
         int seen = 0;
         for (int b = 0; b < rows; b++) {
             for (int l = 0; l < length; l++) {
-                ids[b * length + l] = tokens[b][l];
-                positions[b * length + l] = starts[b] + l;
-                slotOfToken[b * length + l] = slots[b];
+                boolean real = l < tokens[b].length;
+                // Padding: token 0 at a position inside the cache, written to the spare slot.
+                ids[b * length + l] = real ? tokens[b][l] : 0;
+                positions[b * length + l] = real ? starts[b] + l : Math.min(starts[b] + l, cache.capacity() - 1);
+                slotOfToken[b * length + l] = real ? slots[b] : cache.spareSlot();
             }
-            seen = Math.max(seen, starts[b] + length);
+            last[b] = (long) b * length + tokens[b].length - 1;
+            ragged |= tokens[b].length != length;
+            seen = Math.max(seen, starts[b] + tokens[b].length);
         }
         visible = seen;
+        lastTokens = ragged ? new NDIndex("{}", step.create(last)) : null;
         Shape grid = new Shape(rows, length);
         NDArray position = step.create(positions, grid);
         NDArray slot = step.create(slotOfToken, grid);

@@ -63,6 +63,35 @@ class EngineLoopTest {
     }
 
     @Test
+    void promptsPrefilledTogetherInChunksEqualEachPrefilledAlone() {
+        // A budget of 3 tokens per iteration: every prompt is split into chunks, chunks of several
+        // prompts share a pass, and sequences already decoding keep stepping in between.
+        List<int[]> alone = new ArrayList<>();
+        try (EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(1, 16, 512))) {
+            for (int i = 0; i < PROMPTS.length; i++) {
+                RecordingSink sink = new RecordingSink();
+                engine.submit(greedy("alone-" + i, PROMPTS[i], 24), sink);
+                sink.await();
+                alone.add(sink.tokenArray());
+            }
+        }
+        for (int budget : new int[] {3, 512}) {
+            try (EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(8, 16, budget))) {
+                List<RecordingSink> sinks = new ArrayList<>();
+                for (int i = 0; i < PROMPTS.length; i++) {
+                    RecordingSink sink = new RecordingSink();
+                    sinks.add(sink);
+                    engine.submit(greedy("chunked-" + i, PROMPTS[i], 24), sink);
+                }
+                for (int i = 0; i < PROMPTS.length; i++) {
+                    assertEquals(FinishReason.LENGTH, sinks.get(i).await());
+                    assertArrayEquals(alone.get(i), sinks.get(i).tokenArray(), "prompt " + i + " with a prefill budget of " + budget);
+                }
+            }
+        }
+    }
+
+    @Test
     void staggeredArrivalsAndDeparturesStayExact() throws Exception {
         // Different lengths and a second wave leave holes in the slot range: exercises padded rows and the gather path.
         int[] maxTokens = {5, 40, 9, 33, 2, 27, 14, 21};

@@ -81,6 +81,40 @@ class ReferenceLlamaTest {
         }
     }
 
+    /**
+     * Rows of different lengths in one pass: first two prompts (the shorter padded), then a row whose
+     * single token takes the cache's last position beside a row of three. Padding positions past the
+     * cache are clamped onto its last one; written anywhere but the spare slot they would clobber that
+     * row's real key. Every row's last-token logits equal the reference.
+     */
+    @Test
+    void raggedRowsInOnePassEqualTheReference() {
+        int[] shortPrompt = {1, 200, 100, 119, 350, 140};
+        for (DenseParameters p : new DenseParameters[] {HfCheckpoint.read(TestModels.tinyStories656k()),
+                Llama2cCheckpoint.read(TestModels.stories260k())}) {
+            float[][][] reference = {new ReferenceLlama(p).forward(shortPrompt), new ReferenceLlama(p).forward(java.util.Arrays.copyOf(PROMPT, 10))};
+            int vocab = p.config().vocabSize();
+            int[] slots = {0, 1};
+            double max = 0;
+            try (NDManager root = NDManager.newBaseManager(); LlamaModel model = new LlamaModel(LlamaWeights.upload(p, root));
+                    KvCache cache = model.newCache(2, 10)) {
+                int[][][] passes = { // per pass: {start, end} of each row
+                    {{0, 3}, {0, 9}}, {{3, 6}, {9, 10}}};
+                for (int[][] pass : passes) {
+                    int[][] tokens = {java.util.Arrays.copyOfRange(shortPrompt, pass[0][0], pass[0][1]),
+                        java.util.Arrays.copyOfRange(PROMPT, pass[1][0], pass[1][1])};
+                    try (NDManager s = root.newSubManager()) {
+                        float[] logits = model.forward(s, cache, slots, new int[] {pass[0][0], pass[1][0]}, tokens, false).toFloatArray();
+                        for (int r = 0; r < 2; r++) {
+                            max = Math.max(max, maxDifference(reference[r], pass[r][1] - 1, logits, r * vocab, 1));
+                        }
+                    }
+                }
+            }
+            assertTrue(max <= 1e-4, p.config().ropeStyle() + ": max |reference − ragged pass| = " + max);
+        }
+    }
+
     /** max |reference[from + t][v] − logits[t·vocab + v]| over t < count. */
     private static double maxDifference(float[][] reference, int from, float[] logits, int offset, int count) {
         int vocab = reference[0].length;
