@@ -54,7 +54,7 @@ public final class EngineLoop implements AutoCloseable {
     private final KvCache cache;
     private final LinkedBlockingQueue<EngineCommand> commands = new LinkedBlockingQueue<>();
     private final Deque<Sequence> waiting = new ArrayDeque<>();
-    private final List<Sequence> prefilling = new ArrayList<>(); // holding a slot, prompt partly in the cache, in admission order
+    private final Prefills prefilling = new Prefills();
     private final List<Sequence> running = new ArrayList<>();
     // Lowest slot first keeps running sequences packed, so decode rows usually cover consecutive slots.
     private final PriorityQueue<Integer> freeSlots = new PriorityQueue<>();
@@ -199,17 +199,19 @@ public final class EngineLoop implements AutoCloseable {
                     fail(s, error);
                 }
                 running.clear();
-                prefilling.forEach(s -> fail(s, error));
-                prefilling.clear();
+                prefilling.removeIf(s -> {
+                    fail(s, error);
+                    return true;
+                });
             }
         }
         EngineException shutdown = new EngineClosedException("engine shut down");
         drainQuietly();
         running.forEach(s -> fail(s, shutdown));
-        prefilling.forEach(s -> fail(s, shutdown));
+        prefilling.all().forEach(s -> fail(s, shutdown));
         waiting.forEach(s -> fail(s, shutdown));
         running.clear();
-        prefilling.clear();
+        prefilling.removeIf(s -> true);
         waiting.clear();
     }
 
@@ -271,10 +273,7 @@ public final class EngineLoop implements AutoCloseable {
      * iteration's budget (a longer prompt is admitted alone and then prefilled in chunks).
      */
     private void admit() {
-        int pending = 0;
-        for (Sequence s : prefilling) {
-            pending += s.request.promptIds().length - s.position;
-        }
+        int pending = prefilling.pendingTokens();
         for (var it = waiting.iterator(); it.hasNext() && !freeSlots.isEmpty() && pending < settings.prefillBudget(); ) {
             Sequence s = it.next();
             try {
@@ -287,7 +286,6 @@ public final class EngineLoop implements AutoCloseable {
             }
             it.remove();
             s.slot = freeSlots.poll();
-            s.position = 0;
             prefilling.add(s);
             pending += s.request.promptIds().length;
         }
@@ -299,35 +297,23 @@ public final class EngineLoop implements AutoCloseable {
      * sequence whose whole prompt is in the cache samples its first token and starts decoding.
      */
     private void prefill() {
-        if (prefilling.isEmpty()) {
+        Prefills.Pass pass = prefilling.next(settings.prefillBudget());
+        if (pass == null) {
             return;
         }
-        List<Sequence> batch = new ArrayList<>();
-        List<Integer> chunks = new ArrayList<>();
-        int budget = settings.prefillBudget();
-        for (Sequence s : prefilling) {
-            int chunk = Math.min(budget, s.request.promptIds().length - s.position);
-            if (chunk <= 0) {
-                break;
-            }
-            batch.add(s);
-            chunks.add(chunk);
-            budget -= chunk;
-        }
         try {
-            float[][] logits = steps.prefill(batch, chunks.stream().mapToInt(Integer::intValue).toArray());
-            for (int i = 0; i < batch.size(); i++) {
-                Sequence s = batch.get(i);
-                if (s.position == s.request.promptIds().length) {
-                    prefilling.remove(s);
+            float[][] logits = steps.prefill(pass.rows(), pass.chunks());
+            for (int i = 0; i < logits.length; i++) {
+                Sequence s = pass.rows().get(i);
+                if (prefilling.completed(s)) {
                     running.add(s);
                     accept(s, s.sampler.next(logits[i]));
                 }
             }
         } catch (RuntimeException e) {
             EngineException error = new EngineException("prefill failed: " + e.getMessage(), e);
-            batch.forEach(s -> fail(s, error));
-            prefilling.removeAll(batch);
+            prefilling.removeIf(s -> pass.rows().contains(s));
+            pass.rows().forEach(s -> fail(s, error));
         }
         running.removeIf(this::releaseIfDone);
     }
@@ -362,7 +348,7 @@ public final class EngineLoop implements AutoCloseable {
         if (running.isEmpty()) {
             return;
         }
-        float[][] logits = steps.decode(running, prefilling);
+        float[][] logits = steps.decode(running, prefilling.all());
         for (int i = 0; i < running.size(); i++) {
             accept(running.get(i), running.get(i).sampler.next(logits[i]));
         }
@@ -420,7 +406,7 @@ public final class EngineLoop implements AutoCloseable {
         for (Sequence s : running) {
             used += s.position;
         }
-        for (Sequence s : prefilling) {
+        for (Sequence s : prefilling.all()) {
             used += s.position;
         }
         double usage = (double) used / ((long) cache.slots() * cache.capacity());
