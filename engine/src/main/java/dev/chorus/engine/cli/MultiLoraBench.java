@@ -91,9 +91,10 @@ final class MultiLoraBench {
             for (int i = 0; i < o.adapters(); i++) {
                 pool.add(RandomAdapters.generate(c, AdapterType.LORA, o.rank(), o.targets(), 0.02, 1000 + i, null));
             }
-            try (AdapterSlots slots = new AdapterSlots(c, new AdapterSlots.Settings(o.adapters(), o.rank(), o.targets()), model.manager())) {
+            try (AdapterSlots slots = new AdapterSlots(c, new AdapterSlots.Settings(o.adapters(), o.rank(), o.targets()), model.manager());
+                    MatmulFloor floor = new MatmulFloor(c, o.batch(), model.manager())) {
                 double[] loadMs = coldLoads(pool, slots, c, o.rank());
-                Trials t = throughput(model, slots, assign(o.pattern(), o.batch(), o.adapters()), o.tokens(), o.trials());
+                Trials t = throughput(model, slots, floor, assign(o.pattern(), o.batch(), o.adapters()), o.tokens(), o.trials());
                 Arrays.sort(loadMs);
                 double p50 = loadMs[(int) Math.floor(0.5 * (loadMs.length - 1))];
                 double p99 = loadMs[(int) Math.floor(0.99 * (loadMs.length - 1))];
@@ -107,10 +108,11 @@ final class MultiLoraBench {
 
     /**
      * Tokens/s of the base alone, of all rows batched with their adapters, and of each adapter's rows
-     * as a batch of their own, interleaved per trial after one discarded warm-up round (the JIT makes
+     * as a batch of their own, and the step's matrix-product floor (base weights only; the adapters'
+     * products are what batched_over_floor − base_over_floor adds), interleaved per trial after one discarded warm-up round (the JIT makes
      * DJL's Java side several-fold faster), so drift on a shared machine hits all three alike.
      */
-    private static Trials throughput(LoadedModel model, AdapterSlots slots, int[] rowAdapter, int tokens, int trials) {
+    private static Trials throughput(LoadedModel model, AdapterSlots slots, MatmulFloor floor, int[] rowAdapter, int tokens, int trials) {
         int batch = rowAdapter.length;
         int[] rowSlots = new int[batch];
         for (int i = 0; i < batch; i++) {
@@ -132,7 +134,11 @@ final class MultiLoraBench {
                 seconds += g.getValue() * tokens / decode(model, g.getValue(), tokens, slots.forRows(same));
             }
             double sequential = batch * tokens / seconds;
+            double floorMs = floor.msPerStep(tokens);
             if (round > 0) {
+                t.add("matmul_floor_ms", floorMs);
+                t.add("base_over_floor", batch * 1000.0 / base / floorMs); // ms per step / floor
+                t.add("batched_over_floor", batch * 1000.0 / batched / floorMs);
                 t.add("base_tokens_per_s", base);
                 t.add("batched_tokens_per_s", batched);
                 t.add("sequential_tokens_per_s", sequential);

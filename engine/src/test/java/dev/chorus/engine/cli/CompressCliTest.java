@@ -38,6 +38,7 @@ class CompressCliTest {
                 "--batch", "6", "--tokens", "3", "--pattern", "zipf", "--json");
         assertEquals(0, m.code(), m.err());
         assertTrue(m.out().contains("\"batched_over_sequential\""), m.out());
+        assertTrue(m.out().matches("(?s).*\"matmul_floor_ms\":[0-9.]+,.*\"batched_over_floor\":[0-9.]+,.*"), m.out());
 
         ChorusCliTest.Run e = ChorusCliTest.chorus("eval", "--model", out.toString(), "--reference", model, "--samples", "4", "--length", "48",
                 "--json");
