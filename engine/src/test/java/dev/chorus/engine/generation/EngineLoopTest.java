@@ -38,24 +38,11 @@ class EngineLoopTest {
 
     @Test
     void eightPromptsDecodedTogetherEqualEachDecodedAlone() {
-        List<int[]> alone = new ArrayList<>();
-        try (EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(1, 16, 512))) {
-            for (int i = 0; i < PROMPTS.length; i++) {
-                RecordingSink sink = new RecordingSink();
-                engine.submit(greedy("alone-" + i, PROMPTS[i], 48), sink);
-                assertEquals(FinishReason.LENGTH, sink.await());
-                alone.add(sink.tokenArray());
-            }
-        }
+        List<int[]> alone = eachAlone(48);
         try (EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(8, 16, 512))) {
-            List<RecordingSink> sinks = new ArrayList<>();
+            List<RecordingSink> sinks = submitAll(engine, "together-", 48);
             for (int i = 0; i < PROMPTS.length; i++) {
-                RecordingSink sink = new RecordingSink();
-                sinks.add(sink);
-                engine.submit(greedy("together-" + i, PROMPTS[i], 48), sink);
-            }
-            for (int i = 0; i < PROMPTS.length; i++) {
-                sinks.get(i).await();
+                assertEquals(FinishReason.LENGTH, sinks.get(i).await());
                 assertArrayEquals(alone.get(i), sinks.get(i).tokenArray(), "prompt " + i + " differs when batched");
             }
             assertTrue(engine.stats().lastBatchSize() > 1 || engine.stats().steps() > 0);
@@ -66,35 +53,24 @@ class EngineLoopTest {
     void promptsPrefilledTogetherInChunksEqualEachPrefilledAlone() {
         // A budget of 3 tokens per iteration: every prompt is split into chunks, chunks of several
         // prompts share a pass, and sequences already decoding keep stepping in between.
-        List<int[]> alone = new ArrayList<>();
-        try (EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(1, 16, 512))) {
+        List<int[]> alone = eachAlone(24);
+        try (EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(8, 16, 3))) {
+            List<RecordingSink> sinks = submitAll(engine, "chunked-", 24);
             for (int i = 0; i < PROMPTS.length; i++) {
-                RecordingSink sink = new RecordingSink();
-                engine.submit(greedy("alone-" + i, PROMPTS[i], 24), sink);
-                sink.await();
-                alone.add(sink.tokenArray());
-            }
-        }
-        for (int budget : new int[] {3, 512}) {
-            try (EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(8, 16, budget))) {
-                List<RecordingSink> sinks = new ArrayList<>();
-                for (int i = 0; i < PROMPTS.length; i++) {
-                    RecordingSink sink = new RecordingSink();
-                    sinks.add(sink);
-                    engine.submit(greedy("chunked-" + i, PROMPTS[i], 24), sink);
-                }
-                for (int i = 0; i < PROMPTS.length; i++) {
-                    assertEquals(FinishReason.LENGTH, sinks.get(i).await());
-                    assertArrayEquals(alone.get(i), sinks.get(i).tokenArray(), "prompt " + i + " with a prefill budget of " + budget);
-                }
+                assertEquals(FinishReason.LENGTH, sinks.get(i).await());
+                assertArrayEquals(alone.get(i), sinks.get(i).tokenArray(), "prompt " + i + " prefilled in chunks");
             }
         }
     }
 
-    @Test
-    void staggeredArrivalsAndDeparturesStayExact() throws Exception {
-        // Different lengths and a second wave leave holes in the slot range: exercises padded rows and the gather path.
-        int[] maxTokens = {5, 40, 9, 33, 2, 27, 14, 21};
+    /** Greedy tokens of each prompt run alone (one slot, whole prompt in one pass). */
+    static List<int[]> eachAlone(int maxTokens) {
+        int[] each = new int[PROMPTS.length];
+        java.util.Arrays.fill(each, maxTokens);
+        return eachAlone(each);
+    }
+
+    static List<int[]> eachAlone(int[] maxTokens) {
         List<int[]> alone = new ArrayList<>();
         try (EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(1, 16, 512))) {
             for (int i = 0; i < PROMPTS.length; i++) {
@@ -104,6 +80,25 @@ class EngineLoopTest {
                 alone.add(sink.tokenArray());
             }
         }
+        return alone;
+    }
+
+    /** Submits every prompt at once, greedy, maxTokens each. */
+    static List<RecordingSink> submitAll(EngineLoop engine, String idPrefix, int maxTokens) {
+        List<RecordingSink> sinks = new ArrayList<>();
+        for (int i = 0; i < PROMPTS.length; i++) {
+            RecordingSink sink = new RecordingSink();
+            sinks.add(sink);
+            engine.submit(greedy(idPrefix + i, PROMPTS[i], maxTokens), sink);
+        }
+        return sinks;
+    }
+
+    @Test
+    void staggeredArrivalsAndDeparturesStayExact() throws Exception {
+        // Different lengths and a second wave leave holes in the slot range: exercises padded rows and the gather path.
+        int[] maxTokens = {5, 40, 9, 33, 2, 27, 14, 21};
+        List<int[]> alone = eachAlone(maxTokens);
         try (EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(6, 16, 512))) {
             List<RecordingSink> sinks = new ArrayList<>();
             for (int i = 0; i < PROMPTS.length; i++) {
