@@ -154,9 +154,10 @@ class FeedbackLoopTest {
         double v1Ppl = Math.exp(heldOutLoss(base, registry, "pirate", 1));
         double v2Ppl = Math.exp(heldOutLoss(base, registry, "pirate", 2));
         JsonObject metrics = job.getJsonObject("chorus").getJsonObject("metrics");
-        System.out.printf(Locale.ROOT, "feedback loop: last feedback 202 -> first completion by v2 in %.1f s; job %s trained %.0f new + %.0f "
-                + "replayed examples, %.0f steps in %.1f s; gate held-out loss %.4f (v1 %.4f, %.0f examples); unseen-domain perplexity "
-                + "v1 %.2f -> v2 %.2f; v2 says:%s%n", seconds, job.getString("id"), metrics.getDouble("train_examples"),
+        System.out.printf(Locale.ROOT, "feedback loop: last feedback 202 -> first completion by v2 in %.1f s; job %s queued to done in "
+                + "%d s, trained %.0f new + %.0f replayed examples, %.0f steps in %.1f s; gate held-out loss %.4f (v1 %.4f, %.0f examples); "
+                + "unseen-domain perplexity v1 %.2f -> v2 %.2f; v2 says:%s%n", seconds, job.getString("id"),
+                job.getLong("finished_at") - job.getLong("created_at"), metrics.getDouble("train_examples"),
                 metrics.getDouble("replay_examples"), metrics.getDouble("steps"), metrics.getDouble("train_seconds"),
                 metrics.getDouble("held_out_loss"), metrics.getDouble("parent_held_out_loss"), metrics.getDouble("held_out_examples"),
                 v1Ppl, v2Ppl, served.getJsonArray("choices").getJsonObject(0).getString("text"));

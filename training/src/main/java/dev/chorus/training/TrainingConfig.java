@@ -30,6 +30,14 @@ public interface TrainingConfig {
     @WithDefault("2")
     int jobAttempts();
 
+    /**
+     * A job another instance runs that has recorded no progress for this long is taken as
+     * interrupted (its instance died and did not come back): failed, and queued again while it has
+     * attempts left. A running job records its step every progress interval.
+     */
+    @WithDefault("PT30M")
+    Duration staleAfter();
+
     /** When feedback makes a job due. */
     Trigger trigger();
 
