@@ -32,7 +32,7 @@ final class ManifestJson {
     }
 
     static JsonObject version(AdapterManifest.Version v, int active) {
-        return new JsonObject()
+        JsonObject view = new JsonObject()
                 .put("version", v.version())
                 .put("active", v.version() == active)
                 .put("sha256", v.blobSha256())
@@ -43,5 +43,7 @@ final class ManifestJson {
                 .put("base_fingerprint", v.baseFingerprint())
                 .put("created_at", v.createdAt().toString())
                 .put("download", "/v1/blobs/" + v.blobSha256());
+        ProvenanceJson.addTo(view, v.provenance());
+        return view;
     }
 }
