@@ -69,7 +69,7 @@ public class JobRoutes {
         return new JsonObject().put("object", "list").put("data", data).put("has_more", from + limit < visible.size());
     }
 
-    private static int limit(String value) {
+    static int limit(String value) {
         if (value == null) {
             return DEFAULT_LIMIT;
         }

@@ -59,6 +59,15 @@ public interface TrainingConfig {
 
     enum RunnerKind { IN_PROCESS, NONE }
 
+    /** Uploaded fine-tuning files. */
+    Files files();
+
+    interface Files {
+        /** Largest accepted file (bytes); larger uploads get a JSON 413. */
+        @WithDefault("67108864")
+        long maxBytes();
+    }
+
     /** The adapter registry jobs read active versions from and publish new ones to. */
     Registry registry();
 
