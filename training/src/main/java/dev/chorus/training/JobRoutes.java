@@ -109,6 +109,7 @@ public class JobRoutes {
                 .put("error", error)
                 .put("trained_tokens", j.trainedTokens())
                 .put("method", new JsonObject().put("type", "supervised"))
+                .put("metadata", new JsonObject().put("trigger", "feedback")) // every job so far comes from feedback
                 .put("chorus", chorus);
     }
 
