@@ -47,6 +47,12 @@ public class ApiKeys {
         return keys.authenticate(authorizationHeader);
     }
 
+    /** A check of an authenticated request before its body is read (its path's tenant, its content type, its tenant's share); throws to refuse. */
+    @FunctionalInterface
+    public interface Admission {
+        void check(RoutingContext ctx, Caller caller);
+    }
+
     /**
      * A route's first handler: authenticates before any body is read, so strangers cannot make the
      * service buffer one, keeps the caller for {@link #caller(RoutingContext)}, then reads the body
@@ -61,12 +67,34 @@ public class ApiKeys {
                 rejected.accept(ctx, e);
                 return;
             }
-            if (body == null) {
-                ctx.next();
-            } else {
-                body.handle(ctx); // continues with the next handler once the body is in
-            }
+            readBodyThenNext(ctx, body);
         };
+    }
+
+    /**
+     * As {@link #authenticateThen(BodyHandler, BiConsumer)}, with {@code admission} deciding after
+     * authentication and before the body is read; whatever it throws goes to {@code rejected}.
+     */
+    public Handler<RoutingContext> authenticateThen(Admission admission, BodyHandler body, BiConsumer<RoutingContext, RuntimeException> rejected) {
+        return ctx -> {
+            try {
+                Caller caller = authenticate(ctx);
+                ctx.put(CALLER, caller);
+                admission.check(ctx, caller);
+            } catch (RuntimeException e) {
+                rejected.accept(ctx, e);
+                return;
+            }
+            readBodyThenNext(ctx, body);
+        };
+    }
+
+    private static void readBodyThenNext(RoutingContext ctx, BodyHandler body) {
+        if (body == null) {
+            ctx.next();
+        } else {
+            body.handle(ctx); // continues with the next handler once the body is in
+        }
     }
 
     /** Who sent a request that passed {@link #authenticateThen}. */

@@ -3,6 +3,7 @@ package dev.chorus.serving.api;
 import dev.chorus.edge.auth.ApiKeys;
 import dev.chorus.edge.auth.Caller;
 import dev.chorus.edge.http.ApiException;
+import dev.chorus.edge.http.EdgeRoutes;
 import dev.chorus.edge.http.ErrorMapper;
 import dev.chorus.engine.adapter.AdapterKey;
 import dev.chorus.engine.generation.GenerationRequest;
@@ -162,9 +163,11 @@ public class CompletionRoute {
 
     /** Failures raised by Vert.x handlers before ours (body too large, ...) still get the OpenAI error shape. */
     private void routeFailed(RoutingContext ctx) {
-        ApiException error = ctx.statusCode() == 413
-                ? OpenAiErrors.tooLarge("request body exceeds " + maxRequestBytes + " bytes")
-                : errors.toApi(ctx.failure() != null ? ctx.failure() : new IllegalStateException("status " + ctx.statusCode()));
-        reject(ctx, error);
+        Throwable failure = EdgeRoutes.failure(ctx, maxRequestBytes);
+        if (failure == null) {
+            metrics.requestEnded(ServingMetrics.Outcome.CANCELLED);
+        } else {
+            reject(ctx, errors.toApi(failure));
+        }
     }
 }

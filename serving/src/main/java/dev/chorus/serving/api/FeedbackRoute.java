@@ -3,6 +3,7 @@ package dev.chorus.serving.api;
 import dev.chorus.edge.auth.ApiKeys;
 import dev.chorus.edge.auth.Caller;
 import dev.chorus.edge.http.ApiException;
+import dev.chorus.edge.http.EdgeRoutes;
 import dev.chorus.edge.http.ErrorMapper;
 import dev.chorus.engine.adapter.AdapterKey;
 import dev.chorus.kafka.FeedbackEvent;
@@ -53,9 +54,12 @@ public class FeedbackRoute {
         router.post("/v1/feedback")
                 .handler(keys.authenticateThen(BodyHandler.create(false).setBodyLimit(maxRequestBytes), (ctx, e) -> reject(ctx, errors.toApi(e))))
                 .handler(this::accept)
-                .failureHandler(ctx -> reject(ctx, ctx.statusCode() == 413
-                        ? OpenAiErrors.tooLarge("request body exceeds " + maxRequestBytes + " bytes")
-                        : errors.toApi(ctx.failure() != null ? ctx.failure() : new IllegalStateException("status " + ctx.statusCode()))));
+                .failureHandler(ctx -> {
+                    Throwable failure = EdgeRoutes.failure(ctx, maxRequestBytes);
+                    if (failure != null) {
+                        reject(ctx, errors.toApi(failure));
+                    }
+                });
     }
 
     private void accept(RoutingContext ctx) {

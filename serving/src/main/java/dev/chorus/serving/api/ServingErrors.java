@@ -3,6 +3,7 @@ package dev.chorus.serving.api;
 import dev.chorus.edge.auth.UnauthenticatedException;
 import dev.chorus.edge.http.ApiException;
 import dev.chorus.edge.http.ErrorMapper;
+import dev.chorus.edge.http.RequestRejectedException;
 import dev.chorus.engine.EngineException;
 import dev.chorus.engine.InvalidRequestException;
 import dev.chorus.engine.adapter.AdapterFormatException;
@@ -30,6 +31,7 @@ public class ServingErrors {
         int feedbackRetryAfter = (int) Math.max(1, config.feedback().ackTimeout().toSeconds());
         return ErrorMapper.builder()
                 .on(UnauthenticatedException.class, e -> OpenAiErrors.unauthorized(e.getMessage()))
+                .on(RequestRejectedException.class, OpenAiErrors::rejected)
                 // unknown, expired and other tenants' completion ids alike: existence never leaks
                 .on(UnknownCompletionException.class, e -> ApiException.openAi(404, "invalid_request_error",
                         "No completion '" + e.completionId() + "' of yours is remembered; send model, prompt or messages, and completion instead",
