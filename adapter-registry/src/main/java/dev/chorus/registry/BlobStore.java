@@ -120,16 +120,16 @@ public final class BlobStore {
         return out;
     }
 
-    /** Deletes every blob not in {@code referenced}; returns how many went. */
-    public int collectGarbage(Set<String> referenced) {
-        int deleted = 0;
-        for (String sha : list()) {
-            if (!referenced.contains(sha)) {
-                deleteQuietly(path(sha));
-                deleted++;
-            }
+    /** Deletes blob {@code sha}; false when it was not there (or could not go: the next collection retries). */
+    public boolean delete(String sha) {
+        if (!exists(sha)) {
+            return false;
         }
-        return deleted;
+        try {
+            return Files.deleteIfExists(path(sha));
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private Path existing(String sha) {
