@@ -83,7 +83,7 @@ public class RegistryRoutes {
         boolean promote = "true".equals(ctx.request().getParam("promote"));
         respond(ctx, 201, () -> {
             AdapterUpload.Validated upload = validated(ctx);
-            return ManifestJson.of(registry.catalogue().addVersion(tenant, name, upload, promote));
+            return ManifestJson.of(registry.catalogue().addVersion(tenant, name, upload, promote), damaged());
         });
     }
 
@@ -133,13 +133,13 @@ public class RegistryRoutes {
             errors.send(ctx.response(), e);
             return;
         }
-        respond(ctx, 200, () -> ManifestJson.of(registry.catalogue().promote(tenant, name, v)));
+        respond(ctx, 200, () -> ManifestJson.of(registry.catalogue().promote(tenant, name, v), damaged()));
     }
 
     private void list(RoutingContext ctx) {
         String tenant = tenant(ctx);
         if (tenant != null) {
-            respond(ctx, 200, () -> ManifestJson.list(registry.catalogue().list(tenant)));
+            respond(ctx, 200, () -> ManifestJson.list(registry.catalogue().list(tenant), damaged()));
         }
     }
 
@@ -149,21 +149,21 @@ public class RegistryRoutes {
             ErrorMapper.send(ctx.response(), ApiException.of(403, "forbidden", "listing every tenant's adapters needs an operator key"));
             return;
         }
-        respond(ctx, 200, () -> ManifestJson.list(registry.catalogue().list(null)));
+        respond(ctx, 200, () -> ManifestJson.list(registry.catalogue().list(null), damaged()));
     }
 
     private void manifest(RoutingContext ctx) {
-        withAdapter(ctx, m -> ManifestJson.of(m));
+        withAdapter(ctx, m -> ManifestJson.of(m, damaged()));
     }
 
     private void versions(RoutingContext ctx) {
-        withAdapter(ctx, m -> new JsonObject().put("versions", ManifestJson.versions(m)));
+        withAdapter(ctx, m -> new JsonObject().put("versions", ManifestJson.versions(m, damaged())));
     }
 
     private void version(RoutingContext ctx) {
         Integer v = versionParam(ctx);
         if (v != null) {
-            withAdapter(ctx, m -> m.version(v).map(x -> ManifestJson.version(x, m.activeVersion()))
+            withAdapter(ctx, m -> m.version(v).map(x -> ManifestJson.version(x, m.activeVersion(), damaged()))
                     .orElseThrow(() -> new UnknownAdapterException("version " + v + " of adapter " + m.name())));
         }
     }
@@ -173,7 +173,7 @@ public class RegistryRoutes {
         String name = name(ctx);
         Integer v = tenant == null || name == null ? null : versionParam(ctx);
         if (v != null) {
-            respond(ctx, 200, () -> ManifestJson.of(registry.catalogue().deleteVersion(tenant, name, v)));
+            respond(ctx, 200, () -> ManifestJson.of(registry.catalogue().deleteVersion(tenant, name, v), damaged()));
         }
     }
 
@@ -254,6 +254,10 @@ public class RegistryRoutes {
         }
         ErrorMapper.send(ctx.response(), ApiException.of(400, "invalid_request", "version must be a positive integer"));
         return null;
+    }
+
+    private Set<String> damaged() {
+        return registry.blobs().damaged();
     }
 
     private void respond(RoutingContext ctx, int status, Callable<JsonObject> work) {

@@ -8,6 +8,7 @@ import dev.chorus.engine.EngineException;
 import dev.chorus.engine.InvalidRequestException;
 import dev.chorus.engine.adapter.AdapterFormatException;
 import dev.chorus.engine.adapter.AdapterNotFoundException;
+import dev.chorus.engine.adapter.AdapterUnavailableException;
 import dev.chorus.engine.generation.EngineClosedException;
 import dev.chorus.engine.generation.EngineOverloadedException;
 import dev.chorus.engine.tokenizer.ChatTemplateException;
@@ -42,6 +43,10 @@ public class ServingErrors {
                 })
                 .on(ModelNotFoundException.class, e -> OpenAiErrors.modelNotFound(e.model()))
                 .on(AdapterNotFoundException.class, e -> OpenAiErrors.modelNotFound(e.key().name())) // removed after we resolved it
+                .on(AdapterUnavailableException.class, e -> {
+                    LOG.warnf("adapter not loadable now: %s", e.getMessage());
+                    return ApiException.openAi(503, "server_error", e.getMessage(), "model", "adapter_unavailable").retryAfter(5);
+                })
                 .on(AdapterFormatException.class, e -> {
                     LOG.warnf("adapter unusable: %s", e.getMessage());
                     return OpenAiErrors.adapterUnusable(e.getMessage());
