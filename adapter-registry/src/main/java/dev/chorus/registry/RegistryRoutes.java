@@ -60,9 +60,9 @@ public class RegistryRoutes {
         BodyHandler smallBody = BodyHandler.create(false).setBodyLimit(SMALL_BODY_BYTES);
         Handler<RoutingContext> authenticated = keys.authenticateThen(null, this::rejected);
         // The path's tenant and the content type are checked before a byte of the body is read.
-        router.put(ADAPTER).handler(keys.authenticateThen(RegistryRoutes::admitUpload, uploadBody, this::rejected)).handler(this::upload)
+        router.put(ADAPTER).handler(keys.authenticateThen(ApiKeys.Admission.checking(RegistryRoutes::admitUpload), uploadBody, this::rejected)).handler(this::upload)
                 .failureHandler(edge.failures(registry.maxUploadBytes()));
-        router.post(ADAPTER + "/promote").handler(keys.authenticateThen(RegistryRoutes::admitPathOnly, smallBody, this::rejected))
+        router.post(ADAPTER + "/promote").handler(keys.authenticateThen(ApiKeys.Admission.checking(RegistryRoutes::admitPathOnly), smallBody, this::rejected))
                 .handler(this::promote).failureHandler(edge.failures(SMALL_BODY_BYTES));
         router.get("/v1/tenants/:tenant/adapters").handler(authenticated).handler(this::list);
         router.get(ADAPTER).handler(authenticated).handler(this::manifest);

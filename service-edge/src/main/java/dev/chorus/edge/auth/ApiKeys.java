@@ -47,10 +47,22 @@ public class ApiKeys {
         return keys.authenticate(authorizationHeader);
     }
 
-    /** A check of an authenticated request before its body is read (its path's tenant, its content type, its tenant's share); throws to refuse. */
+    /**
+     * What decides about an authenticated request before its body is read (its path's tenant, its
+     * content type, its tenant's share): calls {@code proceed} now or later on the request's context,
+     * or throws to refuse.
+     */
     @FunctionalInterface
     public interface Admission {
-        void check(RoutingContext ctx, Caller caller);
+        void admit(RoutingContext ctx, Caller caller, Runnable proceed);
+
+        /** An admission that only checks, and proceeds at once when the check passes. */
+        static Admission checking(BiConsumer<RoutingContext, Caller> check) {
+            return (ctx, caller, proceed) -> {
+                check.accept(ctx, caller);
+                proceed.run();
+            };
+        }
     }
 
     /**
@@ -80,12 +92,11 @@ public class ApiKeys {
             try {
                 Caller caller = authenticate(ctx);
                 ctx.put(CALLER, caller);
-                admission.check(ctx, caller);
+                // The request stays paused (as the server hands it over) until the body handler reads it.
+                admission.admit(ctx, caller, () -> readBodyThenNext(ctx, body));
             } catch (RuntimeException e) {
                 rejected.accept(ctx, e);
-                return;
             }
-            readBodyThenNext(ctx, body);
         };
     }
 

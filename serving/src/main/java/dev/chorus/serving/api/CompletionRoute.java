@@ -5,6 +5,7 @@ import dev.chorus.edge.auth.Caller;
 import dev.chorus.edge.http.ApiException;
 import dev.chorus.edge.http.EdgeRoutes;
 import dev.chorus.edge.http.ErrorMapper;
+import dev.chorus.edge.http.TenantGate;
 import dev.chorus.engine.adapter.AdapterKey;
 import dev.chorus.engine.generation.GenerationRequest;
 import dev.chorus.engine.sampling.SamplingParams;
@@ -45,15 +46,17 @@ public class CompletionRoute {
     private final ApiKeys keys;
     private final ErrorMapper errors;
     private final int maxRequestBytes;
+    private final TenantGate gate;
 
     public CompletionRoute(ModelService models, ServingMetrics metrics, FeedbackIntake feedback, ApiKeys keys, ErrorMapper errors,
-            ChorusConfig config) {
+            ChorusConfig config, TenantGate gate) {
         this.models = models;
         this.metrics = metrics;
         this.feedback = feedback;
         this.keys = keys;
         this.errors = errors;
         this.maxRequestBytes = config.api().maxRequestBytes();
+        this.gate = gate;
     }
 
     void init(@Observes Router router) {
@@ -64,8 +67,9 @@ public class CompletionRoute {
     private void route(Router router, String path, boolean chat) {
         BodyHandler body = BodyHandler.create(false).setBodyLimit(maxRequestBytes);
         router.post(path)
-                // authenticated before the body is read, so strangers cannot make us buffer it
-                .handler(keys.authenticateThen(body, (ctx, e) -> reject(ctx, errors.toApi(e))))
+                // authenticated and admitted to the tenant's share before the body is read, so strangers
+                // cannot make us buffer it and one tenant's flood cannot hold up the others
+                .handler(keys.authenticateThen(gate.admission(), body, (ctx, e) -> reject(ctx, errors.toApi(e))))
                 .handler(ctx -> complete(ctx, chat))
                 .failureHandler(this::routeFailed);
     }
@@ -78,6 +82,7 @@ public class CompletionRoute {
             served = models.served().orElseThrow(this::unavailable);
             Buffer body = ctx.body().buffer();
             request = chat ? CompletionRequestParser.parseChat(body) : CompletionRequestParser.parse(body);
+            checkPromptLength(request, served);
         } catch (ApiException e) {
             reject(ctx, e);
             return;
@@ -92,6 +97,7 @@ public class CompletionRoute {
                     request.chat() ? ChatPrompt.render(request.messages(), served.chatTemplate()) : request.prompt());
             return new Prepared(target, promptIds);
         }, false)
+                .onComplete(done -> TenantGate.release(ctx)) // generation is the engine's to share out
                 .onSuccess(p -> submit(ctx, context, served, p.target(), request, p.promptIds(), startNanos))
                 .onFailure(error -> reject(ctx, errors.toApi(error)));
     }
@@ -140,6 +146,24 @@ public class CompletionRoute {
                 : null;
         return text -> feedback.completed(new RecentCompletion(id, caller.tenant(), adapter == null ? null : adapter.name(),
                 adapter == null ? null : adapter.version(), request.prompt(), messages, text, Instant.now()));
+    }
+
+    /**
+     * A prompt longer than the context length times the longest token's text cannot fit whatever it
+     * tokenizes to: refused before tokenizing, so oversized prompts cost no tokenizer time. Whatever
+     * passes has a bounded tokenizing cost.
+     */
+    private static void checkPromptLength(CompletionRequest request, ServedModel served) {
+        long chars = request.chat()
+                ? request.messages().stream().mapToLong(m -> m.content() == null ? 0 : m.content().length()).sum()
+                : request.prompt().length();
+        if (chars > served.maxPromptChars()) {
+            int contextLength = served.engine().contextLength();
+            throw OpenAiErrors.invalid("This model's maximum context length is " + contextLength + " tokens; the "
+                    + (request.chat() ? "messages hold " : "prompt holds ") + chars + " characters, more than " + contextLength
+                    + " tokens can spell (" + served.maxPromptChars() + " characters at most)", request.chat() ? "messages" : "prompt",
+                    "context_length_exceeded");
+        }
     }
 
     /** The engine checks this too; checking here first names the parameter and uses OpenAI's error code. */

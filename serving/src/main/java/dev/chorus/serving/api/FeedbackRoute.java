@@ -4,6 +4,7 @@ import dev.chorus.edge.auth.ApiKeys;
 import dev.chorus.edge.auth.Caller;
 import dev.chorus.edge.http.ApiException;
 import dev.chorus.edge.http.EdgeRoutes;
+import dev.chorus.edge.http.TenantGate;
 import dev.chorus.edge.http.ErrorMapper;
 import dev.chorus.engine.adapter.AdapterKey;
 import dev.chorus.kafka.FeedbackEvent;
@@ -39,20 +40,23 @@ public class FeedbackRoute {
     private final ErrorMapper errors;
     private final FeedbackMetrics metrics;
     private final int maxRequestBytes;
+    private final TenantGate gate;
 
     public FeedbackRoute(FeedbackIntake intake, ModelService models, ApiKeys keys, ErrorMapper errors, FeedbackMetrics metrics,
-            ChorusConfig config) {
+            ChorusConfig config, TenantGate gate) {
         this.intake = intake;
         this.models = models;
         this.keys = keys;
         this.errors = errors;
         this.metrics = metrics;
         this.maxRequestBytes = config.api().maxRequestBytes();
+        this.gate = gate;
     }
 
     void init(@Observes Router router) {
         router.post("/v1/feedback")
-                .handler(keys.authenticateThen(BodyHandler.create(false).setBodyLimit(maxRequestBytes), (ctx, e) -> reject(ctx, errors.toApi(e))))
+                .handler(keys.authenticateThen(gate.admission(), BodyHandler.create(false).setBodyLimit(maxRequestBytes),
+                        (ctx, e) -> reject(ctx, errors.toApi(e))))
                 .handler(this::accept)
                 .failureHandler(ctx -> {
                     Throwable failure = EdgeRoutes.failure(ctx, maxRequestBytes);

@@ -4,6 +4,7 @@ import dev.chorus.edge.auth.UnauthenticatedException;
 import dev.chorus.edge.http.ApiException;
 import dev.chorus.edge.http.ErrorMapper;
 import dev.chorus.edge.http.RequestRejectedException;
+import dev.chorus.edge.http.TenantGate;
 import dev.chorus.engine.EngineException;
 import dev.chorus.engine.InvalidRequestException;
 import dev.chorus.engine.adapter.AdapterFormatException;
@@ -25,6 +26,13 @@ import org.jboss.logging.Logger;
 @ApplicationScoped
 public class ServingErrors {
     private static final Logger LOG = Logger.getLogger(ServingErrors.class);
+
+    /** Each tenant's share of request preparation, shared by every route that reads a body. */
+    @Produces
+    @Singleton
+    TenantGate tenantGate(ChorusConfig config) {
+        return new TenantGate(config.api().tenantConcurrency(), config.api().tenantQueue());
+    }
 
     @Produces
     @Singleton
