@@ -9,6 +9,7 @@ import dev.chorus.edge.http.EdgeRoutes;
 import dev.chorus.edge.http.ErrorMapper;
 import dev.chorus.edge.http.JsonBodies;
 import dev.chorus.edge.http.RequestRejectedException;
+import dev.chorus.edge.http.TenantGate;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.json.JsonObject;
@@ -60,7 +61,13 @@ public class RegistryRoutes {
         BodyHandler smallBody = BodyHandler.create(false).setBodyLimit(SMALL_BODY_BYTES);
         Handler<RoutingContext> authenticated = keys.authenticateThen(null, this::rejected);
         // The path's tenant and the content type are checked before a byte of the body is read.
-        router.put(ADAPTER).handler(keys.authenticateThen(ApiKeys.Admission.checking(RegistryRoutes::admitUpload), uploadBody, this::rejected)).handler(this::upload)
+        // One upload per tenant reads its body at a time (a few more wait): bodies are held in memory.
+        TenantGate uploadsPerTenant = new TenantGate(1, 4);
+        ApiKeys.Admission admitUpload = (ctx, caller, proceed) -> {
+            admitUpload(ctx, caller);
+            uploadsPerTenant.admission().admit(ctx, caller, proceed);
+        };
+        router.put(ADAPTER).handler(keys.authenticateThen(admitUpload, uploadBody, this::rejected)).handler(this::upload)
                 .failureHandler(edge.failures(registry.maxUploadBytes()));
         router.post(ADAPTER + "/promote").handler(keys.authenticateThen(ApiKeys.Admission.checking(RegistryRoutes::admitPathOnly), smallBody, this::rejected))
                 .handler(this::promote).failureHandler(edge.failures(SMALL_BODY_BYTES));
@@ -82,7 +89,7 @@ public class RegistryRoutes {
         }
         boolean promote = "true".equals(ctx.request().getParam("promote"));
         respond(ctx, 201, () -> {
-            AdapterUpload.Validated upload = validated(ctx);
+            AdapterUpload.Validated upload = registry.validating(() -> validated(ctx));
             return ManifestJson.of(registry.catalogue().addVersion(tenant, name, upload, promote), damaged());
         });
     }
