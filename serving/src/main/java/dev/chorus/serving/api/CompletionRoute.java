@@ -5,6 +5,7 @@ import dev.chorus.edge.auth.Caller;
 import dev.chorus.edge.http.ApiException;
 import dev.chorus.edge.http.EdgeRoutes;
 import dev.chorus.edge.http.ErrorMapper;
+import dev.chorus.edge.http.RateLimits;
 import dev.chorus.edge.http.TenantGate;
 import dev.chorus.engine.adapter.AdapterKey;
 import dev.chorus.engine.generation.GenerationRequest;
@@ -47,9 +48,10 @@ public class CompletionRoute {
     private final ErrorMapper errors;
     private final int maxRequestBytes;
     private final TenantGate gate;
+    private final RateLimits limits;
 
     public CompletionRoute(ModelService models, ServingMetrics metrics, FeedbackIntake feedback, ApiKeys keys, ErrorMapper errors,
-            ChorusConfig config, TenantGate gate) {
+            ChorusConfig config, TenantGate gate, RateLimits limits) {
         this.models = models;
         this.metrics = metrics;
         this.feedback = feedback;
@@ -57,6 +59,7 @@ public class CompletionRoute {
         this.errors = errors;
         this.maxRequestBytes = config.api().maxRequestBytes();
         this.gate = gate;
+        this.limits = limits;
     }
 
     void init(@Observes Router router) {
@@ -69,7 +72,10 @@ public class CompletionRoute {
         router.post(path)
                 // authenticated and admitted to the tenant's share before the body is read, so strangers
                 // cannot make us buffer it and one tenant's flood cannot hold up the others
-                .handler(keys.authenticateThen(gate.admission(), body, (ctx, e) -> reject(ctx, errors.toApi(e))))
+                .handler(keys.authenticateThen((ctx, caller, proceed) -> {
+                    limits.request(caller, ctx.response());
+                    gate.admission().admit(ctx, caller, proceed);
+                }, body, (ctx, e) -> reject(ctx, errors.toApi(e))))
                 .handler(ctx -> complete(ctx, chat))
                 .failureHandler(this::routeFailed);
     }
@@ -119,6 +125,7 @@ public class CompletionRoute {
                     ? Math.max(1, contextLength - promptIds.length)
                     : request.maxTokens();
             checkFitsContext(promptIds.length, maxTokens, contextLength);
+            limits.tokens(ApiKeys.caller(ctx), (long) promptIds.length + maxTokens, ctx.response());
             long seed = request.seed().orElseGet(() -> ThreadLocalRandom.current().nextLong());
             SamplingParams sampling = new SamplingParams(request.temperature(), request.topK(), request.topP(), seed);
             GenerationRequest generation = new GenerationRequest(id, promptIds, maxTokens, sampling, request.stop(), target.adapter());

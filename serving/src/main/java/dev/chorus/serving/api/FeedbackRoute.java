@@ -4,6 +4,7 @@ import dev.chorus.edge.auth.ApiKeys;
 import dev.chorus.edge.auth.Caller;
 import dev.chorus.edge.http.ApiException;
 import dev.chorus.edge.http.EdgeRoutes;
+import dev.chorus.edge.http.RateLimits;
 import dev.chorus.edge.http.TenantGate;
 import dev.chorus.edge.http.ErrorMapper;
 import dev.chorus.engine.adapter.AdapterKey;
@@ -41,9 +42,10 @@ public class FeedbackRoute {
     private final FeedbackMetrics metrics;
     private final int maxRequestBytes;
     private final TenantGate gate;
+    private final RateLimits limits;
 
     public FeedbackRoute(FeedbackIntake intake, ModelService models, ApiKeys keys, ErrorMapper errors, FeedbackMetrics metrics,
-            ChorusConfig config, TenantGate gate) {
+            ChorusConfig config, TenantGate gate, RateLimits limits) {
         this.intake = intake;
         this.models = models;
         this.keys = keys;
@@ -51,11 +53,15 @@ public class FeedbackRoute {
         this.metrics = metrics;
         this.maxRequestBytes = config.api().maxRequestBytes();
         this.gate = gate;
+        this.limits = limits;
     }
 
     void init(@Observes Router router) {
         router.post("/v1/feedback")
-                .handler(keys.authenticateThen(gate.admission(), BodyHandler.create(false).setBodyLimit(maxRequestBytes),
+                .handler(keys.authenticateThen((ctx, caller, proceed) -> {
+                    limits.request(caller, ctx.response());
+                    gate.admission().admit(ctx, caller, proceed);
+                }, BodyHandler.create(false).setBodyLimit(maxRequestBytes),
                         (ctx, e) -> reject(ctx, errors.toApi(e))))
                 .handler(this::accept)
                 .failureHandler(ctx -> {
