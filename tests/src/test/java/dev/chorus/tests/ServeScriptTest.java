@@ -35,11 +35,13 @@ class ServeScriptTest {
         builder.environment().put("CHORUS_KAFKA_PORT", Integer.toString(Service.freePort()));
         builder.environment().put("CHORUS_REGISTRY_PORT", Integer.toString(registry));
         builder.environment().put("CHORUS_SERVING_PORT", Integer.toString(serving));
+        builder.environment().put("CHORUS_MANAGEMENT_PORT", Integer.toString(Service.freePort()));
+        builder.environment().put("CHORUS_TRAINING_PORT", Integer.toString(Service.freePort())); // used once training is a component
         builder.environment().put("CHORUS_JAVA_OPTS", "-Xmx512m");
         builder.environment().put("OMP_NUM_THREADS", "1");
         Process serve = builder.start();
         try {
-            assertTrue(await(err, "serve: serving ready", 240), "started: " + Files.readString(err));
+            assertTrue(await(dir.resolve("serve.out"), "Chorus is up", 300), "started: " + Files.readString(err));
             long registryPid = pid(err, "registry");
             Faults.kill9(registryPid);
             assertTrue(await(err, "serve: registry ready again", 120), Files.readString(err));

@@ -3,6 +3,7 @@ package dev.chorus.edge.http;
 import dev.chorus.edge.http.RequestRejectedException.Reason;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpClosedException;
+import io.vertx.core.http.StreamResetException;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -55,7 +56,7 @@ public class EdgeRoutes {
 
     /** Whether the connection closed before an answer could be sent (a dropped upload, a cancelled request). */
     public static boolean clientGone(RoutingContext ctx) {
-        return ctx.response().closed() || ctx.failure() instanceof HttpClosedException;
+        return ctx.response().closed() || ctx.failure() instanceof HttpClosedException || ctx.failure() instanceof StreamResetException;
     }
 
     private void answer(RoutingContext ctx, Throwable failure) {
