@@ -20,6 +20,7 @@ import dev.chorus.serving.ops.ServingMetrics;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
@@ -74,8 +75,9 @@ public class CompletionRoute {
                 // cannot make us buffer it and one tenant's flood cannot hold up the others
                 .handler(keys.authenticateThen((ctx, caller, proceed) -> {
                     limits.request(caller, ctx.response());
+                    refuseBodiesNoPromptCanFill(ctx, chat);
                     gate.admission().admit(ctx, caller, proceed);
-                }, body, (ctx, e) -> reject(ctx, errors.toApi(e))))
+                }, body, (ctx, e) -> reject(ctx, e instanceof ApiException api ? api : errors.toApi(e))))
                 .handler(ctx -> complete(ctx, chat))
                 .failureHandler(this::routeFailed);
     }
@@ -153,6 +155,27 @@ public class CompletionRoute {
                 : null;
         return text -> feedback.completed(new RecentCompletion(id, caller.tenant(), adapter == null ? null : adapter.name(),
                 adapter == null ? null : adapter.version(), request.prompt(), messages, text, Instant.now()));
+    }
+
+    /**
+     * A declared body larger than any request that fits the context can be (every prompt character
+     * as a six-byte JSON escape, plus room for the other fields and one message per token) is refused
+     * before a byte of it is read; bodies over the endpoint's limit get its 413 instead.
+     */
+    private void refuseBodiesNoPromptCanFill(RoutingContext ctx, boolean chat) {
+        String declared = ctx.request().getHeader(HttpHeaders.CONTENT_LENGTH);
+        ServedModel served = models.served().orElse(null);
+        if (declared == null || served == null || !declared.matches("\\d{1,18}")) {
+            return;
+        }
+        int contextLength = served.engine().contextLength();
+        long largest = 6 * served.maxPromptChars() + 64 * 1024 + 64L * contextLength;
+        long length = Long.parseLong(declared);
+        if (length > largest && length <= maxRequestBytes) {
+            throw OpenAiErrors.invalid("This model's maximum context length is " + contextLength + " tokens; a body of " + declared
+                    + " bytes holds more than that can spell (at most " + largest + " bytes)", chat ? "messages" : "prompt",
+                    "context_length_exceeded");
+        }
     }
 
     /**
