@@ -77,18 +77,23 @@ public final class Catalogue implements AutoCloseable {
     }
 
     /** Stores the archive and adds it as the adapter's next version; the first version (or {@code promote}) becomes active. */
-    public AdapterManifest addVersion(String tenant, String name, AdapterUpload.Validated upload, boolean promote) {
+    public AdapterManifest addVersion(String tenant, String name, AdapterUpload.Validated upload, boolean promote,
+            AdapterManifest.Provenance provenance) {
         String sha = Sha256.hex(upload.archive());
         pendingBlobs.merge(sha, 1, Integer::sum); // before the blob exists, so garbage collection leaves it alone
         boolean taken = false;
         try {
             AdapterManifest published = write(tenant, name, deadline -> {
-                blobs.put(upload.archive()); // durable before any manifest names it
                 Optional<AdapterManifest> current = live(tenant, name);
+                Integer parent = provenance == null ? null : provenance.parentVersion();
+                if (parent != null && current.flatMap(m -> m.version(parent)).isEmpty()) {
+                    throw new InvalidProvenanceException("parent version " + parent + " is not a version of " + tenant + "/" + name);
+                }
+                blobs.put(upload.archive()); // durable before any manifest names it
                 int version = log.get(tenant, name).map(AdapterManifest::nextVersion).orElse(1);
                 List<AdapterManifest.Version> versions = new ArrayList<>(current.map(AdapterManifest::versions).orElse(List.of()));
                 versions.add(new AdapterManifest.Version(version, sha, upload.archive().length, upload.type(), upload.rank(),
-                        upload.targetModules(), upload.baseFingerprint(), Instant.now()));
+                        upload.targetModules(), upload.baseFingerprint(), Instant.now(), provenance));
                 int active = current.isEmpty() || promote ? version : current.get().activeVersion();
                 return publish(new AdapterManifest(AdapterManifest.SCHEMA_VERSION, tenant, name, active, version + 1, versions, Instant.now()),
                         deadline);

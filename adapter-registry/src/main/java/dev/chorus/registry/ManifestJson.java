@@ -38,7 +38,7 @@ final class ManifestJson {
 
     static JsonObject version(AdapterManifest.Version v, int active, Set<String> damaged) {
         boolean unusable = damaged.contains(v.blobSha256());
-        JsonObject out = new JsonObject()
+        JsonObject view = new JsonObject()
                 .put("version", v.version())
                 .put("active", v.version() == active)
                 .put("status", unusable ? "unusable" : "available")
@@ -51,8 +51,9 @@ final class ManifestJson {
                 .put("created_at", v.createdAt().toString())
                 .put("download", "/v1/blobs/" + v.blobSha256());
         if (unusable) {
-            out.put("status_reason", "the stored blob was found damaged and withdrawn; upload the adapter again");
+            view.put("status_reason", "the stored blob was found damaged and withdrawn; upload the adapter again");
         }
-        return out;
+        ProvenanceJson.addTo(view, v.provenance());
+        return view;
     }
 }

@@ -88,9 +88,15 @@ public class RegistryRoutes {
             return;
         }
         boolean promote = "true".equals(ctx.request().getParam("promote"));
+        String provenance = ctx.request().getHeader(ProvenanceJson.HEADER);
+        if (provenance != null && !ApiKeys.caller(ctx).admin()) {
+            ErrorMapper.send(ctx.response(), ApiException.of(403, "forbidden", "only an operator key records a version's provenance"));
+            return;
+        }
         respond(ctx, 201, () -> {
+            AdapterManifest.Provenance p = provenance == null ? null : ProvenanceJson.parse(provenance);
             AdapterUpload.Validated upload = registry.validating(() -> validated(ctx));
-            return ManifestJson.of(registry.catalogue().addVersion(tenant, name, upload, promote), damaged());
+            return ManifestJson.of(registry.catalogue().addVersion(tenant, name, upload, promote, p), damaged());
         });
     }
 

@@ -39,7 +39,7 @@ class CatalogueOutageTest {
         BlobStore blobs = new BlobStore(dir.resolve("blobs"));
         ExecutorService pool = Executors.newFixedThreadPool(3);
         try (Catalogue catalogue = new Catalogue(kafka.bootstrapServers(), TopicNames.DEFAULTS, blobs, TIMEOUT)) {
-            AdapterManifest first = catalogue.addVersion("acme", "kept", upload("kept"), false);
+            AdapterManifest first = catalogue.addVersion("acme", "kept", upload("kept"), false, null);
             assertEquals(1, first.activeVersion());
             assertTrue(catalogue.writable());
 
@@ -49,7 +49,7 @@ class CatalogueOutageTest {
             List<CompletableFuture<Long>> writes = names.stream().map(n -> CompletableFuture.supplyAsync(() -> {
                 long start = System.nanoTime();
                 try {
-                    catalogue.addVersion(n.equals("b") ? "globex" : "acme", n, upload(n), false);
+                    catalogue.addVersion(n.equals("b") ? "globex" : "acme", n, upload(n), false, null);
                     throw new AssertionError("a write without a broker succeeded");
                 } catch (CatalogueUnavailableException e) {
                     return (System.nanoTime() - start) / 1_000_000;
@@ -73,7 +73,7 @@ class CatalogueOutageTest {
             AdapterManifest after = null;
             while (after == null) {
                 try {
-                    after = catalogue.addVersion("acme", "a", upload("a"), false);
+                    after = catalogue.addVersion("acme", "a", upload("a"), false, null);
                 } catch (CatalogueUnavailableException e) {
                     if (System.nanoTime() > deadline) {
                         throw e;

@@ -107,6 +107,30 @@ class RegistryApiTest {
     }
 
     @Test
+    void anOperatorRecordsWhatProducedAVersion() {
+        String operator = "Bearer operator-key";
+        uploadZip(ACME, "acme", "lineage", TestUploads.zip(AdapterType.LORA, 4, 11)).then().statusCode(201)
+                .body("versions[0].source", equalTo("upload"));
+        String provenance = "{\"parent_version\": 1, \"job_id\": \"ftjob-abc123\", \"metrics\": {\"held_out_loss\": 2.5},"
+                + " \"gate\": {\"passed\": false, \"reason\": \"held-out loss 2.5 > 2.25\"}}";
+        as(operator).header("Chorus-Provenance", provenance).contentType("application/zip").body(TestUploads.zip(AdapterType.LORA, 4, 12))
+                .put("/v1/tenants/acme/adapters/lineage").then().statusCode(201).body("active_version", equalTo(1));
+        as(ACME).get("/v1/tenants/acme/adapters/lineage/versions/2").then().statusCode(200)
+                .body("source", equalTo("job")).body("parent_version", equalTo(1)).body("job_id", equalTo("ftjob-abc123"))
+                .body("metrics.held_out_loss", equalTo(2.5f)).body("gate.passed", equalTo(false))
+                .body("gate.reason", equalTo("held-out loss 2.5 > 2.25"));
+
+        as(ACME).header("Chorus-Provenance", provenance).contentType("application/zip").body(TestUploads.zip(AdapterType.LORA, 4, 13))
+                .put("/v1/tenants/acme/adapters/lineage").then().statusCode(403).body("error.code", equalTo("forbidden"));
+        Map<String, String> bad = Map.of("not json", "must be a JSON object", "{\"parent_version\": 9}", "parent version 9 is not a version",
+                "{\"job_id\": \"job 1\"}", "jobId must look like", "{\"metrics\": {\"loss\": \"low\"}}", "metric loss is not a number");
+        bad.forEach((header, message) -> as(operator).header("Chorus-Provenance", header).contentType("application/zip")
+                .body(TestUploads.zip(AdapterType.LORA, 4, 14)).put("/v1/tenants/acme/adapters/lineage").then().statusCode(400)
+                .body("error.code", equalTo("invalid_request")).body("error.message", containsString(message)));
+        as(ACME).get("/v1/tenants/acme/adapters/lineage").then().body("versions.version", equalTo(List.of(1, 2)));
+    }
+
+    @Test
     void unauthenticatedRequestsGet401() {
         given().get("/v1/tenants/acme/adapters").then().statusCode(401).header("WWW-Authenticate", equalTo("Bearer"))
                 .body("error.code", equalTo("invalid_api_key"));

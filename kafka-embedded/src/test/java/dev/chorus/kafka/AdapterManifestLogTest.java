@@ -31,7 +31,7 @@ class AdapterManifestLogTest {
         List<AdapterManifest.Version> vs = java.util.Arrays.stream(versions).mapToObj(v -> new AdapterManifest.Version(v,
                 Integer.toHexString(v).repeat(64).substring(0, 64).replaceAll("[^0-9a-f]", "a"), 10, "lora", 4, List.of("q_proj"), null,
                 Instant.EPOCH)).toList();
-        return new AdapterManifest(1, "acme", name, active, versions[versions.length - 1] + 1, vs, Instant.EPOCH);
+        return new AdapterManifest(AdapterManifest.SCHEMA_VERSION, "acme", name, active, versions[versions.length - 1] + 1, vs, Instant.EPOCH);
     }
 
     @Test

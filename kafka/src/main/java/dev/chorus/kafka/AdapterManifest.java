@@ -3,6 +3,7 @@ package dev.chorus.kafka;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
 
@@ -12,15 +13,20 @@ import java.util.regex.Pattern;
  * active version, and the next version number. A deleted adapter keeps its record with no versions
  * (active 0), not a tombstone: version numbers are never reused, so a version number always names
  * the same weights, in every cache.
+ *
+ * <p>Schema 2 added each version's {@link Provenance}; a schema-1 record reads with none.
  */
 public record AdapterManifest(int schemaVersion, String tenant, String name, int activeVersion, int nextVersion,
         List<Version> versions, Instant updatedAt) {
-    public static final int SCHEMA_VERSION = 1;
+    public static final int SCHEMA_VERSION = 2;
     private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
 
-    /** One immutable version: its PEFT files live in the blob {@code blobSha256} (a zip of the two files). */
+    /**
+     * One immutable version: its PEFT files live in the blob {@code blobSha256} (a zip of the two
+     * files). {@code provenance}: where it came from when a job produced it; null for an upload.
+     */
     public record Version(int version, String blobSha256, long sizeBytes, String type, int rank, List<String> targetModules,
-            String baseFingerprint, Instant createdAt) {
+            String baseFingerprint, Instant createdAt, Provenance provenance) {
         public Version {
             if (version < 1) {
                 throw new IllegalArgumentException("version must be >= 1");
@@ -34,6 +40,53 @@ public record AdapterManifest(int schemaVersion, String tenant, String name, int
             Names.present("type", type);
             targetModules = List.copyOf(Names.present("targetModules", targetModules));
             Names.present("createdAt", createdAt);
+            if (provenance != null && provenance.parentVersion() != null && provenance.parentVersion() >= version) {
+                throw new IllegalArgumentException("parentVersion must be older than the version");
+            }
+        }
+
+        /** An uploaded version (no provenance). */
+        public Version(int version, String blobSha256, long sizeBytes, String type, int rank, List<String> targetModules,
+                String baseFingerprint, Instant createdAt) {
+            this(version, blobSha256, sizeBytes, type, rank, targetModules, baseFingerprint, createdAt, null);
+        }
+    }
+
+    /**
+     * How a version was produced: continued from {@code parentVersion} (null: trained from scratch)
+     * by fine-tuning job {@code jobId}, with its evaluation {@code metrics} (held-out losses, ...)
+     * and the gate's verdict on promoting it.
+     */
+    public record Provenance(Integer parentVersion, String jobId, Map<String, Double> metrics, GateVerdict gate) {
+        private static final Pattern JOB_ID = Pattern.compile("ftjob-[A-Za-z0-9]{1,64}");
+        private static final Pattern METRIC = Pattern.compile("[a-z][a-z0-9_]{0,63}");
+        public static final int MAX_METRICS = 32;
+
+        public Provenance {
+            if (parentVersion != null && parentVersion < 1) {
+                throw new IllegalArgumentException("parentVersion must be >= 1");
+            }
+            if (jobId != null && !JOB_ID.matcher(jobId).matches()) {
+                throw new IllegalArgumentException("jobId must look like ftjob-<letters and digits>");
+            }
+            metrics = metrics == null ? Map.of() : Map.copyOf(metrics);
+            if (metrics.size() > MAX_METRICS) {
+                throw new IllegalArgumentException("at most " + MAX_METRICS + " metrics");
+            }
+            metrics.forEach((name, value) -> {
+                if (!METRIC.matcher(name).matches() || value == null || !Double.isFinite(value)) {
+                    throw new IllegalArgumentException("metric " + name + ": names are snake_case and values finite numbers");
+                }
+            });
+        }
+    }
+
+    /** Whether the evaluation gate let the version go live, and why (for a rejection, what it compared). */
+    public record GateVerdict(boolean passed, String reason) {
+        public GateVerdict {
+            if (reason != null && reason.length() > 1000) {
+                throw new IllegalArgumentException("the gate's reason is at most 1000 characters");
+            }
         }
     }
 

@@ -29,7 +29,9 @@ public final class EventCodec<T> implements Serializer<T>, Deserializer<T> {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
 
-    public static final EventCodec<AdapterManifest> ADAPTER_MANIFEST = new EventCodec<>(AdapterManifest.class, UnaryOperator.identity());
+    /** Reads schema 1 too: its versions lacked provenance, which is absent there. */
+    public static final EventCodec<AdapterManifest> ADAPTER_MANIFEST = new EventCodec<>(AdapterManifest.class,
+            upgradeFrom(1, AdapterManifest.SCHEMA_VERSION, "versions[].provenance"));
     /** Reads schema 1 too: it lacked requestId, messages and metadata, which are absent there. */
     public static final EventCodec<FeedbackEvent> FEEDBACK = new EventCodec<>(FeedbackEvent.class,
             upgradeFrom(1, FeedbackEvent.SCHEMA_VERSION, "requestId", "messages", "metadata"));
@@ -56,13 +58,27 @@ public final class EventCodec<T> implements Serializer<T>, Deserializer<T> {
             if (tree instanceof ObjectNode o && o.path("schemaVersion").isInt() && o.get("schemaVersion").intValue() == from) {
                 o.put("schemaVersion", to);
                 for (String field : added) {
-                    if (!o.has(field)) {
-                        o.putNull(field);
-                    }
+                    addNull(o, field);
                 }
             }
             return tree;
         };
+    }
+
+    /** Adds {@code field} as null where absent; "list[].field" adds it to every object of the array {@code list}. */
+    private static void addNull(ObjectNode o, String field) {
+        int split = field.indexOf("[].");
+        if (split < 0) {
+            if (!o.has(field)) {
+                o.putNull(field);
+            }
+            return;
+        }
+        for (JsonNode element : o.path(field.substring(0, split))) {
+            if (element instanceof ObjectNode item) {
+                addNull(item, field.substring(split + 3));
+            }
+        }
     }
 
     public byte[] encode(T event) {

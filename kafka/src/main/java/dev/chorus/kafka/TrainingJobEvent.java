@@ -61,6 +61,12 @@ public record TrainingJobEvent(int schemaVersion, String jobId, String tenant, S
                 now, createdAt, null, false, metrics, trainedTokens, null, attempt, runner);
     }
 
+    /** This job, continuing {@code version} of its adapter (null: it creates the adapter's first version). */
+    public TrainingJobEvent continuing(Integer version) {
+        return new TrainingJobEvent(SCHEMA_VERSION, jobId, tenant, adapter, state, version, producedVersion, step, totalSteps, loss, message,
+                at, createdAt, errorCode, promoted, metrics, trainedTokens, trainedThrough, attempt, runner);
+    }
+
     /** This job done: it published {@code version}, promoted or not, having trained on examples created up to {@code trainedThrough}. */
     public TrainingJobEvent succeeded(int version, boolean promoted, Map<String, Double> metrics, Long trainedTokens,
             Instant trainedThrough, Instant now) {

@@ -18,8 +18,10 @@ class EventCodecTest {
     static final Instant AT = Instant.parse("2026-11-29T10:15:30Z");
 
     static AdapterManifest manifest() {
-        return new AdapterManifest(1, "acme", "pirate", 2, 3, List.of(
-                new AdapterManifest.Version(2, SHA, 4096, "lora", 8, List.of("q_proj", "v_proj"), "sha256:" + "b".repeat(64), AT),
+        return new AdapterManifest(AdapterManifest.SCHEMA_VERSION, "acme", "pirate", 2, 3, List.of(
+                new AdapterManifest.Version(2, SHA, 4096, "lora", 8, List.of("q_proj", "v_proj"), "sha256:" + "b".repeat(64), AT,
+                        new AdapterManifest.Provenance(1, "ftjob-abc123", Map.of("held_out_loss", 2.5, "active_held_out_loss", 2.75),
+                                new AdapterManifest.GateVerdict(true, null))),
                 new AdapterManifest.Version(1, "c".repeat(64), 2048, "qa-lora", 4, List.of("q_proj"), null, AT)), AT);
     }
 
@@ -101,6 +103,34 @@ class EventCodecTest {
     }
 
     @Test
+    void schemaOneManifestsStillRead() {
+        String v1 = "{\"schemaVersion\":1,\"tenant\":\"acme\",\"name\":\"pirate\",\"activeVersion\":1,\"nextVersion\":2,"
+                + "\"versions\":[{\"version\":1,\"blobSha256\":\"" + SHA + "\",\"sizeBytes\":10,\"type\":\"lora\",\"rank\":8,"
+                + "\"targetModules\":[\"q_proj\"],\"baseFingerprint\":null,\"createdAt\":\"2026-11-29T10:15:30Z\"}],"
+                + "\"updatedAt\":\"2026-11-29T10:15:30Z\"}";
+        AdapterManifest old = EventCodec.ADAPTER_MANIFEST.decode(v1.getBytes(StandardCharsets.UTF_8));
+        assertEquals(AdapterManifest.SCHEMA_VERSION, old.schemaVersion());
+        assertNull(old.active().orElseThrow().provenance(), "an uploaded version: no provenance");
+        String noSha = v1.replace("\"blobSha256\":\"" + SHA + "\",", "");
+        assertThrows(EventFormatException.class, () -> EventCodec.ADAPTER_MANIFEST.decode(noSha.getBytes(StandardCharsets.UTF_8)),
+                "a v1 version without its blob is still rejected");
+    }
+
+    @Test
+    void provenanceIsChecked() {
+        assertThrows(IllegalArgumentException.class, () -> new AdapterManifest.Provenance(0, null, null, null), "parent >= 1");
+        assertThrows(IllegalArgumentException.class, () -> new AdapterManifest.Provenance(null, "job 1", null, null), "job id form");
+        assertThrows(IllegalArgumentException.class,
+                () -> new AdapterManifest.Provenance(null, null, Map.of("loss", Double.NaN), null), "finite metrics");
+        assertThrows(IllegalArgumentException.class,
+                () -> new AdapterManifest.Provenance(null, null, Map.of("Held Out", 1.0), null), "snake_case names");
+        var fromTwo = new AdapterManifest.Provenance(2, "ftjob-x1", Map.of(), new AdapterManifest.GateVerdict(false, "worse"));
+        assertThrows(IllegalArgumentException.class,
+                () -> new AdapterManifest.Version(2, SHA, 10, "lora", 8, List.of("q_proj"), null, AT, fromTwo), "parent older than child");
+        assertEquals(Map.of(), new AdapterManifest.Provenance(1, null, null, null).metrics());
+    }
+
+    @Test
     void schemaOneJobsStillRead() {
         String v1 = "{\"schemaVersion\":1,\"jobId\":\"job-1\",\"tenant\":\"acme\",\"adapter\":\"pirate\",\"state\":\"FAILED\","
                 + "\"fromVersion\":2,\"producedVersion\":null,\"step\":3,\"totalSteps\":300,\"loss\":2.0,\"message\":\"boom\","
@@ -177,11 +207,11 @@ class EventCodecTest {
     @Test
     void manifestInvariantsAreChecked() {
         var v1 = new AdapterManifest.Version(1, SHA, 10, "lora", 8, List.of("q_proj"), null, AT);
-        assertThrows(IllegalArgumentException.class, () -> new AdapterManifest(1, "acme", "p", 2, 3, List.of(v1), AT), "active not a version");
-        assertThrows(IllegalArgumentException.class, () -> new AdapterManifest(1, "acme", "p", 1, 1, List.of(v1), AT), "next reuses 1");
-        assertThrows(IllegalArgumentException.class, () -> new AdapterManifest(1, "acme", "p", 1, 2, List.of(v1, v1), AT), "duplicate");
-        assertThrows(IllegalArgumentException.class, () -> new AdapterManifest(1, "acme", "p", 1, 2, List.of(), AT), "deleted, yet active");
-        AdapterManifest deleted = new AdapterManifest(1, "acme", "p", 0, 5, List.of(), AT);
+        assertThrows(IllegalArgumentException.class, () -> new AdapterManifest(AdapterManifest.SCHEMA_VERSION, "acme", "p", 2, 3, List.of(v1), AT), "active not a version");
+        assertThrows(IllegalArgumentException.class, () -> new AdapterManifest(AdapterManifest.SCHEMA_VERSION, "acme", "p", 1, 1, List.of(v1), AT), "next reuses 1");
+        assertThrows(IllegalArgumentException.class, () -> new AdapterManifest(AdapterManifest.SCHEMA_VERSION, "acme", "p", 1, 2, List.of(v1, v1), AT), "duplicate");
+        assertThrows(IllegalArgumentException.class, () -> new AdapterManifest(AdapterManifest.SCHEMA_VERSION, "acme", "p", 1, 2, List.of(), AT), "deleted, yet active");
+        AdapterManifest deleted = new AdapterManifest(AdapterManifest.SCHEMA_VERSION, "acme", "p", 0, 5, List.of(), AT);
         assertTrue(deleted.deleted(), "no versions left means deleted");
         assertTrue(deleted.active().isEmpty(), "a deleted adapter has no active version");
         assertEquals(deleted, EventCodec.ADAPTER_MANIFEST.decode(EventCodec.ADAPTER_MANIFEST.encode(deleted)));

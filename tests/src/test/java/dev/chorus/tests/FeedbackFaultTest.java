@@ -79,6 +79,7 @@ class FeedbackFaultTest {
         Map<String, String> config = new HashMap<>();
         config.put("kafka.bootstrap.servers", kafka.bootstrapServers());
         config.put("chorus.training.instance-id", id);
+        config.put("chorus.training.runner", "none"); // these tests count examples; FeedbackLoopTest runs jobs
         config.put("chorus.training.data-directory", dir.resolve("training-" + id).toString());
         config.put("chorus.auth.tenants.acme.api-key-sha256", ACME_SHA);
         config.put("mp.messaging.incoming.\"chorus.feedback\".session.timeout.ms", "6000");

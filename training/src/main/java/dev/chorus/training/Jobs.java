@@ -46,6 +46,7 @@ public class Jobs {
     private final Duration catchUpTimeout;
     private final String instanceId;
     private final int maxAttempts;
+    private final Duration staleAfter;
     private final Clock clock;
     private final JobBook book = new JobBook();
     private final TopicTail tail;
@@ -58,6 +59,7 @@ public class Jobs {
         this.catchUpTimeout = config.catchUpTimeout();
         this.instanceId = config.instanceId();
         this.maxAttempts = config.jobAttempts();
+        this.staleAfter = config.staleAfter();
         this.clock = clock;
         this.tail = new TopicTail(topic, Map.of("bootstrap.servers", bootstrapServers), catchUpTimeout, this::apply, () -> {
             LOG.infof("jobs rebuilt from %s: %d jobs", topic, book.list(t -> true).size());
@@ -100,15 +102,31 @@ public class Jobs {
     /** Fails what this instance was running when it stopped, and queues each again unless that was its last attempt. */
     void recover() {
         for (TrainingJobEvent job : book.runningOn(instanceId)) {
-            Instant now = clock.instant();
-            publish(job.failed(INTERRUPTED, "the training service stopped while the job ran (attempt " + job.attempt() + ")", now));
-            if (job.attempt() < maxAttempts) {
-                TrainingJobEvent again = publish(TrainingJobEvent.queued(newId(), job.tenant(), job.adapter(), job.fromVersion(),
-                        job.attempt() + 1, now));
-                LOG.infof("job %s of %s was interrupted; queued again as %s", job.jobId(), job.adapterKey(), again.jobId());
-            } else {
-                LOG.warnf("job %s of %s was interrupted on its last attempt; not queued again", job.jobId(), job.adapterKey());
+            interrupted(job, "the training service stopped while the job ran (attempt " + job.attempt() + ")");
+        }
+    }
+
+    /**
+     * Fails the jobs other instances run that have recorded nothing for {@code staleAfter} (their
+     * instance died and did not come back) and queues each again unless that was its last attempt.
+     */
+    void sweepStale(Instant now) {
+        for (TrainingJobEvent job : book().inState(TrainingJobEvent.State.RUNNING)) {
+            if (!instanceId.equals(job.runner()) && job.at().plus(staleAfter).isBefore(now)) {
+                interrupted(job, "no progress from " + job.runner() + " since " + job.at() + " (attempt " + job.attempt() + ")");
             }
+        }
+    }
+
+    private void interrupted(TrainingJobEvent job, String why) {
+        Instant now = clock.instant();
+        publish(job.failed(INTERRUPTED, why, now));
+        if (job.attempt() < maxAttempts) {
+            TrainingJobEvent again = publish(TrainingJobEvent.queued(newId(), job.tenant(), job.adapter(), job.fromVersion(),
+                    job.attempt() + 1, now));
+            LOG.infof("job %s of %s was interrupted; queued again as %s", job.jobId(), job.adapterKey(), again.jobId());
+        } else {
+            LOG.warnf("job %s of %s was interrupted on its last attempt; not queued again", job.jobId(), job.adapterKey());
         }
     }
 

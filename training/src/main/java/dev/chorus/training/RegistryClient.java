@@ -1,5 +1,6 @@
 package dev.chorus.training;
 
+import dev.chorus.kafka.AdapterManifest;
 import dev.chorus.kafka.Sha256;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
@@ -10,6 +11,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Optional;
 
 /**
@@ -22,6 +24,9 @@ public class RegistryClient {
     /** An adapter's active version and the blob that holds it. */
     public record ActiveVersion(int version, String sha256) {
     }
+
+    /** Where the registry reads a version's provenance from (operator keys only). */
+    static final String PROVENANCE_HEADER = "Chorus-Provenance";
 
     private final HttpClient http;
     private final URI base;
@@ -66,9 +71,13 @@ public class RegistryClient {
         return bytes;
     }
 
-    /** Uploads {@code zip} as the adapter's next version, not active yet; returns its version number. */
-    public int upload(String tenant, String adapter, byte[] zip) {
+    /**
+     * Uploads {@code zip} as the adapter's next version with what produced it; not active yet
+     * (unless it is the adapter's first); returns its version number.
+     */
+    public int upload(String tenant, String adapter, byte[] zip, AdapterManifest.Provenance provenance) {
         HttpRequest.Builder put = request(adapterPath(tenant, adapter)).header("Content-Type", "application/zip")
+                .header(PROVENANCE_HEADER, provenanceJson(provenance).encode())
                 .PUT(HttpRequest.BodyPublishers.ofByteArray(zip));
         JsonObject manifest = json(expect(send(put), 201, "upload a version of " + tenant + "/" + adapter));
         int newest = 0;
@@ -86,6 +95,16 @@ public class RegistryClient {
         HttpRequest.Builder post = request(adapterPath(tenant, adapter) + "/promote").header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(new JsonObject().put("version", version).encode()));
         expect(send(post), 200, "promote " + tenant + "/" + adapter + "@" + version);
+    }
+
+    /** The registry's snake_case form of a version's provenance. */
+    static JsonObject provenanceJson(AdapterManifest.Provenance p) {
+        JsonObject json = new JsonObject().put("parent_version", p.parentVersion()).put("job_id", p.jobId())
+                .put("metrics", new JsonObject(new HashMap<>(p.metrics())));
+        if (p.gate() != null) {
+            json.put("gate", new JsonObject().put("passed", p.gate().passed()).put("reason", p.gate().reason()));
+        }
+        return json;
     }
 
     private static String adapterPath(String tenant, String adapter) {

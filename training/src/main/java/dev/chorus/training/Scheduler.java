@@ -75,6 +75,7 @@ public class Scheduler {
     /** One round: queue what is due, start what may start. */
     void tick() {
         Instant now = clock.instant();
+        jobs.sweepStale(now);
         for (Dataset d : datasets.all()) {
             if (TrainingExample.BASE.equals(d.adapter())) {
                 continue; // feedback on the base model trains no adapter (yet)

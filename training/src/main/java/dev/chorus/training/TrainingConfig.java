@@ -12,7 +12,7 @@ import java.util.Optional;
  */
 @ConfigMapping(prefix = "chorus.training")
 public interface TrainingConfig {
-    /** This service's own files (job work directories and checkpoints, later); relative to the working directory. */
+    /** This service's own files (each running job's work directory); relative to the working directory. */
     @WithDefault("data/training")
     String dataDirectory();
 
@@ -30,6 +30,14 @@ public interface TrainingConfig {
     @WithDefault("2")
     int jobAttempts();
 
+    /**
+     * A job another instance runs that has recorded no progress for this long is taken as
+     * interrupted (its instance died and did not come back): failed, and queued again while it has
+     * attempts left. A running job records its step every progress interval.
+     */
+    @WithDefault("PT30M")
+    Duration staleAfter();
+
     /** When feedback makes a job due. */
     Trigger trigger();
 
@@ -40,6 +48,89 @@ public interface TrainingConfig {
     /** How often the scheduler looks for due adapters and free runner slots. */
     @WithDefault("PT5S")
     Duration scheduleInterval();
+
+    /** The base model jobs train on: the checkpoint serving and the registry load. */
+    @WithDefault("../shared/models/TinyStories-656K")
+    String baseModel();
+
+    /** Who runs queued jobs: {@code in-process} (this service), or {@code none} (jobs wait; an instance that only takes feedback). */
+    @WithDefault("in-process")
+    RunnerKind runner();
+
+    enum RunnerKind { IN_PROCESS, NONE }
+
+    /** The adapter registry jobs read active versions from and publish new ones to. */
+    Registry registry();
+
+    /** How a job trains. */
+    Job job();
+
+    /** The adapter a job creates for an adapter that has no version yet. */
+    NewAdapter newAdapter();
+
+    /** How much worse (in held-out loss, nats per token) a new version may be and still be promoted. */
+    @WithDefault("0")
+    double gateTolerance();
+
+    interface Registry {
+        @WithDefault("http://localhost:8001")
+        String url();
+
+        /** An operator key of the registry (jobs read and write every tenant's adapters); without one, jobs fail saying so. */
+        Optional<String> apiKey();
+
+        @WithDefault("PT30S")
+        Duration timeout();
+    }
+
+    interface Job {
+        /**
+         * Optimizer steps: enough for {@code epochs} passes over the new and replayed examples at
+         * {@code batchSize}, within [{@code minSteps}, {@code maxSteps}].
+         */
+        @WithDefault("8")
+        int epochs();
+
+        @WithDefault("50")
+        int minSteps();
+
+        @WithDefault("400")
+        int maxSteps();
+
+        @WithDefault("8")
+        int batchSize();
+
+        @WithDefault("0.002")
+        float learningRate();
+
+        /** Earlier examples replayed per new one, against forgetting (1: as many old as new, when there are that many). */
+        @WithDefault("1.0")
+        double replayRatio();
+
+        /** Largest adapter rank a job accepts from the registry. */
+        @WithDefault("64")
+        int maxRank();
+
+        /** How often a running job records its step and loss on the jobs topic. */
+        @WithDefault("PT1S")
+        Duration progressInterval();
+    }
+
+    interface NewAdapter {
+        /** lora, qa-lora, qa-hira, scale (the kinds serving runs unmerged). */
+        @WithDefault("lora")
+        String type();
+
+        @WithDefault("8")
+        int rank();
+
+        /** LoRA's α; 2 × rank when absent. */
+        Optional<Float> alpha();
+
+        /** all, qkvo, or a list such as q,k,v,o,gate,up,down. */
+        @WithDefault("all")
+        String targets();
+    }
 
     interface Trigger {
         /** New supervised or preference examples since the last job that make a job due at once. */

@@ -1,6 +1,7 @@
 package dev.chorus.training;
 
 import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.everyItem;
 import static org.hamcrest.Matchers.hasItem;
@@ -153,5 +154,24 @@ class JobsApiTest {
         jobs.recover();
         get(ACME, "/v1/fine_tuning/jobs/" + again.jobId()).then().body("status", equalTo("failed"));
         assertTrue(jobs.unfinished("acme", "crashy").isEmpty(), "the second interruption is final");
+    }
+
+    @Test
+    void aJobWhoseInstanceWentAwayFailsAfterStaleAfterAndIsQueuedAgain() {
+        Instant at = Instant.now();
+        TrainingJobEvent lost = jobs.publish(TrainingJobEvent.queued(Jobs.newId(), "acme", "orphan", 2, 1, at)
+                .running("a-gone-instance", 5, 50, 3.0, at));
+        TrainingJobEvent mine = jobs.publish(TrainingJobEvent.queued(Jobs.newId(), "acme", "mine", 2, 1, at)
+                .running(jobs.instanceId(), 5, 50, 3.0, at));
+        jobs.sweepStale(at.plus(Duration.ofMinutes(29)));
+        get(ACME, "/v1/fine_tuning/jobs/" + lost.jobId()).then().body("status", equalTo("running"));
+        jobs.sweepStale(at.plus(Duration.ofMinutes(31))); // the default stale-after is 30 min
+        get(ACME, "/v1/fine_tuning/jobs/" + lost.jobId()).then().body("status", equalTo("failed"))
+                .body("error.code", equalTo("interrupted")).body("error.message", containsString("a-gone-instance"));
+        TrainingJobEvent again = jobs.unfinished("acme", "orphan").orElseThrow();
+        assertEquals(TrainingJobEvent.State.QUEUED, again.state());
+        assertEquals(2, again.attempt());
+        get(ACME, "/v1/fine_tuning/jobs/" + mine.jobId()).then().body("status", equalTo("running"));
+        jobs.publish(mine.failed("test", "done", Instant.now())); // this instance knows what it runs; tidy up
     }
 }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.chorus.kafka.AdapterManifest;
 import dev.chorus.kafka.Sha256;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -15,6 +16,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -32,6 +34,7 @@ class RegistryClientTest {
     HttpServer server;
     RegistryClient client;
     final List<String> seen = new CopyOnWriteArrayList<>();
+    final List<String> provenance = new CopyOnWriteArrayList<>();
 
     @BeforeEach
     void start() throws IOException {
@@ -51,6 +54,9 @@ class RegistryClientTest {
         String path = x.getRequestURI().getPath();
         byte[] body = x.getRequestBody().readAllBytes();
         seen.add(x.getRequestMethod() + " " + path + " " + x.getRequestHeaders().getFirst("Authorization") + " " + body.length);
+        if (x.getRequestHeaders().containsKey("Chorus-Provenance")) {
+            provenance.add(x.getRequestHeaders().getFirst("Chorus-Provenance"));
+        }
         String manifest = "{\"tenant\":\"acme\",\"name\":\"pirate\",\"active_version\":1,\"versions\":[{\"version\":1,\"sha256\":\""
                 + SHA + "\"},{\"version\":2,\"sha256\":\"ff\"}]}";
         switch (x.getRequestMethod() + " " + path) {
@@ -88,7 +94,10 @@ class RegistryClientTest {
 
     @Test
     void uploadsANewVersionAndPromotesIt() {
-        assertEquals(2, client.upload("acme", "pirate", BLOB), "the newest version in the answered manifest");
+        var from = new AdapterManifest.Provenance(1, "ftjob-abc", Map.of("held_out_loss", 2.5), new AdapterManifest.GateVerdict(true, "ok"));
+        assertEquals(2, client.upload("acme", "pirate", BLOB, from), "the newest version in the answered manifest");
+        assertEquals(List.of("{\"parent_version\":1,\"job_id\":\"ftjob-abc\",\"metrics\":{\"held_out_loss\":2.5},"
+                + "\"gate\":{\"passed\":true,\"reason\":\"ok\"}}"), provenance, "what produced the version, in the registry's form");
         client.promote("acme", "pirate", 2);
         assertTrue(seen.contains("PUT /v1/tenants/acme/adapters/pirate Bearer operator-key " + BLOB.length), seen.toString());
         assertTrue(seen.contains("POST /v1/tenants/acme/adapters/pirate/promote Bearer operator-key 13"), seen.toString());

@@ -112,19 +112,11 @@ final class CliArgs {
 
     /** all, qkvo, or a comma list of q,k,v,o,gate,up,down (or their PEFT names). */
     static Set<Projection> targets(String text) {
-        Optional<Set<Projection>> named = namedTargets(text);
-        if (named.isPresent()) {
-            return named.get();
+        try {
+            return Projection.parseSet(text);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--targets: " + e.getMessage());
         }
-        Set<Projection> out = EnumSet.noneOf(Projection.class);
-        for (String name : text.split(",")) {
-            try {
-                out.add(Projection.fromModuleName(name.trim().endsWith("_proj") ? name.trim() : name.trim() + "_proj"));
-            } catch (IllegalArgumentException e) {
-                throw new UsageException("--targets: " + e.getMessage());
-            }
-        }
-        return out;
     }
 
     /** Fails on options the command never asked about (typos, options of another command). */

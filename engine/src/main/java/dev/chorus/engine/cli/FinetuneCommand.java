@@ -2,26 +2,21 @@ package dev.chorus.engine.cli;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.chorus.engine.adapter.Adapter;
 import dev.chorus.engine.adapter.AdapterFiles;
 import dev.chorus.engine.adapter.AdapterKind;
 import dev.chorus.engine.adapter.AdapterType;
-import dev.chorus.engine.adapter.FrozenLinears;
 import dev.chorus.engine.checkpoint.Checkpoint;
 import dev.chorus.engine.checkpoint.Checkpoints;
-import dev.chorus.engine.checkpoint.CompressedCheckpoint;
-import dev.chorus.engine.checkpoint.Fingerprint;
 import dev.chorus.engine.finetune.AdapterTrainer;
 import dev.chorus.engine.finetune.Optimization;
 import dev.chorus.engine.finetune.TrainingData;
+import dev.chorus.engine.finetune.TrainingBase;
 import dev.chorus.engine.finetune.TrainingExample;
 import dev.chorus.engine.finetune.TrainingRun;
-import dev.chorus.engine.llama.DenseParameters;
 import dev.chorus.engine.llama.Projection;
-import dev.chorus.engine.model.LoadedModel;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,7 +26,6 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
-import java.util.function.Supplier;
 
 /**
  * chorus finetune: trains an adapter on a frozen (dense or compressed) base and writes it as PEFT
@@ -118,26 +112,17 @@ final class FinetuneCommand {
         Optional<AdapterKind> requested = o.init().isPresent() ? Optional.empty()
                 : Optional.of(AdapterKind.of(o.type(), o.rank(), o.alpha(), () -> o.groupSize().orElseGet(() -> baseGroupSize(o.model(), o.type()))));
         Examples examples = examples(o);
-        DenseParameters base = Checkpoints.open(o.model()).dense();
-        String fingerprint = Fingerprint.of(o.model());
-        Adapter start = o.init().map(dir -> AdapterFiles.read(dir, base.config(), 1024, fingerprint)).orElse(null);
-        TrainingRun run = start == null ? new TrainingRun(requested.orElseThrow(), o.targets(), o.steps(), o.seed())
-                // continue the given version: its kind (type, rank, α, group size) and targets
-                : new TrainingRun(start.kind(), start.targets(), o.steps(), o.seed());
-        Supplier<FrozenLinears> frozen = () -> { // read only by the kinds that train against the base's mask and grid
-            try {
-                return FrozenLinears.read(o.model());
-            } catch (IllegalArgumentException e) {
-                throw new UsageException(e.getMessage());
+        try (TrainingBase base = TrainingBase.open(o.model());
+                NDManager manager = Engine.getInstance().newBaseManager()) {
+            Adapter start = o.init().map(dir -> base.readAdapter(dir, 1024)).orElse(null);
+            TrainingRun run = start == null ? new TrainingRun(requested.orElseThrow(), o.targets(), o.steps(), o.seed())
+                    // continue the given version: its kind (type, rank, α, group size) and targets
+                    : new TrainingRun(start.kind(), start.targets(), o.steps(), o.seed());
+            try (AdapterTrainer trainer = base.trainer(run, o.optimization(), start, manager)) {
+                AdapterTrainer.Result r = trainer.train(examples.train(), examples.eval(), new TrainingProgress(err, o.out()));
+                AdapterFiles.write(r.adapter(), o.out());
+                report(r, examples, o, out);
             }
-        };
-        try (LoadedModel model = LoadedModel.load(o.model(), Optional.empty(), "cpu");
-                NDManager manager = Engine.getInstance().newBaseManager();
-                AdapterTrainer trainer = new AdapterTrainer(base, frozen, model.requireTokenizer(), base.config().eosId(), run, o.optimization(),
-                        start, fingerprint, manager, DataType.FLOAT32)) {
-            AdapterTrainer.Result r = trainer.train(examples.train(), examples.eval(), new TrainingProgress(err, o.out()));
-            AdapterFiles.write(r.adapter(), o.out());
-            report(r, examples, o, out);
         }
     }
 

@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.chorus.engine.tokenizer.Tokenizer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -30,17 +31,53 @@ final class TokenBatches {
     static List<Encoded> encode(List<TrainingExample> examples, Tokenizer tokenizer, int eos, int maxLength) {
         List<Encoded> out = new ArrayList<>();
         for (TrainingExample e : examples) {
-            int prompt = tokenizer.encode(e.prompt()).length;
-            int[] text = tokenizer.encode(e.prompt() + e.completion());
-            int length = Math.min(text.length + 1, maxLength + 1); // + EOS; one more id than positions
-            int[] ids = java.util.Arrays.copyOf(text, length);
-            if (text.length + 1 <= maxLength + 1) {
-                ids[length - 1] = eos;
-            }
-            if (prompt < length) { // a prompt that fills the context leaves nothing to learn
-                out.add(new Encoded(ids, Math.max(1, Math.min(prompt, length - 1))));
+            Encoded full = encode(e, tokenizer, eos);
+            int length = Math.min(full.ids().length, maxLength + 1); // one more id than positions
+            int[] ids = Arrays.copyOf(full.ids(), length);
+            if (full.promptLength() < length) { // a prompt that fills the context leaves nothing to learn
+                out.add(new Encoded(ids, Math.max(1, full.promptLength())));
             }
         }
+        return out;
+    }
+
+    /**
+     * BOS prompt completion EOS, with the prompt's ids exactly as serving encodes a prompt, so the
+     * model learns to continue what it will be given. Tokenizers whose merges span spaces (". A")
+     * encode prompt+completion with a token across the boundary; then the completion's own ids are
+     * used when they decode to the same text, else the joint ids, with the loss from the first id
+     * that differs from the prompt's.
+     */
+    static Encoded encode(TrainingExample e, Tokenizer tokenizer, int eos) {
+        int[] prompt = tokenizer.encode(e.prompt());
+        int[] joint = tokenizer.encode(e.prompt() + e.completion());
+        int common = 0;
+        while (common < prompt.length && common < joint.length && prompt[common] == joint[common]) {
+            common++;
+        }
+        if (common < prompt.length) {
+            String text = tokenizer.decode(joint);
+            int[] alone = tokenizer.encode(e.completion()); // BOS first, maybe a dummy-prefix piece after it
+            for (int skip = 1; skip <= Math.min(3, alone.length - 1); skip++) {
+                int[] continuation = Arrays.copyOfRange(alone, skip, alone.length);
+                int[] ids = concat(prompt, continuation);
+                if (tokenizer.decode(ids).equals(text)) {
+                    return new Encoded(withEos(ids, eos), prompt.length);
+                }
+            }
+        }
+        return new Encoded(withEos(joint, eos), Math.min(common, prompt.length));
+    }
+
+    private static int[] concat(int[] a, int[] b) {
+        int[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    private static int[] withEos(int[] ids, int eos) {
+        int[] out = Arrays.copyOf(ids, ids.length + 1);
+        out[ids.length] = eos;
         return out;
     }
 

@@ -1,7 +1,9 @@
 package dev.chorus.engine.llama;
 
 import dev.chorus.engine.llama.DenseParameters.Layer;
+import java.util.EnumSet;
 import java.util.Locale;
+import java.util.Set;
 
 /** The seven linear layers of a Llama block, named as PEFT target modules name them. */
 public enum Projection {
@@ -25,6 +27,23 @@ public enum Projection {
             }
         }
         throw new IllegalArgumentException("unknown projection '" + name + "' (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)");
+    }
+
+    /** A set by name: "all", "qkvo", or a comma list of q,k,v,o,gate,up,down (or their PEFT names). */
+    public static Set<Projection> parseSet(String text) {
+        switch (text) {
+            case "all":
+                return EnumSet.allOf(Projection.class);
+            case "qkvo":
+                return EnumSet.of(Q, K, V, O);
+            default:
+                Set<Projection> out = EnumSet.noneOf(Projection.class);
+                for (String name : text.split(",")) {
+                    String n = name.trim();
+                    out.add(fromModuleName(n.endsWith("_proj") ? n : n + "_proj"));
+                }
+                return out;
+        }
     }
 
     public int outFeatures(ModelConfig c) {

@@ -13,9 +13,8 @@ import dev.chorus.engine.compressed.CompressedParameters;
 import dev.chorus.engine.llama.DenseParameters;
 import dev.chorus.engine.llama.ModelConfig;
 import dev.chorus.engine.llama.RopeStyle;
-import dev.chorus.engine.tokenizer.HfTokenizer;
-import dev.chorus.engine.tokenizer.Llama2cTokenizer;
 import dev.chorus.engine.tokenizer.Tokenizer;
+import dev.chorus.engine.tokenizer.Tokenizers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -63,8 +62,7 @@ public final class LoadedModel implements AutoCloseable {
         if (tokenizer.isPresent() && !Files.isRegularFile(tokenizer.get())) {
             throw new CheckpointFormatException(tokenizer.get() + ": tokenizer file not found");
         }
-        Tokenizer tok = tokenizer.or(checkpoint::tokenizerFile).map(f -> f.getFileName().toString().endsWith(".json")
-                ? HfTokenizer.load(f) : (Tokenizer) Llama2cTokenizer.load(f, config.vocabSize())).orElse(null);
+        Tokenizer tok = tokenizer.or(checkpoint::tokenizerFile).map(f -> Tokenizers.open(f, config.vocabSize())).orElse(null);
         // llama2.c ends a story by starting the next one with BOS; treat that as the end too.
         Set<Integer> stops = config.ropeStyle() == RopeStyle.INTERLEAVED ? Set.of(config.eosId(), config.bosId()) : Set.of(config.eosId());
         NDManager root = NDManager.newBaseManager(device);

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.Collectors;
 
 /**
  * A model's own chat template (tokenizer_config.json "chat_template") with its bos/eos strings,
@@ -65,6 +66,19 @@ public final class ModelChatTemplate {
             return node.asText();
         }
         return node.hasNonNull("content") ? node.get("content").asText() : null;
+    }
+
+    /**
+     * The prompt text a model continues for chat {@code messages}: through its chat template when
+     * it has one, else (base models) the contents one message per line, so a story model given
+     * "Once upon a time" as the user message tells that story. Serving and training both use it, so
+     * a model is trained on exactly the text it is later served.
+     */
+    public static String prompt(List<ChatTemplate.Message> messages, Optional<ModelChatTemplate> template) {
+        if (template.isPresent()) {
+            return template.get().render(messages);
+        }
+        return messages.stream().map(ChatTemplate.Message::content).collect(Collectors.joining("\n"));
     }
 
     /** The prompt for {@code messages}, ending where the assistant's reply starts. */
