@@ -61,11 +61,12 @@ public class RegistryRoutes {
         BodyHandler smallBody = BodyHandler.create(false).setBodyLimit(SMALL_BODY_BYTES);
         Handler<RoutingContext> authenticated = keys.authenticateThen(null, this::rejected);
         // The path's tenant and the content type are checked before a byte of the body is read.
-        // One upload per tenant reads its body at a time (a few more wait): bodies are held in memory.
-        TenantGate uploadsPerTenant = new TenantGate(1, 4);
+        // One upload per tenant reads its body at a time (a few more wait): bodies are held in memory. The
+        // share is the path's tenant's, so an operator uploading for many tenants is not held to one.
+        TenantGate uploadsPerTenant = new TenantGate(1, 8);
         ApiKeys.Admission admitUpload = (ctx, caller, proceed) -> {
             admitUpload(ctx, caller);
-            uploadsPerTenant.admission().admit(ctx, caller, proceed);
+            uploadsPerTenant.admission().admit(ctx, Caller.tenant(ctx.pathParam("tenant")), proceed);
         };
         router.put(ADAPTER).handler(keys.authenticateThen(admitUpload, uploadBody, this::rejected)).handler(this::upload)
                 .failureHandler(edge.failures(registry.maxUploadBytes()));
