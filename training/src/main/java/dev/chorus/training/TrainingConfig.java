@@ -59,6 +59,15 @@ public interface TrainingConfig {
 
     enum RunnerKind { IN_PROCESS, NONE }
 
+    /** Uploaded fine-tuning files. */
+    Files files();
+
+    interface Files {
+        /** Largest accepted file (bytes); larger uploads get a JSON 413. */
+        @WithDefault("67108864")
+        long maxBytes();
+    }
+
     /** The adapter registry jobs read active versions from and publish new ones to. */
     Registry registry();
 
@@ -106,6 +115,17 @@ public interface TrainingConfig {
         /** Earlier examples replayed per new one, against forgetting (1: as many old as new, when there are that many). */
         @WithDefault("1.0")
         double replayRatio();
+
+        /**
+         * With at least this many new preference pairs (corrected dislikes), supervised training is
+         * followed by a DPO phase on them (half the steps, the supervised result as reference).
+         */
+        @WithDefault("8")
+        int dpoMinPairs();
+
+        /** DPO's β: how far the policy may move from its reference to separate preferred from rejected answers. */
+        @WithDefault("0.1")
+        double dpoBeta();
 
         /** Largest adapter rank a job accepts from the registry. */
         @WithDefault("64")
