@@ -8,13 +8,15 @@ import dev.chorus.engine.llama.Projection;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
-import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipException;
@@ -47,40 +49,70 @@ public final class AdapterUpload {
         this.maxBytes = maxBytes;
     }
 
-    /** A zip holding adapter_config.json and adapter_model.safetensors (at its root or in one folder). */
+    /**
+     * A zip holding adapter_config.json and adapter_model.safetensors (at its root or in one folder).
+     * Entries are inflated as streams through a fixed buffer straight into a staging directory, so
+     * an archive that inflates far beyond its size (a zip bomb) costs at most {@code maxBytes} of disk
+     * and a buffer of memory before it is refused.
+     */
     public Validated fromZip(byte[] zip) {
-        Map<String, byte[]> files = new HashMap<>();
-        long total = 0;
-        int entries = 0;
-        try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(zip))) {
-            ZipEntry entry;
-            while ((entry = in.getNextEntry()) != null) {
-                if (++entries > MAX_ENTRIES) {
-                    throw new InvalidAdapterException("the archive holds more than " + MAX_ENTRIES + " entries");
+        Path dir = stagingDirectory();
+        try {
+            Set<String> found = new HashSet<>();
+            long total = 0;
+            int entries = 0;
+            try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(zip))) {
+                ZipEntry entry;
+                while ((entry = in.getNextEntry()) != null) {
+                    if (++entries > MAX_ENTRIES) {
+                        throw new InvalidAdapterException("the archive holds more than " + MAX_ENTRIES + " entries");
+                    }
+                    String name = entry.getName();
+                    if (name.startsWith("/") || name.contains("..") || name.contains("\\")) {
+                        throw new InvalidAdapterException("archive entry '" + name + "' has an unsafe path");
+                    }
+                    if (entry.isDirectory()) {
+                        continue;
+                    }
+                    String file = name.substring(name.lastIndexOf('/') + 1);
+                    boolean wanted = file.equals(AdapterFiles.CONFIG) || file.equals(AdapterFiles.WEIGHTS);
+                    if (wanted && !found.add(file)) {
+                        throw new InvalidAdapterException("the archive holds " + file + " twice");
+                    }
+                    total += inflate(in, wanted ? dir.resolve(file) : null, maxBytes - total);
                 }
-                String name = entry.getName();
-                if (name.startsWith("/") || name.contains("..") || name.contains("\\")) {
-                    throw new InvalidAdapterException("archive entry '" + name + "' has an unsafe path");
-                }
-                if (entry.isDirectory()) {
-                    continue;
-                }
-                byte[] data = readLimited(in, maxBytes - total);
-                total += data.length;
-                String file = name.substring(name.lastIndexOf('/') + 1);
-                if ((file.equals(AdapterFiles.CONFIG) || file.equals(AdapterFiles.WEIGHTS)) && files.put(file, data) != null) {
-                    throw new InvalidAdapterException("the archive holds " + file + " twice");
-                }
+            } catch (ZipException e) {
+                throw new InvalidAdapterException("not a valid zip archive: " + e.getMessage());
+            } catch (IOException e) {
+                throw new InvalidAdapterException("cannot read the archive: " + e.getMessage());
             }
-        } catch (ZipException e) {
-            throw new InvalidAdapterException("not a valid zip archive: " + e.getMessage());
-        } catch (IOException e) {
-            throw new InvalidAdapterException("cannot read the archive: " + e.getMessage());
+            if (entries == 0) {
+                throw new InvalidAdapterException("not a zip archive, or an empty one (expected adapter_config.json and adapter_model.safetensors)");
+            }
+            if (found.size() < 2) {
+                throw new InvalidAdapterException("an adapter needs both " + AdapterFiles.CONFIG + " and " + AdapterFiles.WEIGHTS);
+            }
+            return validated(dir);
+        } finally {
+            deleteTree(dir);
         }
-        if (entries == 0) {
-            throw new InvalidAdapterException("not a zip archive, or an empty one (expected adapter_config.json and adapter_model.safetensors)");
+    }
+
+    /** Copies one entry through a fixed buffer to {@code target} (null: discarded); refuses more than {@code remaining} bytes. */
+    private long inflate(ZipInputStream in, Path target, long remaining) throws IOException {
+        byte[] buffer = new byte[1 << 16];
+        long written = 0;
+        try (OutputStream out = target == null ? OutputStream.nullOutputStream() : Files.newOutputStream(target)) {
+            int n;
+            while ((n = in.read(buffer)) > 0) {
+                written += n;
+                if (written > remaining) {
+                    throw new UploadTooLargeException("the archive unpacks to more than " + maxBytes + " bytes");
+                }
+                out.write(buffer, 0, n);
+            }
         }
-        return fromFiles(files.get(AdapterFiles.CONFIG), files.get(AdapterFiles.WEIGHTS));
+        return written;
     }
 
     /** The two PEFT files as uploaded (multipart). */
@@ -91,22 +123,11 @@ public final class AdapterUpload {
         if ((long) config.length + weights.length > maxBytes) {
             throw new UploadTooLargeException("the adapter's files exceed " + maxBytes + " bytes");
         }
-        Adapter adapter = validate(config, weights);
-        List<String> targets = adapter.targets().stream().sorted(Comparator.naturalOrder()).map(Projection::moduleName).toList();
-        return new Validated(canonicalZip(config, weights), adapter.type().label(), adapter.rank(), targets, adapter.baseFingerprint());
-    }
-
-    private Adapter validate(byte[] config, byte[] weights) {
-        Path dir = null;
+        Path dir = stagingDirectory();
         try {
-            dir = Files.createTempDirectory("chorus-upload-");
             Files.write(dir.resolve(AdapterFiles.CONFIG), config);
             Files.write(dir.resolve(AdapterFiles.WEIGHTS), weights);
-            return AdapterFiles.read(dir, base, maxRank, baseFingerprint);
-        } catch (AdapterFormatException e) {
-            // The reason without our temporary directory's name.
-            String message = dir == null ? e.getMessage() : e.getMessage().replace(dir + "/", "").replace(dir + ": ", "");
-            throw new InvalidAdapterException(message);
+            return validated(dir);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot stage an upload for validation", e);
         } finally {
@@ -114,17 +135,30 @@ public final class AdapterUpload {
         }
     }
 
-    private byte[] readLimited(ZipInputStream in, long remaining) throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        byte[] buffer = new byte[1 << 16];
-        int n;
-        while ((n = in.read(buffer)) > 0) {
-            if (out.size() + (long) n > remaining) {
-                throw new UploadTooLargeException("the archive unpacks to more than " + maxBytes + " bytes");
-            }
-            out.write(buffer, 0, n);
+    /** Validates the two staged files and repacks them canonically. */
+    private Validated validated(Path dir) {
+        Adapter adapter;
+        try {
+            adapter = AdapterFiles.read(dir, base, maxRank, baseFingerprint);
+        } catch (AdapterFormatException e) {
+            // The reason without our staging directory's name.
+            throw new InvalidAdapterException(e.getMessage().replace(dir + "/", "").replace(dir + ": ", ""));
         }
-        return out.toByteArray();
+        List<String> targets = adapter.targets().stream().sorted(Comparator.naturalOrder()).map(Projection::moduleName).toList();
+        try {
+            byte[] archive = canonicalZip(Files.readAllBytes(dir.resolve(AdapterFiles.CONFIG)), Files.readAllBytes(dir.resolve(AdapterFiles.WEIGHTS)));
+            return new Validated(archive, adapter.type().label(), adapter.rank(), targets, adapter.baseFingerprint());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read a staged upload", e);
+        }
+    }
+
+    private static Path stagingDirectory() {
+        try {
+            return Files.createTempDirectory("chorus-upload-");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot stage an upload for validation", e);
+        }
     }
 
     static byte[] canonicalZip(byte[] config, byte[] weights) {

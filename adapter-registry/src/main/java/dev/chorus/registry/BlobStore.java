@@ -67,6 +67,7 @@ public final class BlobStore {
                 throw new IOException("the blob directory's file system cannot rename atomically", e);
             }
             syncDirectory(target.getParent());
+            forgetDamaged(sha);
             return sha;
         } catch (IOException e) {
             deleteQuietly(temp);
@@ -91,6 +92,18 @@ public final class BlobStore {
             throw new CorruptBlobException("blob " + sha + " is damaged on disk (its bytes hash to " + actual + "); it was moved aside");
         }
         return file;
+    }
+
+    /** Blobs found damaged and moved aside since they were last stored whole. */
+    public Set<String> damaged() {
+        Set<String> out = new HashSet<>();
+        try (Stream<Path> files = Files.list(corrupt)) {
+            files.map(p -> p.getFileName().toString()).map(n -> n.substring(0, Math.min(64, n.length()))).filter(BlobStore::isSha256)
+                    .forEach(out::add);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list damaged blobs in " + corrupt, e);
+        }
+        return out;
     }
 
     public boolean exists(String sha) {
@@ -120,16 +133,16 @@ public final class BlobStore {
         return out;
     }
 
-    /** Deletes every blob not in {@code referenced}; returns how many went. */
-    public int collectGarbage(Set<String> referenced) {
-        int deleted = 0;
-        for (String sha : list()) {
-            if (!referenced.contains(sha)) {
-                deleteQuietly(path(sha));
-                deleted++;
-            }
+    /** Deletes blob {@code sha}; false when it was not there (or could not go: the next collection retries). */
+    public boolean delete(String sha) {
+        if (!exists(sha)) {
+            return false;
         }
-        return deleted;
+        try {
+            return Files.deleteIfExists(path(sha));
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private Path existing(String sha) {
@@ -141,6 +154,15 @@ public final class BlobStore {
 
     private Path path(String sha) {
         return root.resolve(sha.substring(0, 2)).resolve(sha);
+    }
+
+    /** Stored whole again: earlier damaged copies no longer describe it. */
+    private void forgetDamaged(String sha) {
+        try (Stream<Path> files = Files.list(corrupt)) {
+            files.filter(p -> p.getFileName().toString().startsWith(sha)).forEach(BlobStore::deleteQuietly);
+        } catch (IOException ignored) {
+            // a stale damaged copy only mislabels until the next upload of the same bytes
+        }
     }
 
     private void quarantine(String sha, Path file) {

@@ -3,6 +3,7 @@ package dev.chorus.registry;
 import dev.chorus.kafka.AdapterManifest;
 import dev.chorus.kafka.AdapterManifestLog;
 import dev.chorus.kafka.EventCodec;
+import dev.chorus.kafka.Sha256;
 import dev.chorus.kafka.TopicNames;
 import dev.chorus.kafka.Topics;
 import java.time.Duration;
@@ -13,22 +14,28 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongFunction;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.jboss.logging.Logger;
 
 /**
- * The adapter catalogue and its only writer. State lives on the compacted adapters topic;
- * this class materialises it at start, and every change is read–modify–publish under one lock: the
- * blob is durable before its manifest is produced (idempotent producer, acks=all), and a change
- * returns only once the manifest has been read back from the topic.
+ * The adapter catalogue and its only writer. State lives on the compacted adapters topic; this
+ * class materialises it at start, and every change is read–modify–publish under its adapter's lock
+ * (the single-writer guarantee is per key, so tenants never queue behind each other): the blob is
+ * durable before its manifest is produced (idempotent producer, acks=all), and a change returns
+ * only once the manifest has been read back. Every write is bounded end to end by the write
+ * timeout (lock wait, metadata, delivery, read-back); the blob of an upload whose manifest Kafka
+ * refused is removed at once.
  */
 public final class Catalogue implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Catalogue.class);
@@ -38,59 +45,86 @@ public final class Catalogue implements AutoCloseable {
     private final Duration timeout;
     private final AdapterManifestLog log;
     private final KafkaProducer<String, AdapterManifest> producer;
-    private final Object writeLock = new Object();
+    private final Admin admin;
+    private final Writability writability;
+    private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>(); // by tenant/name
+    private final Map<String, Integer> pendingBlobs = new ConcurrentHashMap<>(); // stored, their manifest not yet applied
+    private final Object collecting = new Object();
 
     public Catalogue(String bootstrapServers, TopicNames topics, BlobStore blobs, Duration timeout) {
         this.topic = topics.adapters();
         this.blobs = blobs;
         this.timeout = timeout;
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrapServers))) {
-            Topics.ensure(admin, (short) 1, topics);
+        try (Admin setup = Admin.create(Map.of("bootstrap.servers", bootstrapServers))) {
+            Topics.ensure(setup, (short) 1, topics);
         }
+        this.admin = Admin.create(Map.of("bootstrap.servers", bootstrapServers, "request.timeout.ms", "2000",
+                "default.api.timeout.ms", "2000", "reconnect.backoff.max.ms", "1000"));
         this.log = new AdapterManifestLog(bootstrapServers, topics, null).start(timeout.multipliedBy(2));
+        // A quarter of the timeout each for metadata and for delivery; the lock wait and the read-back share the rest.
+        long quarter = Math.max(timeout.toMillis() / 4, 250);
         this.producer = new KafkaProducer<>(Map.of(
                 "bootstrap.servers", bootstrapServers,
                 "acks", "all",
                 "enable.idempotence", "true",
-                "delivery.timeout.ms", Long.toString(Math.max(timeout.toMillis(), 1000)),
-                "request.timeout.ms", Long.toString(Math.max(timeout.toMillis() / 2, 500))),
+                "max.block.ms", Long.toString(quarter),
+                "delivery.timeout.ms", Long.toString(quarter),
+                "request.timeout.ms", Long.toString(quarter / 2),
+                "reconnect.backoff.max.ms", "1000"),
                 new StringSerializer(), EventCodec.ADAPTER_MANIFEST);
+        this.writability = new Writability(admin);
         LOG.infof("catalogue: %d adapters read from %s", log.all().size(), topic);
     }
 
     /** Stores the archive and adds it as the adapter's next version; the first version (or {@code promote}) becomes active. */
     public AdapterManifest addVersion(String tenant, String name, AdapterUpload.Validated upload, boolean promote,
             AdapterManifest.Provenance provenance) {
-        synchronized (writeLock) {
-            Optional<AdapterManifest> current = live(tenant, name);
-            Integer parent = provenance == null ? null : provenance.parentVersion();
-            if (parent != null && current.flatMap(m -> m.version(parent)).isEmpty()) {
-                throw new InvalidProvenanceException("parent version " + parent + " is not a version of " + tenant + "/" + name);
+        String sha = Sha256.hex(upload.archive());
+        pendingBlobs.merge(sha, 1, Integer::sum); // before the blob exists, so garbage collection leaves it alone
+        boolean taken = false;
+        try {
+            AdapterManifest published = write(tenant, name, deadline -> {
+                Optional<AdapterManifest> current = live(tenant, name);
+                Integer parent = provenance == null ? null : provenance.parentVersion();
+                if (parent != null && current.flatMap(m -> m.version(parent)).isEmpty()) {
+                    throw new InvalidProvenanceException("parent version " + parent + " is not a version of " + tenant + "/" + name);
+                }
+                blobs.put(upload.archive()); // durable before any manifest names it
+                int version = log.get(tenant, name).map(AdapterManifest::nextVersion).orElse(1);
+                List<AdapterManifest.Version> versions = new ArrayList<>(current.map(AdapterManifest::versions).orElse(List.of()));
+                versions.add(new AdapterManifest.Version(version, sha, upload.archive().length, upload.type(), upload.rank(),
+                        upload.targetModules(), upload.baseFingerprint(), Instant.now(), provenance));
+                int active = current.isEmpty() || promote ? version : current.get().activeVersion();
+                return publish(new AdapterManifest(AdapterManifest.SCHEMA_VERSION, tenant, name, active, version + 1, versions, Instant.now()),
+                        deadline);
+            });
+            taken = true;
+            return published;
+        } catch (ManifestWrittenException e) {
+            taken = true; // on the topic, only not read back yet: the blob is referenced
+            throw e;
+        } finally {
+            pendingBlobs.computeIfPresent(sha, (k, n) -> n == 1 ? null : n - 1);
+            if (!taken) {
+                deleteUnlessReferenced(sha);
             }
-            String sha = blobs.put(upload.archive()); // durable before any manifest names it
-            int version = log.get(tenant, name).map(AdapterManifest::nextVersion).orElse(1);
-            List<AdapterManifest.Version> versions = new ArrayList<>(current.map(AdapterManifest::versions).orElse(List.of()));
-            versions.add(new AdapterManifest.Version(version, sha, upload.archive().length, upload.type(), upload.rank(),
-                    upload.targetModules(), upload.baseFingerprint(), Instant.now(), provenance));
-            int active = current.isEmpty() || promote ? version : current.get().activeVersion();
-            return publish(new AdapterManifest(AdapterManifest.SCHEMA_VERSION, tenant, name, active, version + 1, versions, Instant.now()));
         }
     }
 
     /** Makes {@code version} the one new requests get (a rollback is a promote of an older version). */
     public AdapterManifest promote(String tenant, String name, int version) {
-        synchronized (writeLock) {
+        return write(tenant, name, deadline -> {
             AdapterManifest m = require(tenant, name);
             if (m.version(version).isEmpty()) {
                 throw new UnknownAdapterException("version " + version + " of adapter " + name);
             }
-            return publish(new AdapterManifest(m.schemaVersion(), tenant, name, version, m.nextVersion(), m.versions(), Instant.now()));
-        }
+            return publish(new AdapterManifest(m.schemaVersion(), tenant, name, version, m.nextVersion(), m.versions(), Instant.now()), deadline);
+        });
     }
 
     /** Deletes one version; the active one only when it is the last (which deletes the adapter). */
     public AdapterManifest deleteVersion(String tenant, String name, int version) {
-        synchronized (writeLock) {
+        AdapterManifest published = write(tenant, name, deadline -> {
             AdapterManifest m = require(tenant, name);
             if (m.version(version).isEmpty()) {
                 throw new UnknownAdapterException("version " + version + " of adapter " + name);
@@ -99,21 +133,20 @@ public final class Catalogue implements AutoCloseable {
                 throw new ActiveVersionException("version " + version + " is active; promote another version before deleting it");
             }
             List<AdapterManifest.Version> rest = m.versions().stream().filter(v -> v.version() != version).toList();
-            AdapterManifest next = new AdapterManifest(m.schemaVersion(), tenant, name, rest.isEmpty() ? 0 : m.activeVersion(),
-                    m.nextVersion(), rest, Instant.now());
-            AdapterManifest published = publish(next);
-            collectGarbage();
-            return published;
-        }
+            return publish(new AdapterManifest(m.schemaVersion(), tenant, name, rest.isEmpty() ? 0 : m.activeVersion(), m.nextVersion(), rest,
+                    Instant.now()), deadline);
+        });
+        collectGarbage();
+        return published;
     }
 
     /** Deletes every version; the name stays reserved against reusing version numbers. */
     public void deleteAdapter(String tenant, String name) {
-        synchronized (writeLock) {
+        write(tenant, name, deadline -> {
             AdapterManifest m = require(tenant, name);
-            publish(new AdapterManifest(m.schemaVersion(), tenant, name, 0, m.nextVersion(), List.of(), Instant.now()));
-            collectGarbage();
-        }
+            return publish(new AdapterManifest(m.schemaVersion(), tenant, name, 0, m.nextVersion(), List.of(), Instant.now()), deadline);
+        });
+        collectGarbage();
     }
 
     /** A live (not deleted) adapter. */
@@ -131,47 +164,105 @@ public final class Catalogue implements AutoCloseable {
         return list(tenant).stream().flatMap(m -> m.versions().stream()).anyMatch(v -> v.blobSha256().equals(sha));
     }
 
+    /** Whether the catalogue follows its topic. */
     public boolean healthy() {
         return log.healthy();
+    }
+
+    /** Whether a write could succeed now: the catalogue follows its topic and the broker answers. */
+    public boolean writable() {
+        return log.healthy() && writability.brokerAnswers();
+    }
+
+    /** Runs {@code change} under the adapter's lock with what is left of the write's deadline (System.nanoTime()). */
+    private AdapterManifest write(String tenant, String name, LongFunction<AdapterManifest> change) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        ReentrantLock lock = locks.computeIfAbsent(AdapterManifest.key(tenant, name), k -> new ReentrantLock());
+        try {
+            if (!lock.tryLock(timeout.toMillis() / 4, TimeUnit.MILLISECONDS)) {
+                throw new CatalogueUnavailableException("another change of adapter " + name + " is still in progress; try again");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CatalogueUnavailableException("interrupted while waiting to change adapter " + name);
+        }
+        try {
+            return change.apply(deadline);
+        } finally {
+            lock.unlock();
+        }
     }
 
     private AdapterManifest require(String tenant, String name) {
         return live(tenant, name).orElseThrow(() -> new UnknownAdapterException("adapter " + name));
     }
 
-    private AdapterManifest publish(AdapterManifest manifest) {
+    private AdapterManifest publish(AdapterManifest manifest, long deadline) {
         RecordMetadata sent;
         try {
-            sent = producer.send(new ProducerRecord<>(topic, manifest.key(), manifest))
-                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (ExecutionException | TimeoutException e) {
-            Throwable cause = e.getCause() != null ? e.getCause() : e;
-            throw new CatalogueUnavailableException("Kafka did not take the manifest of " + manifest.key() + ": " + cause.getMessage());
+            // Bounded by max.block.ms and delivery.timeout.ms: when this fails, the record was not written.
+            sent = producer.send(new ProducerRecord<>(topic, manifest.key(), manifest)).get();
+        } catch (ExecutionException | KafkaException e) {
+            Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+            writability.failed();
+            throw new CatalogueUnavailableException("Kafka did not take the manifest of " + manifest.key() + " (" + cause.getMessage()
+                    + "); nothing was changed");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CatalogueUnavailableException("interrupted while publishing " + manifest.key());
         }
-        if (!log.awaitApplied(new TopicPartition(sent.topic(), sent.partition()), sent.offset(), timeout)) {
-            throw new CatalogueUnavailableException("the manifest of " + manifest.key() + " was written but not read back within " + timeout);
+        Duration left = Duration.ofNanos(Math.max(deadline - System.nanoTime(), TimeUnit.MILLISECONDS.toNanos(100)));
+        if (!log.awaitApplied(new TopicPartition(sent.topic(), sent.partition()), sent.offset(), left)) {
+            throw new ManifestWrittenException("the manifest of " + manifest.key() + " was written but not read back within " + timeout);
         }
+        writability.succeeded();
         return log.get(manifest.tenant(), manifest.name()).orElseThrow();
     }
 
-    /** Blobs no live version references; under the write lock, so no upload is between its blob and its manifest. */
-    private void collectGarbage() {
-        Set<String> referenced = new HashSet<>();
-        for (AdapterManifest m : log.all()) {
-            m.versions().forEach(v -> referenced.add(v.blobSha256()));
+    /** Removes a failed upload's blob unless a live version (or another upload in flight) uses the same bytes. */
+    private void deleteUnlessReferenced(String sha) {
+        synchronized (collecting) {
+            if (!pendingBlobs.containsKey(sha) && !references(null, sha) && blobs.delete(sha)) {
+                LOG.infof("removed blob %s of an upload Kafka did not take", sha);
+            }
         }
-        int deleted = blobs.collectGarbage(referenced);
-        if (deleted > 0) {
-            LOG.infof("deleted %d unreferenced blobs", deleted);
+    }
+
+    /**
+     * Blobs no manifest references. Blobs are listed first: an upload marks its blob pending before
+     * storing it and unmarks it only once its manifest is applied, so every listed blob is pending
+     * or referenced by then.
+     */
+    private void collectGarbage() {
+        synchronized (collecting) {
+            Set<String> stored = blobs.list();
+            Set<String> keep = new HashSet<>(pendingBlobs.keySet());
+            for (AdapterManifest m : log.all()) {
+                m.versions().forEach(v -> keep.add(v.blobSha256()));
+            }
+            int deleted = 0;
+            for (String sha : stored) {
+                if (!keep.contains(sha) && blobs.delete(sha)) {
+                    deleted++;
+                }
+            }
+            if (deleted > 0) {
+                LOG.infof("deleted %d unreferenced blobs", deleted);
+            }
         }
     }
 
     @Override
     public void close() {
         producer.close(Duration.ofSeconds(5));
+        admin.close(Duration.ofSeconds(2));
         log.close();
+    }
+
+    /** A write Kafka took but the catalogue did not read back in time: still 503, but its blob stays. */
+    static final class ManifestWrittenException extends CatalogueUnavailableException {
+        ManifestWrittenException(String message) {
+            super(message);
+        }
     }
 }

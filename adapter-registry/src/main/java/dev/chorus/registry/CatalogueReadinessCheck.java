@@ -5,7 +5,10 @@ import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Readiness;
 
-/** Ready while the catalogue follows chorus.adapters: without it, reads would be stale and writes could not be read back. */
+/**
+ * Ready while the catalogue follows chorus.adapters and the broker takes writes: without the first,
+ * reads would be stale; without the second, every upload, promote and delete would answer 503.
+ */
 @Readiness
 @ApplicationScoped
 public class CatalogueReadinessCheck implements HealthCheck {
@@ -17,7 +20,10 @@ public class CatalogueReadinessCheck implements HealthCheck {
 
     @Override
     public HealthCheckResponse call() {
-        boolean up = registry.catalogue() != null && registry.catalogue().healthy();
-        return HealthCheckResponse.named("adapter-catalogue").status(up).build();
+        Catalogue catalogue = registry.catalogue();
+        boolean following = catalogue != null && catalogue.healthy();
+        boolean writable = following && catalogue.writable();
+        return HealthCheckResponse.named("adapter-catalogue").status(following && writable)
+                .withData("following", following).withData("writable", writable).build();
     }
 }

@@ -11,6 +11,9 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
@@ -25,6 +28,7 @@ public class Registry {
     private BlobStore blobs;
     private AdapterUpload uploads;
     private Catalogue catalogue;
+    private Semaphore validations;
 
     public Registry(RegistryConfig config, TopicNames topics, @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers) {
         this.config = config;
@@ -40,6 +44,7 @@ public class Registry {
         blobs = new BlobStore(Path.of(config.blobDirectory()));
         uploads = new AdapterUpload(baseConfig, fingerprint, config.maxRank(), config.maxUploadBytes());
         catalogue = new Catalogue(bootstrapServers, topics, blobs, config.writeTimeout());
+        validations = new Semaphore(config.maxConcurrentUploads(), true);
         LOG.infof("adapter registry for base %s (%s), blobs in %s, Kafka %s", base.getFileName(), fingerprint,
                 Path.of(config.blobDirectory()).toAbsolutePath().normalize(), bootstrapServers);
     }
@@ -60,6 +65,26 @@ public class Registry {
 
     public Catalogue catalogue() {
         return catalogue;
+    }
+
+    /**
+     * Runs one upload's unpacking and validation in one of the bounded places (memory and disk grow
+     * with each), waiting up to 30 s for one; {@link UploadsBusyException} after that.
+     */
+    public <T> T validating(Supplier<T> work) {
+        try {
+            if (!validations.tryAcquire(30, TimeUnit.SECONDS)) {
+                throw new UploadsBusyException("the registry is validating " + config.maxConcurrentUploads() + " uploads; retry shortly");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UploadsBusyException("interrupted while waiting to validate an upload");
+        }
+        try {
+            return work.get();
+        } finally {
+            validations.release();
+        }
     }
 
     public long maxUploadBytes() {

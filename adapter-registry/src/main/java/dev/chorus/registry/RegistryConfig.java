@@ -26,6 +26,10 @@ public interface RegistryConfig {
     @WithDefault("134217728")
     long maxUploadBytes();
 
+    /** Uploads unpacked and validated at once (each may hold up to max-upload-bytes); more wait up to 30 s, then get 429. */
+    @WithDefault("2")
+    int maxConcurrentUploads();
+
     /** How long a write waits for Kafka to take its manifest and for the catalogue to read it back. */
     @WithDefault("15s")
     Duration writeTimeout();

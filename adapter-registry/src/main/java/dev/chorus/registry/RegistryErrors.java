@@ -12,6 +12,7 @@ import org.jboss.logging.Logger;
 @ApplicationScoped
 public class RegistryErrors {
     private static final Logger LOG = Logger.getLogger(RegistryErrors.class);
+    private static final int CATALOGUE_RETRY_AFTER_SECONDS = 5;
 
     @Produces
     @Singleton
@@ -21,10 +22,14 @@ public class RegistryErrors {
                 .on(UploadTooLargeException.class, e -> ApiException.of(413, "too_large", e.getMessage()))
                 .on(InvalidProvenanceException.class, e -> ApiException.of(400, "invalid_request", e.getMessage()))
                 .on(InvalidAdapterException.class, e -> ApiException.of(422, "invalid_adapter", e.getMessage()))
+                .on(UploadsBusyException.class, e -> ApiException.of(429, "uploads_busy", e.getMessage()).retryAfter(5))
                 .on(UnknownAdapterException.class, e -> ApiException.of(404, "not_found", e.getMessage()))
                 .on(BlobNotFoundException.class, e -> ApiException.of(404, "not_found", e.getMessage()))
                 .on(ActiveVersionException.class, e -> ApiException.of(409, "conflict", e.getMessage()))
-                .on(CatalogueUnavailableException.class, e -> ApiException.of(503, "catalogue_unavailable", e.getMessage()))
+                .on(CatalogueUnavailableException.class, e -> {
+                    LOG.warn(e.getMessage());
+                    return ApiException.of(503, "catalogue_unavailable", e.getMessage()).retryAfter(CATALOGUE_RETRY_AFTER_SECONDS);
+                })
                 .on(CorruptBlobException.class, e -> {
                     LOG.error(e.getMessage());
                     return ApiException.of(500, "corrupt_blob", "the stored blob is damaged and was withdrawn; re-upload the adapter");

@@ -5,10 +5,13 @@ import dev.chorus.kafka.Names;
 import dev.chorus.edge.auth.ApiKeys;
 import dev.chorus.edge.auth.Caller;
 import dev.chorus.edge.http.ApiException;
+import dev.chorus.edge.http.EdgeRoutes;
 import dev.chorus.edge.http.ErrorMapper;
+import dev.chorus.edge.http.JsonBodies;
+import dev.chorus.edge.http.RequestRejectedException;
+import dev.chorus.edge.http.TenantGate;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpHeaders;
-import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.FileUpload;
 import io.vertx.ext.web.Router;
@@ -20,6 +23,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import org.jboss.logging.Logger;
 
@@ -33,25 +38,40 @@ public class RegistryRoutes {
     private static final Logger LOG = Logger.getLogger(RegistryRoutes.class);
     private static final String ADAPTER = "/v1/tenants/:tenant/adapters/:name";
 
+    private static final long SMALL_BODY_BYTES = 64 * 1024;
+    private static final Set<String> UPLOAD_TYPES = Set.of("application/zip", "application/x-zip-compressed", "application/octet-stream",
+            "multipart/form-data");
+
     private final Registry registry;
     private final ApiKeys keys;
     private final BlobRoute blobs;
     private final ErrorMapper errors;
+    private final EdgeRoutes edge;
 
-    public RegistryRoutes(Registry registry, ApiKeys keys, BlobRoute blobs, ErrorMapper errors) {
+    public RegistryRoutes(Registry registry, ApiKeys keys, BlobRoute blobs, ErrorMapper errors, EdgeRoutes edge) {
         this.registry = registry;
         this.keys = keys;
         this.blobs = blobs;
         this.errors = errors;
+        this.edge = edge;
     }
 
     void init(@Observes Router router) {
         BodyHandler uploadBody = BodyHandler.create(true).setBodyLimit(registry.maxUploadBytes()).setDeleteUploadedFilesOnEnd(true);
-        BodyHandler smallBody = BodyHandler.create(false).setBodyLimit(64 * 1024);
+        BodyHandler smallBody = BodyHandler.create(false).setBodyLimit(SMALL_BODY_BYTES);
         Handler<RoutingContext> authenticated = keys.authenticateThen(null, this::rejected);
-        router.put(ADAPTER).handler(keys.authenticateThen(uploadBody, this::rejected)).handler(this::upload).failureHandler(this::failed);
-        router.post(ADAPTER + "/promote").handler(keys.authenticateThen(smallBody, this::rejected)).handler(this::promote)
-                .failureHandler(this::failed);
+        // The path's tenant and the content type are checked before a byte of the body is read.
+        // One upload per tenant reads its body at a time (a few more wait): bodies are held in memory. The
+        // share is the path's tenant's, so an operator uploading for many tenants is not held to one.
+        TenantGate uploadsPerTenant = new TenantGate(1, 8);
+        ApiKeys.Admission admitUpload = (ctx, caller, proceed) -> {
+            admitUpload(ctx, caller);
+            uploadsPerTenant.admission().admit(ctx, Caller.tenant(ctx.pathParam("tenant")), proceed);
+        };
+        router.put(ADAPTER).handler(keys.authenticateThen(admitUpload, uploadBody, this::rejected)).handler(this::upload)
+                .failureHandler(edge.failures(registry.maxUploadBytes()));
+        router.post(ADAPTER + "/promote").handler(keys.authenticateThen(ApiKeys.Admission.checking(RegistryRoutes::admitPathOnly), smallBody, this::rejected))
+                .handler(this::promote).failureHandler(edge.failures(SMALL_BODY_BYTES));
         router.get("/v1/tenants/:tenant/adapters").handler(authenticated).handler(this::list);
         router.get(ADAPTER).handler(authenticated).handler(this::manifest);
         router.get(ADAPTER + "/versions").handler(authenticated).handler(this::versions);
@@ -76,8 +96,8 @@ public class RegistryRoutes {
         }
         respond(ctx, 201, () -> {
             AdapterManifest.Provenance p = provenance == null ? null : ProvenanceJson.parse(provenance);
-            AdapterUpload.Validated upload = validated(ctx);
-            return ManifestJson.of(registry.catalogue().addVersion(tenant, name, upload, promote, p));
+            AdapterUpload.Validated upload = registry.validating(() -> validated(ctx));
+            return ManifestJson.of(registry.catalogue().addVersion(tenant, name, upload, promote, p), damaged());
         });
     }
 
@@ -116,25 +136,24 @@ public class RegistryRoutes {
         if (tenant == null || name == null) {
             return;
         }
-        Integer version;
+        int v;
         try {
-            JsonObject body = ctx.body().asJsonObject();
-            version = body == null ? null : body.getInteger("version");
-        } catch (DecodeException | ClassCastException e) {
-            version = null;
-        }
-        if (version == null || version < 1) {
-            ErrorMapper.send(ctx.response(), ApiException.of(400, "invalid_request", "the body must be {\"version\": N} with N >= 1"));
+            Long version = JsonBodies.integer(JsonBodies.object(ctx.body().buffer()), "version", 1, Integer.MAX_VALUE);
+            if (version == null) {
+                throw new RequestRejectedException(RequestRejectedException.Reason.INVALID_BODY, "the body must be {\"version\": N} with N >= 1");
+            }
+            v = version.intValue();
+        } catch (RequestRejectedException e) {
+            errors.send(ctx.response(), e);
             return;
         }
-        int v = version;
-        respond(ctx, 200, () -> ManifestJson.of(registry.catalogue().promote(tenant, name, v)));
+        respond(ctx, 200, () -> ManifestJson.of(registry.catalogue().promote(tenant, name, v), damaged()));
     }
 
     private void list(RoutingContext ctx) {
         String tenant = tenant(ctx);
         if (tenant != null) {
-            respond(ctx, 200, () -> ManifestJson.list(registry.catalogue().list(tenant)));
+            respond(ctx, 200, () -> ManifestJson.list(registry.catalogue().list(tenant), damaged()));
         }
     }
 
@@ -144,21 +163,21 @@ public class RegistryRoutes {
             ErrorMapper.send(ctx.response(), ApiException.of(403, "forbidden", "listing every tenant's adapters needs an operator key"));
             return;
         }
-        respond(ctx, 200, () -> ManifestJson.list(registry.catalogue().list(null)));
+        respond(ctx, 200, () -> ManifestJson.list(registry.catalogue().list(null), damaged()));
     }
 
     private void manifest(RoutingContext ctx) {
-        withAdapter(ctx, m -> ManifestJson.of(m));
+        withAdapter(ctx, m -> ManifestJson.of(m, damaged()));
     }
 
     private void versions(RoutingContext ctx) {
-        withAdapter(ctx, m -> new JsonObject().put("versions", ManifestJson.versions(m)));
+        withAdapter(ctx, m -> new JsonObject().put("versions", ManifestJson.versions(m, damaged())));
     }
 
     private void version(RoutingContext ctx) {
         Integer v = versionParam(ctx);
         if (v != null) {
-            withAdapter(ctx, m -> m.version(v).map(x -> ManifestJson.version(x, m.activeVersion()))
+            withAdapter(ctx, m -> m.version(v).map(x -> ManifestJson.version(x, m.activeVersion(), damaged()))
                     .orElseThrow(() -> new UnknownAdapterException("version " + v + " of adapter " + m.name())));
         }
     }
@@ -168,7 +187,7 @@ public class RegistryRoutes {
         String name = name(ctx);
         Integer v = tenant == null || name == null ? null : versionParam(ctx);
         if (v != null) {
-            respond(ctx, 200, () -> ManifestJson.of(registry.catalogue().deleteVersion(tenant, name, v)));
+            respond(ctx, 200, () -> ManifestJson.of(registry.catalogue().deleteVersion(tenant, name, v), damaged()));
         }
     }
 
@@ -189,6 +208,27 @@ public class RegistryRoutes {
         if (tenant != null && name != null) {
             respond(ctx, 200, () -> view.apply(registry.catalogue().live(tenant, name)
                     .orElseThrow(() -> new UnknownAdapterException("adapter " + name))));
+        }
+    }
+
+    /** Before an upload's body is read: the caller may write to the path's adapter, and sends a zip or multipart form. */
+    private static void admitUpload(RoutingContext ctx, Caller caller) {
+        admitPathOnly(ctx, caller);
+        String type = ctx.request().getHeader(HttpHeaders.CONTENT_TYPE);
+        String mediaType = type == null ? null : type.split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
+        if (mediaType != null && !mediaType.isEmpty() && !UPLOAD_TYPES.contains(mediaType)) {
+            throw new RequestRejectedException(RequestRejectedException.Reason.UNSUPPORTED_MEDIA_TYPE, "send the adapter as application/zip or "
+                    + "as multipart/form-data with adapter_config.json and adapter_model.safetensors, not " + mediaType);
+        }
+    }
+
+    private static void admitPathOnly(RoutingContext ctx, Caller caller) {
+        String tenant = ctx.pathParam("tenant");
+        if (!Names.valid(tenant) || !Names.valid(ctx.pathParam("name"))) {
+            throw ApiException.of(400, "invalid_request", "tenant and adapter names are 1-128 letters, digits, '.', '_' or '-'");
+        }
+        if (!caller.mayAccess(tenant)) {
+            throw ApiException.of(403, "forbidden", "this key cannot act for tenant " + tenant);
         }
     }
 
@@ -230,6 +270,10 @@ public class RegistryRoutes {
         return null;
     }
 
+    private Set<String> damaged() {
+        return registry.blobs().damaged();
+    }
+
     private void respond(RoutingContext ctx, int status, Callable<JsonObject> work) {
         ctx.vertx().executeBlocking(work, false).onComplete(result -> {
             if (result.succeeded()) {
@@ -246,18 +290,8 @@ public class RegistryRoutes {
         });
     }
 
-    /** A request without a valid key. */
+    /** A request without a valid key, or one refused before its body was read. */
     private void rejected(RoutingContext ctx, Throwable error) {
         errors.send(ctx.response(), error);
-    }
-
-    /** Failures raised before our handlers (a body beyond the limit, ...) get the same JSON errors. */
-    private void failed(RoutingContext ctx) {
-        if (ctx.statusCode() == 413) {
-            ErrorMapper.send(ctx.response(), ApiException.of(413, "too_large",
-                    "the upload exceeds " + registry.maxUploadBytes() + " bytes"));
-        } else {
-            errors.send(ctx.response(), ctx.failure() != null ? ctx.failure() : new IllegalStateException("status " + ctx.statusCode()));
-        }
     }
 }

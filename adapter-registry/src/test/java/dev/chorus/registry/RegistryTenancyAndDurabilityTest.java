@@ -3,7 +3,9 @@ package dev.chorus.registry;
 import static dev.chorus.registry.RegistryApiTest.ACME;
 import static dev.chorus.registry.RegistryApiTest.as;
 import static dev.chorus.registry.RegistryApiTest.uploadZip;
+import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.everyItem;
 import static org.hamcrest.Matchers.hasItems;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -118,9 +120,13 @@ class RegistryTenancyAndDurabilityTest {
         Files.write(file, bytes);
         as(ACME).get("/v1/blobs/" + sha).then().statusCode(500).body("error.code", equalTo("corrupt_blob"));
         as(ACME).get("/v1/blobs/" + sha).then().statusCode(404); // withdrawn, not served on a second try either
+        // The catalogue's view says so, instead of listing an "active" version nobody can load.
+        as(ACME).get("/v1/tenants/acme/adapters/fragile/versions").then().statusCode(200)
+                .body("versions[0].status", equalTo("unusable")).body("versions[0].status_reason", containsString("damaged"));
         // Re-uploading the same files heals it: the blob is written again under the same name.
         uploadZip(ACME, "acme", "fragile", TestUploads.zip(AdapterType.SCALE, 0, 51)).then().statusCode(201);
         byte[] healed = as(ACME).get("/v1/blobs/" + sha).then().statusCode(200).extract().asByteArray();
         assertEquals(sha, TestUploads.sha256(healed));
+        as(ACME).get("/v1/tenants/acme/adapters/fragile/versions").then().statusCode(200).body("versions.status", everyItem(equalTo("available")));
     }
 }

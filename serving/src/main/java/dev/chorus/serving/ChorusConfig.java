@@ -56,6 +56,14 @@ public interface ChorusConfig {
         /** Largest accepted request body; bigger bodies get 413 before any JSON parsing. */
         @WithDefault("1048576")
         int maxRequestBytes();
+
+        /** Requests of one tenant read, parsed and tokenized at once; the rest wait (see tenant-queue). */
+        @WithDefault("2")
+        int tenantConcurrency();
+
+        /** Requests of one tenant waiting for their turn to be prepared; beyond this they get 429 + Retry-After. */
+        @WithDefault("128")
+        int tenantQueue();
     }
 
     interface Feedback {

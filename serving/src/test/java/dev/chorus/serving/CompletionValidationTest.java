@@ -5,6 +5,7 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.not;
 import static org.hamcrest.Matchers.emptyOrNullString;
+import static org.hamcrest.Matchers.matchesPattern;
 
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
@@ -61,7 +62,28 @@ class CompletionValidationTest {
                 .body("error.type", equalTo("invalid_request_error"))
                 .body("error.message", not(emptyOrNullString()))
                 .body("error.message", not(containsString("Exception")))
+                .body("error.message", not(matchesPattern(JAVA_NAME)))
                 .body("error.param", equalTo(param));
+    }
+
+    /** A Java class or package name anywhere in a message (the JSON decoder's own messages carry them). */
+    static final String JAVA_NAME = "(?s).*(`|\\b(java|javax|io\\.vertx|io\\.netty|com\\.fasterxml)\\.[a-zA-Z]).*";
+
+    @Test
+    void unknownRoutesAndWrongMethodsGetOpenAiErrors() {
+        ServingTestSupport.api().get("/v1/engines").then().statusCode(404).contentType("application/json")
+                .body("error.type", equalTo("invalid_request_error")).body("error.code", equalTo("not_found"))
+                .body("error.message", containsString("/v1/engines"));
+        ServingTestSupport.api().get("/v1/completions").then().statusCode(405).contentType("application/json")
+                .body("error.code", equalTo("method_not_allowed"));
+        ServingTestSupport.api().delete("/v1/models").then().statusCode(405).contentType("application/json");
+    }
+
+    @Test
+    void aBodyBeyondTheHttpLayersDefaultCutOffStillGetsAJson413() {
+        // 11 MB: the HTTP layer's default limit (10 MiB) used to answer first, with an empty body.
+        post("{\"prompt\": \"" + "a".repeat(11_000_000) + "\"}").then().statusCode(413).contentType("application/json")
+                .body("error.code", equalTo("request_too_large")).body("error.message", containsString("1048576"));
     }
 
     @Test

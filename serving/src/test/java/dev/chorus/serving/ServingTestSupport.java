@@ -2,6 +2,7 @@ package dev.chorus.serving;
 
 import static io.restassured.RestAssured.given;
 
+import io.quarkus.test.common.http.TestHTTPResourceManager;
 import io.restassured.http.ContentType;
 import io.restassured.response.Response;
 import io.restassured.specification.RequestSpecification;
@@ -80,7 +81,7 @@ final class ServingTestSupport {
     }
 
     static String scrape() {
-        return given().get("/q/metrics").then().statusCode(200).extract().asString();
+        return given().baseUri(TestHTTPResourceManager.getManagementUri()).get("/metrics").then().statusCode(200).extract().asString();
     }
 
     static void sleep(long millis) {

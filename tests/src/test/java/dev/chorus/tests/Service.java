@@ -22,35 +22,59 @@ final class Service implements AutoCloseable {
     private final Process process;
     private final int port;
     private final Path log;
+    private final Path jar;
+    private final Map<String, String> config;
+    private final Path logDir;
 
-    private Service(String name, Process process, int port, Path log) {
+    private Service(String name, Process process, int port, Path log, Path jar, Map<String, String> config, Path logDir) {
         this.name = name;
         this.process = process;
         this.port = port;
         this.log = log;
+        this.jar = jar;
+        this.config = config;
+        this.logDir = logDir;
     }
 
     /** Starts {@code jar} with the given config (as -D properties) and waits until /q/health/ready answers 200. */
     static Service start(String name, Path jar, Map<String, String> config, Path logDir) {
+        return start(name, jar, config, logDir, freePort());
+    }
+
+    /** The same service again, on the same port with the same configuration (after a kill or a stop). */
+    Service restart() {
+        return start(name, jar, config, logDir, port);
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    boolean alive() {
+        return process.isAlive();
+    }
+
+    static Service start(String name, Path jar, Map<String, String> config, Path logDir, int port) {
         if (!Files.isRegularFile(jar)) {
             throw new IllegalStateException(jar + " is missing: build the reactor (./mvnw -B verify) so the services are packaged first");
         }
-        int port = freePort();
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx1g");
         command.add("-Dquarkus.http.port=" + port);
+        command.add("-Dquarkus.management.port=" + freePort()); // where a service has one (serving's metrics)
         config.forEach((k, v) -> command.add("-D" + k + "=" + v));
         command.add("-jar");
         command.add(jar.toString());
         try {
             Files.createDirectories(logDir);
             Path log = logDir.resolve(name + "-" + port + ".log");
-            ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+            ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
             builder.environment().put("DJL_OFFLINE", "true");
             // Three JVMs and the test share two cores: one PyTorch thread each, so no op waits on a descheduled sibling thread.
             builder.environment().put("OMP_NUM_THREADS", "1");
-            Service service = new Service(name, builder.start(), port, log);
+            Service service = new Service(name, builder.start(), port, log, jar, Map.copyOf(config), logDir);
             service.awaitReady();
             return service;
         } catch (IOException e) {

@@ -59,7 +59,8 @@ public final class AdapterCache {
     private final int hostCapacity;
     private final SlotWriter slots;
     private final AdapterSource source;
-    private final Executor loader;
+    private final Executor loader; // loads from local storage
+    private final Executor fetcher; // loads that download first
     private final EvictionListener listener;
     // Insertion order kept as recency order: touch() moves an entry to the end, so iteration starts at
     // the least recently used. Pin changes do not count as use.
@@ -77,6 +78,15 @@ public final class AdapterCache {
      */
     public AdapterCache(int deviceSlots, int hostCapacity, SlotWriter slots, AdapterSource source, Executor loader,
             EvictionListener listener) {
+        this(deviceSlots, hostCapacity, slots, source, loader, loader, listener);
+    }
+
+    /**
+     * As above, with loads that must download first ({@link AdapterSource#local} false) on {@code fetcher},
+     * so an adapter already on local storage never waits behind a slow or failing download.
+     */
+    public AdapterCache(int deviceSlots, int hostCapacity, SlotWriter slots, AdapterSource source, Executor loader, Executor fetcher,
+            EvictionListener listener) {
         if (deviceSlots < 1 || hostCapacity < deviceSlots) {
             throw new IllegalArgumentException("need at least one device slot and a host tier at least as large (max-cpu-loras "
                     + hostCapacity + " < max-loras " + deviceSlots + ")");
@@ -86,6 +96,7 @@ public final class AdapterCache {
         this.slots = slots;
         this.source = source;
         this.loader = loader;
+        this.fetcher = fetcher;
         this.listener = listener;
         this.slotOwner = new AdapterKey[deviceSlots + 1];
     }
@@ -222,7 +233,7 @@ public final class AdapterCache {
     private void startLoad(AdapterKey key) {
         touch(key, new Loading(System.nanoTime()));
         try {
-            loader.execute(() -> deliver.accept(load(key)));
+            (source.local(key) ? loader : fetcher).execute(() -> deliver.accept(load(key)));
         } catch (RejectedExecutionException e) {
             EngineException error = new EngineException("adapter loading has shut down", e);
             touch(key, new Failed(error));

@@ -23,6 +23,8 @@ public record AdapterConfig(AdapterKind kind, Set<Projection> targets, String ba
     static final String GROUP_SIZE = "chorus.group_size";
     static final String BASE_FINGERPRINT = "chorus.base_fingerprint";
     private static final String LEGACY_BLOCK = "chorus";
+    /** Far beyond any trained adapter's α (PEFT's are up to a few hundred), far below where s·B·A loses meaning. */
+    static final double MAX_ALPHA = 1e6;
 
     public AdapterConfig {
         if (targets.isEmpty()) {
@@ -48,27 +50,32 @@ public record AdapterConfig(AdapterKind kind, Set<Projection> targets, String ba
             throw new AdapterFormatException(where + ": " + e.getMessage());
         }
         JsonNode r = config.get("r");
-        if (r != null && (!r.isIntegralNumber() || r.asInt() < 0)) {
-            throw new AdapterFormatException(where + ": field r must be a positive integer");
+        if (r != null && (!r.isIntegralNumber() || !r.canConvertToInt() || r.intValue() < 0)) {
+            throw new AdapterFormatException(where + ": field r must be a positive integer, not " + r);
+        }
+        float alpha = alpha(config.get("lora_alpha"), r == null ? 0 : r.intValue(), where);
+        JsonNode rsLora = config.get("use_rslora");
+        if (rsLora != null && !rsLora.isNull() && !rsLora.isBoolean()) {
+            throw new AdapterFormatException(where + ": use_rslora must be true or false");
         }
         AdapterKind kind = AdapterKind.of(type, new AdapterKind.Parameters() {
             @Override
             public int rank() {
-                if (r == null || r.asInt() < 1) {
+                if (r == null || r.intValue() < 1) {
                     throw new AdapterFormatException(where + ": field r must be a positive integer");
                 }
-                return r.asInt();
+                return r.intValue();
             }
 
             @Override
             public float alpha() {
-                return (float) config.path("lora_alpha").asDouble(r == null ? 0 : r.asInt());
+                return alpha;
             }
 
             @Override
             public float scaling() {
                 int rank = rank();
-                return (float) (alpha() / (config.path("use_rslora").asBoolean(false) ? Math.sqrt(rank) : rank));
+                return (float) (alpha / (rsLora != null && rsLora.asBoolean(false) ? Math.sqrt(rank) : rank));
             }
 
             @Override
@@ -81,6 +88,20 @@ public record AdapterConfig(AdapterKind kind, Set<Projection> targets, String ba
             }
         });
         return new AdapterConfig(kind, targets(config.path("target_modules"), where), chorus.get(BASE_FINGERPRINT, "base_fingerprint").orElse(null));
+    }
+
+    /**
+     * lora_alpha as an exact finite number within ±{@link #MAX_ALPHA} (absent: r, PEFT's default);
+     * "NaN", "Infinity", 1e309 and strings are refused rather than read as garbage scalings.
+     */
+    private static float alpha(JsonNode node, int rank, String where) {
+        if (node == null || node.isNull()) {
+            return rank;
+        }
+        if (!node.isNumber() || !Double.isFinite(node.doubleValue()) || Math.abs(node.doubleValue()) > MAX_ALPHA) {
+            throw new AdapterFormatException(where + ": lora_alpha must be a finite number within ±" + (long) MAX_ALPHA + ", not " + node);
+        }
+        return node.floatValue();
     }
 
     /** Chorus's fields: the safetensors header's, else the old adapter_config.json block's. */

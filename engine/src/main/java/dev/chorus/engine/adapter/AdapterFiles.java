@@ -30,6 +30,8 @@ public final class AdapterFiles {
     public static final String CONFIG = "adapter_config.json";
     public static final String WEIGHTS = "adapter_model.safetensors";
     private static final ObjectMapper JSON = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    /** The largest |entry| of an adapter's delta on one projection; see {@link #checkDeltaBound}. */
+    static final double MAX_DELTA = 1e4;
     private static final Pattern NAME = Pattern.compile(
             "base_model\\.model\\.model\\.layers\\.(\\d+)\\.(?:self_attn|mlp)\\.(\\w+_proj)\\.(lora_A|lora_B|chorus_scale)(?:\\.default)?(?:\\.weight)?");
 
@@ -105,12 +107,42 @@ public final class AdapterFiles {
                 throw new AdapterFormatException(file + ": layer " + e.getKey().layer() + " " + p.moduleName() + " needs "
                         + (roles.size() == 2 ? "both " : "") + String.join(" and ", roles));
             }
-            modules.put(e.getKey(), kind.weights(p, base, values));
+            ModuleWeights weights = kind.weights(p, base, values);
+            checkDeltaBound(kind, weights, file + ": layer " + e.getKey().layer() + " " + p.moduleName());
+            modules.put(e.getKey(), weights);
         }
         if (modules.isEmpty()) {
             throw new AdapterFormatException(file + ": no adapter tensors");
         }
         return modules;
+    }
+
+    /**
+     * Refuses weights whose delta can leave fp32's useful range: every entry of s·B·A is at most
+     * |s|·r·max|A|·max|B| (qa-hira's s·A/g and a scale's factor alike), and beyond {@link #MAX_DELTA}
+     * the first activation it multiplies overflows or swamps the base weights (entries of order 1).
+     */
+    private static void checkDeltaBound(AdapterKind kind, ModuleWeights w, String where) {
+        double bound;
+        if (w instanceof ModuleWeights.LowRank lr) {
+            bound = Math.abs((double) kind.scaling()) * kind.rank() * maxAbs(lr.a()) * maxAbs(lr.b());
+        } else if (w instanceof ModuleWeights.HiraFactor h) {
+            bound = Math.abs((double) kind.scaling()) * maxAbs(h.a());
+        } else {
+            bound = maxAbs(((ModuleWeights.ChannelScales) w).scales());
+        }
+        if (!(bound <= MAX_DELTA)) {
+            throw new AdapterFormatException(where + ": the weights can put entries up to " + String.format("%.3g", bound)
+                    + " into the delta (|s|·r·max|A|·max|B|), beyond the limit " + String.format("%.0g", MAX_DELTA));
+        }
+    }
+
+    private static double maxAbs(float[] values) {
+        double max = 0;
+        for (float v : values) {
+            max = Math.max(max, Math.abs(v));
+        }
+        return max;
     }
 
     private static List<PeftTensor> expected(AdapterKind kind, Projection p, ModelConfig base, Path file) {

@@ -23,6 +23,21 @@ public interface Tokenizer extends AutoCloseable {
 
     int vocabSize();
 
+    /**
+     * The most characters one token's text can hold: a text longer than this many characters per
+     * token of budget cannot fit the budget, which callers check before paying for {@link #encode}.
+     * Decodes every id once; cache the result.
+     */
+    default int longestTokenChars() {
+        int longest = 1;
+        for (int id = 0; id < vocabSize(); id++) {
+            if (id != bosId() && id != eosId()) {
+                longest = Math.max(longest, decode(new int[] {id}).length());
+            }
+        }
+        return longest;
+    }
+
     int bosId();
 
     int eosId();

@@ -396,4 +396,33 @@ class AdapterCacheTest {
         }
         assertNotEquals(0, cache.stats().evictions());
     }
+
+    @Test
+    void anAdapterOnLocalStorageNeverQueuesBehindADownload() {
+        List<Runnable> local = new ArrayList<>();
+        List<Runnable> downloads = new ArrayList<>();
+        AdapterSource registry = new AdapterSource() {
+            @Override
+            public Adapter load(AdapterKey k) {
+                return adapter(k);
+            }
+
+            @Override
+            public boolean local(AdapterKey k) {
+                return k.name().startsWith("cached");
+            }
+        };
+        AdapterCache split = new AdapterCache(2, 3, new RecordingSlots(), registry, local::add, downloads::add, null);
+        List<AdapterCache.LoadResult> results = new ArrayList<>();
+        split.onLoadFinished(results::add);
+        assertEquals(AdapterCache.WAIT, split.acquire(key("remote-a")));
+        assertEquals(AdapterCache.WAIT, split.acquire(key("remote-b")));
+        assertEquals(AdapterCache.WAIT, split.acquire(key("cached")));
+        assertEquals(2, downloads.size(), "two downloads, neither run yet");
+        assertEquals(1, local.size(), "the cached adapter's load is on its own executor");
+        local.remove(0).run(); // the downloads are still stuck
+        split.loaded(results.remove(0));
+        assertTrue(split.acquire(key("cached")) >= 1, "served while both downloads are still pending");
+        split.checkInvariants();
+    }
 }

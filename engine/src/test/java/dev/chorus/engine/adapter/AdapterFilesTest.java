@@ -15,6 +15,7 @@ import dev.chorus.engine.llama.ModelConfig;
 import dev.chorus.engine.llama.Projection;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
@@ -84,6 +85,47 @@ class AdapterFilesTest {
         Path corrupt = peftAdapter(dir.resolve("corrupt"), peftConfig(8, targets), 8, new long[] {8, 128});
         Files.write(corrupt.resolve("adapter_model.safetensors"), new byte[] {1, 2, 3});
         assertThrows(AdapterFormatException.class, () -> AdapterFiles.read(corrupt, C, 16, null));
+    }
+
+    @Test
+    void scalingAndRankMustBeExactFiniteNumbers(@TempDir Path dir) throws Exception {
+        String good = peftConfig(8, "[\"q_proj\", \"down_proj\"]");
+        int i = 0;
+        for (String alpha : List.of("\"NaN\"", "\"Infinity\"", "1e309", "-1e309", "\"16\"", "1e7", "true")) {
+            Path bad = peftAdapter(dir.resolve("alpha" + i++), good.replace("\"lora_alpha\": 16", "\"lora_alpha\": " + alpha), 8, new long[] {8, 128});
+            expect(bad, "lora_alpha must be a finite number");
+        }
+        // 4294967304 = 2^32 + 8 used to wrap to rank 8 and load.
+        for (String r : List.of("4294967304", "2147483648", "8.5", "-8", "\"8\"")) {
+            Path bad = peftAdapter(dir.resolve("r" + i++), good.replace("\"r\": 8", "\"r\": " + r), 8, new long[] {8, 128});
+            expect(bad, "field r must be a positive integer");
+        }
+        Path rs = peftAdapter(dir.resolve("rs"), good.replace("\"use_rslora\": false", "\"use_rslora\": \"yes\""), 8, new long[] {8, 128});
+        expect(rs, "use_rslora must be true or false");
+        Path rsTrue = peftAdapter(dir.resolve("rsTrue"), good.replace("\"use_rslora\": false", "\"use_rslora\": true"), 8, new long[] {8, 128});
+        assertEquals((float) (16 / Math.sqrt(8)), AdapterFiles.read(rsTrue, C, 16, null).scaling(), 1e-6f);
+    }
+
+    @Test
+    void weightsWhoseDeltaCanOverflowAreRefused(@TempDir Path dir) throws Exception {
+        // s = 16/8 = 2, r = 8: the bound |s|·r·max|A|·max|B| is 16·a·b; 1e4 is the limit.
+        assertEquals(1, AdapterFiles.read(filled(dir.resolve("at"), 25f, 25f), C, 16, null).modules().size(), "16·25·25 = 10000: allowed");
+        expect(filled(dir.resolve("over"), 25f, 25.01f), "beyond the limit");
+        expect(filled(dir.resolve("huge"), 1e20f, 1e20f), "beyond the limit"); // s·B·A overflows fp32 itself
+        expect(filled(dir.resolve("negative"), -1e3f, 1e3f), "beyond the limit");
+    }
+
+    /** A rank-8 q_proj adapter (α 16) with every entry of A equal to {@code a} and of B to {@code b}. */
+    private static Path filled(Path dir, float a, float b) throws Exception {
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("adapter_config.json"), peftConfig(8, "[\"q_proj\"]"));
+        float[] as = new float[8 * 128];
+        float[] bs = new float[128 * 8];
+        Arrays.fill(as, a);
+        Arrays.fill(bs, b);
+        new SafetensorsWriter().addFloats(Q + "lora_A.weight", new long[] {8, 128}, as).addFloats(Q + "lora_B.weight", new long[] {128, 8}, bs)
+                .write(dir.resolve("adapter_model.safetensors"));
+        return dir;
     }
 
     /**

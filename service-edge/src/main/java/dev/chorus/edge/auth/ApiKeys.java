@@ -48,6 +48,24 @@ public class ApiKeys {
     }
 
     /**
+     * What decides about an authenticated request before its body is read (its path's tenant, its
+     * content type, its tenant's share): calls {@code proceed} now or later on the request's context,
+     * or throws to refuse.
+     */
+    @FunctionalInterface
+    public interface Admission {
+        void admit(RoutingContext ctx, Caller caller, Runnable proceed);
+
+        /** An admission that only checks, and proceeds at once when the check passes. */
+        static Admission checking(BiConsumer<RoutingContext, Caller> check) {
+            return (ctx, caller, proceed) -> {
+                check.accept(ctx, caller);
+                proceed.run();
+            };
+        }
+    }
+
+    /**
      * A route's first handler: authenticates before any body is read, so strangers cannot make the
      * service buffer one, keeps the caller for {@link #caller(RoutingContext)}, then reads the body
      * when {@code body} is given. Vert.x only lets a body handler lead a route, hence it is called
@@ -61,12 +79,33 @@ public class ApiKeys {
                 rejected.accept(ctx, e);
                 return;
             }
-            if (body == null) {
-                ctx.next();
-            } else {
-                body.handle(ctx); // continues with the next handler once the body is in
+            readBodyThenNext(ctx, body);
+        };
+    }
+
+    /**
+     * As {@link #authenticateThen(BodyHandler, BiConsumer)}, with {@code admission} deciding after
+     * authentication and before the body is read; whatever it throws goes to {@code rejected}.
+     */
+    public Handler<RoutingContext> authenticateThen(Admission admission, BodyHandler body, BiConsumer<RoutingContext, RuntimeException> rejected) {
+        return ctx -> {
+            try {
+                Caller caller = authenticate(ctx);
+                ctx.put(CALLER, caller);
+                // The request stays paused (as the server hands it over) until the body handler reads it.
+                admission.admit(ctx, caller, () -> readBodyThenNext(ctx, body));
+            } catch (RuntimeException e) {
+                rejected.accept(ctx, e);
             }
         };
+    }
+
+    private static void readBodyThenNext(RoutingContext ctx, BodyHandler body) {
+        if (body == null) {
+            ctx.next();
+        } else {
+            body.handle(ctx); // continues with the next handler once the body is in
+        }
     }
 
     /** Who sent a request that passed {@link #authenticateThen}. */

@@ -9,8 +9,9 @@ import java.util.function.Function;
 
 /**
  * A service's one table from typed exceptions to HTTP answers. Rules are tried in the order they
- * were added (so add subclasses before their parents); an {@link ApiException} passes through, and
- * anything no rule names goes to the fallback, which should log it and say nothing internal.
+ * were added (so add subclasses before their parents); an {@link ApiException} passes through, the
+ * edge's own {@link RequestRejectedException}s get the short shape unless a rule names them, and
+ * anything else no rule names goes to the fallback, which should log it and say nothing internal.
  */
 public final class ErrorMapper {
     private record Rule<E extends Throwable>(Class<E> type, Function<? super E, ApiException> answer) {
@@ -65,6 +66,23 @@ public final class ErrorMapper {
         response.end(error.body().encode());
     }
 
+    /** The status of each edge rejection. */
+    public static int status(RequestRejectedException.Reason reason) {
+        return switch (reason) {
+            case NO_ROUTE -> 404;
+            case METHOD_NOT_ALLOWED -> 405;
+            case TOO_LARGE -> 413;
+            case UNSUPPORTED_MEDIA_TYPE -> 415;
+            case INVALID_BODY -> 400;
+            case RATE_LIMITED, BUSY -> 429;
+        };
+    }
+
+    private static ApiException rejected(RequestRejectedException e) {
+        ApiException api = ApiException.of(status(e.reason()), e.reason().code(), e.getMessage());
+        return e.retryAfterSeconds() > 0 ? api.retryAfter(e.retryAfterSeconds()) : api;
+    }
+
     public static final class Builder {
         private final List<Rule<?>> rules = new ArrayList<>();
 
@@ -78,7 +96,9 @@ public final class ErrorMapper {
 
         /** The answer to everything else; usually logs the error and returns a bare 500. */
         public ErrorMapper otherwise(Function<Throwable, ApiException> fallback) {
-            return new ErrorMapper(rules, Objects.requireNonNull(fallback));
+            List<Rule<?>> all = new ArrayList<>(rules);
+            all.add(new Rule<>(RequestRejectedException.class, ErrorMapper::rejected)); // after the service's own rules
+            return new ErrorMapper(all, Objects.requireNonNull(fallback));
         }
     }
 }

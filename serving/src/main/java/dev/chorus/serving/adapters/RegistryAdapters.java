@@ -6,6 +6,7 @@ import dev.chorus.engine.adapter.AdapterFormatException;
 import dev.chorus.engine.adapter.AdapterKey;
 import dev.chorus.engine.adapter.AdapterNotFoundException;
 import dev.chorus.engine.adapter.AdapterStore;
+import dev.chorus.engine.adapter.AdapterUnavailableException;
 import dev.chorus.engine.llama.ModelConfig;
 import dev.chorus.kafka.AdapterManifest;
 import dev.chorus.kafka.AdapterManifestLog;
@@ -108,10 +109,19 @@ public final class RegistryAdapters implements AdapterStore {
                 .orElseThrow(() -> new AdapterNotFoundException(key));
         try {
             return AdapterFiles.read(blobs.get(v.blobSha256()), base, maxRank, baseFingerprint);
+        } catch (AdapterUnavailableException e) {
+            throw new AdapterUnavailableException("adapter " + key.name() + "@" + key.version() + " cannot be loaded now: " + e.getMessage(), e);
         } catch (AdapterFormatException e) {
             throw new AdapterFormatException("adapter " + key.name() + "@" + key.version() + " is unusable: "
                     + e.getMessage().replaceAll("^\\S*/" + v.blobSha256() + "/?:? ?", ""), e);
         }
+    }
+
+    /** Whether the version's blob is on local disk already: then loading it never waits for the registry. */
+    @Override
+    public boolean local(AdapterKey key) {
+        return log.get(key.tenant(), key.name()).flatMap(m -> m.version(key.version()))
+                .map(v -> blobs.cached(v.blobSha256())).orElse(true);
     }
 
     /** Whether the catalogue still follows the topic. */

@@ -1,7 +1,8 @@
 package dev.chorus.serving.api;
 
+import dev.chorus.edge.http.JsonBodies;
+import dev.chorus.edge.http.RequestRejectedException;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.math.BigInteger;
@@ -59,14 +60,10 @@ public final class CompletionRequestParser {
     }
 
     static JsonObject object(Buffer body) {
-        if (body == null || body.length() == 0) {
-            throw OpenAiErrors.invalid("request body must be a JSON object", null);
-        }
         try {
-            return new JsonObject(body);
-        } catch (DecodeException | ClassCastException e) {
-            // The decoder's message says where parsing stopped; it carries no server internals.
-            throw OpenAiErrors.invalid("request body is not a valid JSON object: " + firstLine(e.getMessage()), null);
+            return JsonBodies.object(body);
+        } catch (RequestRejectedException e) {
+            throw OpenAiErrors.invalid(e.getMessage(), null);
         }
     }
 
@@ -279,15 +276,5 @@ public final class CompletionRequestParser {
             return big.longValue();
         }
         return null;
-    }
-
-    static String firstLine(String message) {
-        if (message == null) {
-            return "malformed JSON";
-        }
-        int newline = message.indexOf('\n');
-        String line = newline < 0 ? message : message.substring(0, newline);
-        int source = line.indexOf(" at [Source"); // Jackson's location names an internal buffer class
-        return source < 0 ? line : line.substring(0, source);
     }
 }

@@ -3,7 +3,10 @@ package dev.chorus.serving.api;
 import dev.chorus.edge.auth.ApiKeys;
 import dev.chorus.edge.auth.Caller;
 import dev.chorus.edge.http.ApiException;
+import dev.chorus.edge.http.EdgeRoutes;
 import dev.chorus.edge.http.ErrorMapper;
+import dev.chorus.edge.http.RateLimits;
+import dev.chorus.edge.http.TenantGate;
 import dev.chorus.engine.adapter.AdapterKey;
 import dev.chorus.engine.generation.GenerationRequest;
 import dev.chorus.engine.sampling.SamplingParams;
@@ -17,6 +20,7 @@ import dev.chorus.serving.ops.ServingMetrics;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
@@ -44,15 +48,19 @@ public class CompletionRoute {
     private final ApiKeys keys;
     private final ErrorMapper errors;
     private final int maxRequestBytes;
+    private final TenantGate gate;
+    private final RateLimits limits;
 
     public CompletionRoute(ModelService models, ServingMetrics metrics, FeedbackIntake feedback, ApiKeys keys, ErrorMapper errors,
-            ChorusConfig config) {
+            ChorusConfig config, TenantGate gate, RateLimits limits) {
         this.models = models;
         this.metrics = metrics;
         this.feedback = feedback;
         this.keys = keys;
         this.errors = errors;
         this.maxRequestBytes = config.api().maxRequestBytes();
+        this.gate = gate;
+        this.limits = limits;
     }
 
     void init(@Observes Router router) {
@@ -63,8 +71,13 @@ public class CompletionRoute {
     private void route(Router router, String path, boolean chat) {
         BodyHandler body = BodyHandler.create(false).setBodyLimit(maxRequestBytes);
         router.post(path)
-                // authenticated before the body is read, so strangers cannot make us buffer it
-                .handler(keys.authenticateThen(body, (ctx, e) -> reject(ctx, errors.toApi(e))))
+                // authenticated and admitted to the tenant's share before the body is read, so strangers
+                // cannot make us buffer it and one tenant's flood cannot hold up the others
+                .handler(keys.authenticateThen((ctx, caller, proceed) -> {
+                    limits.request(caller, ctx.response());
+                    refuseBodiesNoPromptCanFill(ctx, chat);
+                    gate.admission().admit(ctx, caller, proceed);
+                }, body, (ctx, e) -> reject(ctx, e instanceof ApiException api ? api : errors.toApi(e))))
                 .handler(ctx -> complete(ctx, chat))
                 .failureHandler(this::routeFailed);
     }
@@ -77,6 +90,7 @@ public class CompletionRoute {
             served = models.served().orElseThrow(this::unavailable);
             Buffer body = ctx.body().buffer();
             request = chat ? CompletionRequestParser.parseChat(body) : CompletionRequestParser.parse(body);
+            checkPromptLength(request, served);
         } catch (ApiException e) {
             reject(ctx, e);
             return;
@@ -91,6 +105,7 @@ public class CompletionRoute {
                     request.chat() ? ChatPrompt.render(request.messages(), served.chatTemplate()) : request.prompt());
             return new Prepared(target, promptIds);
         }, false)
+                .onComplete(done -> TenantGate.release(ctx)) // generation is the engine's to share out
                 .onSuccess(p -> submit(ctx, context, served, p.target(), request, p.promptIds(), startNanos))
                 .onFailure(error -> reject(ctx, errors.toApi(error)));
     }
@@ -112,6 +127,7 @@ public class CompletionRoute {
                     ? Math.max(1, contextLength - promptIds.length)
                     : request.maxTokens();
             checkFitsContext(promptIds.length, maxTokens, contextLength);
+            limits.tokens(ApiKeys.caller(ctx), (long) promptIds.length + maxTokens, ctx.response());
             long seed = request.seed().orElseGet(() -> ThreadLocalRandom.current().nextLong());
             SamplingParams sampling = new SamplingParams(request.temperature(), request.topK(), request.topP(), seed);
             GenerationRequest generation = new GenerationRequest(id, promptIds, maxTokens, sampling, request.stop(), target.adapter());
@@ -141,6 +157,45 @@ public class CompletionRoute {
                 adapter == null ? null : adapter.version(), request.prompt(), messages, text, Instant.now()));
     }
 
+    /**
+     * A declared body larger than any request that fits the context can be (every prompt character
+     * as a six-byte JSON escape, plus room for the other fields and one message per token) is refused
+     * before a byte of it is read; bodies over the endpoint's limit get its 413 instead.
+     */
+    private void refuseBodiesNoPromptCanFill(RoutingContext ctx, boolean chat) {
+        String declared = ctx.request().getHeader(HttpHeaders.CONTENT_LENGTH);
+        ServedModel served = models.served().orElse(null);
+        if (declared == null || served == null || !declared.matches("\\d{1,18}")) {
+            return;
+        }
+        int contextLength = served.engine().contextLength();
+        long largest = 6 * served.maxPromptChars() + 64 * 1024 + 64L * contextLength;
+        long length = Long.parseLong(declared);
+        if (length > largest && length <= maxRequestBytes) {
+            throw OpenAiErrors.invalid("This model's maximum context length is " + contextLength + " tokens; a body of " + declared
+                    + " bytes holds more than that can spell (at most " + largest + " bytes)", chat ? "messages" : "prompt",
+                    "context_length_exceeded");
+        }
+    }
+
+    /**
+     * A prompt longer than the context length times the longest token's text cannot fit whatever it
+     * tokenizes to: refused before tokenizing, so oversized prompts cost no tokenizer time. Whatever
+     * passes has a bounded tokenizing cost.
+     */
+    private static void checkPromptLength(CompletionRequest request, ServedModel served) {
+        long chars = request.chat()
+                ? request.messages().stream().mapToLong(m -> m.content() == null ? 0 : m.content().length()).sum()
+                : request.prompt().length();
+        if (chars > served.maxPromptChars()) {
+            int contextLength = served.engine().contextLength();
+            throw OpenAiErrors.invalid("This model's maximum context length is " + contextLength + " tokens; the "
+                    + (request.chat() ? "messages hold " : "prompt holds ") + chars + " characters, more than " + contextLength
+                    + " tokens can spell (" + served.maxPromptChars() + " characters at most)", request.chat() ? "messages" : "prompt",
+                    "context_length_exceeded");
+        }
+    }
+
     /** The engine checks this too; checking here first names the parameter and uses OpenAI's error code. */
     private static void checkFitsContext(int promptTokens, int maxTokens, int contextLength) {
         if ((long) promptTokens + maxTokens > contextLength) {
@@ -162,9 +217,11 @@ public class CompletionRoute {
 
     /** Failures raised by Vert.x handlers before ours (body too large, ...) still get the OpenAI error shape. */
     private void routeFailed(RoutingContext ctx) {
-        ApiException error = ctx.statusCode() == 413
-                ? OpenAiErrors.tooLarge("request body exceeds " + maxRequestBytes + " bytes")
-                : errors.toApi(ctx.failure() != null ? ctx.failure() : new IllegalStateException("status " + ctx.statusCode()));
-        reject(ctx, error);
+        Throwable failure = EdgeRoutes.failure(ctx, maxRequestBytes);
+        if (failure == null) {
+            metrics.requestEnded(ServingMetrics.Outcome.CANCELLED);
+        } else {
+            reject(ctx, errors.toApi(failure));
+        }
     }
 }

@@ -3,6 +3,9 @@ package dev.chorus.serving.api;
 import dev.chorus.edge.auth.ApiKeys;
 import dev.chorus.edge.auth.Caller;
 import dev.chorus.edge.http.ApiException;
+import dev.chorus.edge.http.EdgeRoutes;
+import dev.chorus.edge.http.RateLimits;
+import dev.chorus.edge.http.TenantGate;
 import dev.chorus.edge.http.ErrorMapper;
 import dev.chorus.engine.adapter.AdapterKey;
 import dev.chorus.kafka.FeedbackEvent;
@@ -38,24 +41,35 @@ public class FeedbackRoute {
     private final ErrorMapper errors;
     private final FeedbackMetrics metrics;
     private final int maxRequestBytes;
+    private final TenantGate gate;
+    private final RateLimits limits;
 
     public FeedbackRoute(FeedbackIntake intake, ModelService models, ApiKeys keys, ErrorMapper errors, FeedbackMetrics metrics,
-            ChorusConfig config) {
+            ChorusConfig config, TenantGate gate, RateLimits limits) {
         this.intake = intake;
         this.models = models;
         this.keys = keys;
         this.errors = errors;
         this.metrics = metrics;
         this.maxRequestBytes = config.api().maxRequestBytes();
+        this.gate = gate;
+        this.limits = limits;
     }
 
     void init(@Observes Router router) {
         router.post("/v1/feedback")
-                .handler(keys.authenticateThen(BodyHandler.create(false).setBodyLimit(maxRequestBytes), (ctx, e) -> reject(ctx, errors.toApi(e))))
+                .handler(keys.authenticateThen((ctx, caller, proceed) -> {
+                    limits.request(caller, ctx.response());
+                    gate.admission().admit(ctx, caller, proceed);
+                }, BodyHandler.create(false).setBodyLimit(maxRequestBytes),
+                        (ctx, e) -> reject(ctx, errors.toApi(e))))
                 .handler(this::accept)
-                .failureHandler(ctx -> reject(ctx, ctx.statusCode() == 413
-                        ? OpenAiErrors.tooLarge("request body exceeds " + maxRequestBytes + " bytes")
-                        : errors.toApi(ctx.failure() != null ? ctx.failure() : new IllegalStateException("status " + ctx.statusCode()))));
+                .failureHandler(ctx -> {
+                    Throwable failure = EdgeRoutes.failure(ctx, maxRequestBytes);
+                    if (failure != null) {
+                        reject(ctx, errors.toApi(failure));
+                    }
+                });
     }
 
     private void accept(RoutingContext ctx) {

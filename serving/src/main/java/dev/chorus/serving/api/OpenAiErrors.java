@@ -1,6 +1,8 @@
 package dev.chorus.serving.api;
 
 import dev.chorus.edge.http.ApiException;
+import dev.chorus.edge.http.ErrorMapper;
+import dev.chorus.edge.http.RequestRejectedException;
 
 /** Serving's errors in OpenAI's shape (type, param, code), as OpenAI clients expect them. */
 public final class OpenAiErrors {
@@ -37,6 +39,18 @@ public final class OpenAiErrors {
 
     public static ApiException overloaded(String message) {
         return ApiException.openAi(429, "rate_limit_error", message, null, "engine_overloaded").retryAfter(1);
+    }
+
+    /** What the shared edge refused (no route, wrong method, too large, bad JSON, over a limit), in OpenAI's shape. */
+    public static ApiException rejected(RequestRejectedException e) {
+        int status = ErrorMapper.status(e.reason());
+        String type = switch (e.reason()) {
+            case RATE_LIMITED, BUSY -> "rate_limit_error";
+            default -> "invalid_request_error";
+        };
+        String code = e.reason() == RequestRejectedException.Reason.TOO_LARGE ? "request_too_large" : e.reason().code();
+        ApiException api = ApiException.openAi(status, type, e.getMessage(), null, code);
+        return e.retryAfterSeconds() > 0 ? api.retryAfter(e.retryAfterSeconds()) : api;
     }
 
     public static ApiException internal(String message) {

@@ -3,10 +3,13 @@ package dev.chorus.serving.api;
 import dev.chorus.edge.auth.UnauthenticatedException;
 import dev.chorus.edge.http.ApiException;
 import dev.chorus.edge.http.ErrorMapper;
+import dev.chorus.edge.http.RequestRejectedException;
+import dev.chorus.edge.http.TenantGate;
 import dev.chorus.engine.EngineException;
 import dev.chorus.engine.InvalidRequestException;
 import dev.chorus.engine.adapter.AdapterFormatException;
 import dev.chorus.engine.adapter.AdapterNotFoundException;
+import dev.chorus.engine.adapter.AdapterUnavailableException;
 import dev.chorus.engine.generation.EngineClosedException;
 import dev.chorus.engine.generation.EngineOverloadedException;
 import dev.chorus.engine.tokenizer.ChatTemplateException;
@@ -24,12 +27,20 @@ import org.jboss.logging.Logger;
 public class ServingErrors {
     private static final Logger LOG = Logger.getLogger(ServingErrors.class);
 
+    /** Each tenant's share of request preparation, shared by every route that reads a body. */
+    @Produces
+    @Singleton
+    TenantGate tenantGate(ChorusConfig config) {
+        return new TenantGate(config.api().tenantConcurrency(), config.api().tenantQueue());
+    }
+
     @Produces
     @Singleton
     ErrorMapper errors(ChorusConfig config) {
         int feedbackRetryAfter = (int) Math.max(1, config.feedback().ackTimeout().toSeconds());
         return ErrorMapper.builder()
                 .on(UnauthenticatedException.class, e -> OpenAiErrors.unauthorized(e.getMessage()))
+                .on(RequestRejectedException.class, OpenAiErrors::rejected)
                 // unknown, expired and other tenants' completion ids alike: existence never leaks
                 .on(UnknownCompletionException.class, e -> ApiException.openAi(404, "invalid_request_error",
                         "No completion '" + e.completionId() + "' of yours is remembered; send model, prompt or messages, and completion instead",
@@ -40,6 +51,10 @@ public class ServingErrors {
                 })
                 .on(ModelNotFoundException.class, e -> OpenAiErrors.modelNotFound(e.model()))
                 .on(AdapterNotFoundException.class, e -> OpenAiErrors.modelNotFound(e.key().name())) // removed after we resolved it
+                .on(AdapterUnavailableException.class, e -> {
+                    LOG.warnf("adapter not loadable now: %s", e.getMessage());
+                    return ApiException.openAi(503, "server_error", e.getMessage(), "model", "adapter_unavailable").retryAfter(5);
+                })
                 .on(AdapterFormatException.class, e -> {
                     LOG.warnf("adapter unusable: %s", e.getMessage());
                     return OpenAiErrors.adapterUnusable(e.getMessage());

@@ -117,7 +117,8 @@ public class ModelService implements EngineStatsSource {
                 EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(
                         engineConfig.maxBatch(), engineConfig.maxWaiting(), engineConfig.prefillBudget()), runtime);
                 adapters.subscribe(engine.adapterChanges()); // a new active version is prefetched, the old one retired
-                return new ServedModel(model, engine, tokenizer, adapters, ModelChatTemplate.load(path));
+                long maxPromptChars = (long) engine.contextLength() * tokenizer.longestTokenChars();
+                return new ServedModel(model, engine, tokenizer, adapters, ModelChatTemplate.load(path), maxPromptChars);
             } catch (RuntimeException e) {
                 closeAdapters(adapters);
                 throw e;

@@ -14,10 +14,11 @@ import java.util.regex.Pattern;
 
 /**
  * A loaded model, the engine loop that runs it, the catalogue of adapters on top and the model's
- * chat template if it has one; valid until shutdown.
+ * chat template if it has one; valid until shutdown. {@code maxPromptChars} is the context length
+ * times the longest token's text: a longer prompt cannot fit, whatever it tokenizes to.
  */
 public record ServedModel(LoadedModel model, EngineLoop engine, Tokenizer tokenizer, AdapterStore adapters,
-        Optional<ModelChatTemplate> chatTemplate) {
+        Optional<ModelChatTemplate> chatTemplate, long maxPromptChars) {
     // adapter, adapter@version; operators prefix the tenant: tenant/adapter[@version]
     private static final Pattern ADAPTER = Pattern.compile("(?:([^/@]+)/)?([^/@]+)(?:@([1-9][0-9]{0,8}))?");
 

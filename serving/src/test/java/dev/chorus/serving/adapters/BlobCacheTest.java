@@ -2,11 +2,13 @@ package dev.chorus.serving.adapters;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.chorus.engine.adapter.AdapterFormatException;
+import dev.chorus.engine.adapter.AdapterUnavailableException;
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -30,6 +32,7 @@ class BlobCacheTest {
     final AtomicInteger requests = new AtomicInteger();
     volatile int failuresBeforeSuccess;
     volatile boolean damage;
+    volatile boolean corruptOnRegistry;
     volatile String lastAuthorization;
     byte[] blob;
     String sha;
@@ -43,8 +46,9 @@ class BlobCacheTest {
             requests.incrementAndGet();
             lastAuthorization = exchange.getRequestHeaders().getFirst("Authorization");
             String wanted = exchange.getRequestURI().getPath().substring("/v1/blobs/".length());
-            int status = !wanted.equals(sha) ? 404 : requests.get() <= failuresBeforeSuccess ? 503 : 200;
-            byte[] body = status != 200 ? new byte[0] : damage ? flipped(blob) : blob;
+            int status = !wanted.equals(sha) ? 404 : corruptOnRegistry ? 500 : requests.get() <= failuresBeforeSuccess ? 503 : 200;
+            byte[] body = corruptOnRegistry ? "{\"error\":{\"code\":\"corrupt_blob\"}}".getBytes(StandardCharsets.UTF_8)
+                    : status != 200 ? new byte[0] : damage ? flipped(blob) : blob;
             exchange.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
             try (OutputStream out = exchange.getResponseBody()) {
                 out.write(body);
@@ -85,7 +89,37 @@ class BlobCacheTest {
         AdapterFormatException e = assertThrows(AdapterFormatException.class, () -> cache(dir).get(sha));
         assertTrue(e.getMessage().contains("arrived damaged"), e.getMessage());
         assertTrue(Files.notExists(dir.resolve(sha)));
-        assertEquals(5, requests.get(), "retried, in case the damage happened in transit");
+        assertEquals(3, requests.get(), "retried, in case the damage happened in transit");
+    }
+
+    @Test
+    void anUnreachableRegistryIsTransientAndFailsFast(@TempDir Path dir) {
+        int port = server.getAddress().getPort();
+        server.stop(0);
+        long start = System.nanoTime();
+        AdapterUnavailableException e = assertThrows(AdapterUnavailableException.class,
+                () -> new BlobCache(dir, URI.create("http://127.0.0.1:" + port), "operator-key").get(sha));
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        System.out.printf("unreachable registry: failed after %d ms: %s%n", millis, e.getMessage());
+        assertTrue(e.getMessage().contains("cannot be reached (connection refused)"), e.getMessage());
+        assertFalse(e.getMessage().contains("null"), e.getMessage());
+        assertTrue(millis < 3000, "three quick attempts, not a long wait: " + millis + " ms");
+    }
+
+    @Test
+    void aFailingRegistryIsTransient(@TempDir Path dir) {
+        failuresBeforeSuccess = 100;
+        AdapterUnavailableException e = assertThrows(AdapterUnavailableException.class, () -> cache(dir).get(sha));
+        assertTrue(e.getMessage().contains("answered 503"), e.getMessage());
+        assertEquals(3, requests.get());
+    }
+
+    @Test
+    void aBlobTheRegistryHoldsDamagedIsTheAdaptersFaultAtOnce(@TempDir Path dir) {
+        corruptOnRegistry = true;
+        AdapterFormatException e = assertThrows(AdapterFormatException.class, () -> cache(dir).get(sha));
+        assertTrue(e.getMessage().contains("damaged"), e.getMessage());
+        assertEquals(1, requests.get());
     }
 
     @Test
