@@ -2,6 +2,7 @@ package dev.chorus.registry;
 
 import dev.chorus.kafka.AdapterManifest;
 import dev.chorus.kafka.AdapterManifestLog;
+import dev.chorus.kafka.KafkaConnection;
 import dev.chorus.kafka.EventCodec;
 import dev.chorus.kafka.TopicNames;
 import dev.chorus.kafka.Topics;
@@ -40,20 +41,19 @@ public final class Catalogue implements AutoCloseable {
     private final KafkaProducer<String, AdapterManifest> producer;
     private final Object writeLock = new Object();
 
-    public Catalogue(String bootstrapServers, TopicNames topics, BlobStore blobs, Duration timeout) {
+    public Catalogue(KafkaConnection kafka, TopicNames topics, BlobStore blobs, Duration timeout) {
         this.topic = topics.adapters();
         this.blobs = blobs;
         this.timeout = timeout;
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrapServers))) {
+        try (Admin admin = Admin.create(kafka.client(Map.of()))) {
             Topics.ensure(admin, (short) 1, topics);
         }
-        this.log = new AdapterManifestLog(bootstrapServers, topics, null).start(timeout.multipliedBy(2));
-        this.producer = new KafkaProducer<>(Map.of(
-                "bootstrap.servers", bootstrapServers,
+        this.log = new AdapterManifestLog(kafka, topics, null).start(timeout.multipliedBy(2));
+        this.producer = new KafkaProducer<>(kafka.client(Map.of(
                 "acks", "all",
                 "enable.idempotence", "true",
                 "delivery.timeout.ms", Long.toString(Math.max(timeout.toMillis(), 1000)),
-                "request.timeout.ms", Long.toString(Math.max(timeout.toMillis() / 2, 500))),
+                "request.timeout.ms", Long.toString(Math.max(timeout.toMillis() / 2, 500)))),
                 new StringSerializer(), EventCodec.ADAPTER_MANIFEST);
         LOG.infof("catalogue: %d adapters read from %s", log.all().size(), topic);
     }

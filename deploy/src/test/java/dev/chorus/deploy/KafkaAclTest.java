@@ -89,6 +89,31 @@ class KafkaAclTest {
         PRODUCTION.ofKind("KafkaUser").forEach(u -> assertEquals("scram-sha-512", u.at("/spec/authentication/type").asText()));
     }
 
+    @Test
+    void eachServiceConnectsAsItsOwnUserOverTheListener() {
+        for (String overlayName : Overlay.NAMES) {
+            Overlay overlay = Overlay.of(overlayName);
+            JsonNode listener = overlay.get("Kafka", "chorus").at("/spec/kafka/listeners/0");
+            boolean scram = listener.at("/authentication/type").asText().equals("scram-sha-512");
+            for (ServiceConfig service : ServiceConfig.ALL) {
+                Map<String, JsonNode> env = new java.util.HashMap<>();
+                ServiceManifestTest.container(overlay, service).path("env").forEach(e -> env.put(e.path("name").asText(), e));
+                String where = overlayName + " " + service.workload();
+                assertEquals("chorus-kafka-bootstrap:" + listener.path("port").asInt(), env.get("KAFKA_BOOTSTRAP_SERVERS").path("value").asText(), where);
+                String protocol = (scram ? "SASL_" : "") + (listener.path("tls").asBoolean() ? "SSL" : "PLAINTEXT");
+                assertEquals(protocol, env.containsKey("CHORUS_KAFKA_SECURITY_PROTOCOL")
+                        ? env.get("CHORUS_KAFKA_SECURITY_PROTOCOL").path("value").asText() : "PLAINTEXT", where);
+                if (scram) {
+                    assertEquals("SCRAM-SHA-512", env.get("CHORUS_KAFKA_SASL_MECHANISM").path("value").asText(), where);
+                    JsonNode login = env.get("CHORUS_KAFKA_SASL_JAAS_CONFIG").at("/valueFrom/secretKeyRef");
+                    assertEquals(service.workload(), login.path("name").asText(), where + " must log in as its own user");
+                    assertEquals("sasl.jaas.config", login.path("key").asText(), where);
+                    overlay.get("KafkaUser", service.workload());
+                }
+            }
+        }
+    }
+
     /** What a service's messaging channels do, as "type name Operation" entries. */
     static Set<String> channels(Properties properties) {
         Set<String> acls = new TreeSet<>();

@@ -79,18 +79,33 @@ public final class ManifestValidator {
     }
 
     private static List<String> againstModel(ObjectNode object) {
-        KubernetesResource typed;
-        try {
-            typed = JSON.treeToValue(object, KubernetesResource.class);
-        } catch (IOException | IllegalArgumentException e) {
-            return List.of("does not read as its kind: " + e.getMessage().lines().findFirst().orElse(""));
-        }
-        if (typed == null || typed instanceof GenericKubernetesResource) {
+        List<String> problems = new ArrayList<>();
+        Object typed = typed(object, KubernetesResource.class, problems);
+        if (problems.isEmpty() && (typed == null || typed instanceof GenericKubernetesResource)) {
             return List.of("no CRD and no Kubernetes model for " + object.path("apiVersion").asText() + " " + object.path("kind").asText());
         }
-        List<String> problems = new ArrayList<>();
-        unknownFields(typed, "", problems);
         return problems;
+    }
+
+    /** What is wrong with {@code part} read as fabric8's {@code model} (a pod template kept in a ConfigMap, say). */
+    public List<String> problems(JsonNode part, Class<?> model) {
+        List<String> problems = new ArrayList<>();
+        typed(part, model, problems);
+        return problems;
+    }
+
+    private static Object typed(JsonNode node, Class<?> model, List<String> problems) {
+        Object typed;
+        try {
+            typed = JSON.treeToValue(node, model);
+        } catch (IOException | IllegalArgumentException e) {
+            problems.add("does not read as " + model.getSimpleName() + ": " + e.getMessage().lines().findFirst().orElse(""));
+            return null;
+        }
+        if (!(typed instanceof GenericKubernetesResource)) { // no model: nothing to compare with
+            unknownFields(typed, "", problems);
+        }
+        return typed;
     }
 
     /** fabric8 keeps fields its model does not know in additionalProperties: any there is a misspelling or a wrong level. */

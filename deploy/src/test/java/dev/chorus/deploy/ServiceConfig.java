@@ -1,6 +1,7 @@
 package dev.chorus.deploy;
 
 import dev.chorus.edge.auth.AuthConfig;
+import dev.chorus.edge.kafka.KafkaSecurityConfig;
 import dev.chorus.edge.topics.TopicsConfig;
 import dev.chorus.registry.RegistryConfig;
 import dev.chorus.serving.ChorusConfig;
@@ -27,10 +28,16 @@ import java.util.regex.Pattern;
  * application.properties and its (and the service edge's) {@code @ConfigMapping} interfaces.
  */
 public record ServiceConfig(String workload, Class<?> anchor, List<Class<?>> mappings) {
+    /** The service edge's settings, which every service has. */
+    private static final List<Class<?>> EDGE = List.of(AuthConfig.class, TopicsConfig.class, KafkaSecurityConfig.class);
     public static final List<ServiceConfig> ALL = List.of(
-            new ServiceConfig("chorus-serving", ChorusConfig.class, List.of(ChorusConfig.class, AuthConfig.class, TopicsConfig.class)),
-            new ServiceConfig("chorus-registry", RegistryConfig.class, List.of(RegistryConfig.class, AuthConfig.class, TopicsConfig.class)),
-            new ServiceConfig("chorus-training", TrainingConfig.class, List.of(TrainingConfig.class, AuthConfig.class, TopicsConfig.class)));
+            new ServiceConfig("chorus-serving", ChorusConfig.class, with(ChorusConfig.class)),
+            new ServiceConfig("chorus-registry", RegistryConfig.class, with(RegistryConfig.class)),
+            new ServiceConfig("chorus-training", TrainingConfig.class, with(TrainingConfig.class)));
+
+    private static List<Class<?>> with(Class<?> own) {
+        return java.util.stream.Stream.concat(java.util.stream.Stream.of(own), EDGE.stream()).toList();
+    }
 
     public static ServiceConfig of(String workload) {
         return ALL.stream().filter(s -> s.workload.equals(workload)).findFirst().orElseThrow();
