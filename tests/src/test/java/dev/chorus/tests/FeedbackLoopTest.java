@@ -259,8 +259,10 @@ class FeedbackLoopTest {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         JsonObject last = null;
         while (System.nanoTime() < deadline) {
-            last = complete(serving, model, prompt("cat"), 16);
-            if (expected.equals(last.getString("model"))) {
+            HttpResponse<String> r = post(serving, "/v1/completions", ACME, new JsonObject().put("model", model).put("prompt", prompt("cat"))
+                    .put("max_tokens", 16).put("temperature", 0));
+            last = new JsonObject(r.body()); // 404 until serving's catalogue has the adapter
+            if (r.statusCode() == 200 && expected.equals(last.getString("model"))) {
                 return last;
             }
             Service.sleep(100);

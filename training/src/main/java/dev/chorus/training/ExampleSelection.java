@@ -32,6 +32,11 @@ record ExampleSelection(List<TrainingExample> fresh, List<TrainingExample> repla
         return examples.stream().filter(x -> x.heldOut() && x.chosen() != null).toList();
     }
 
+    /** The adapter's held-out preference pairs (corrected dislikes in the held-out set). */
+    static List<TrainingExample> heldOutPairs(List<TrainingExample> examples) {
+        return examples.stream().filter(x -> x.heldOut() && x.kind() == TrainingExample.Kind.PREFERENCE).toList();
+    }
+
     /** The new examples, then the replayed ones. */
     List<TrainingExample> training() {
         List<TrainingExample> all = new ArrayList<>(fresh);

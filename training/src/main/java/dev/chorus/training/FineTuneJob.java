@@ -7,6 +7,7 @@ import dev.chorus.engine.adapter.AdapterKind;
 import dev.chorus.engine.adapter.AdapterType;
 import dev.chorus.engine.finetune.AdapterTrainer;
 import dev.chorus.engine.finetune.Optimization;
+import dev.chorus.engine.finetune.PreferenceExample;
 import dev.chorus.engine.finetune.TrainingBase;
 import dev.chorus.engine.finetune.TrainingRun;
 import dev.chorus.engine.llama.Projection;
@@ -64,30 +65,53 @@ final class FineTuneJob {
         int steps = steps(training.size(), c.config().job());
         TrainingRun run = parent == null ? new TrainingRun(newKind(), newTargets(), steps, seed)
                 : new TrainingRun(parent.kind(), parent.targets(), steps, seed); // continue the version as it is
+        List<PreferenceExample> pairs = preferencePairs(selection.fresh());
+        int dpoSteps = pairs.size() >= c.config().job().dpoMinPairs() ? Math.max(1, steps(pairs.size(), c.config().job()) / 2) : 0;
         job = c.jobs().publish(job.continuing(active.map(RegistryClient.ActiveVersion::version).orElse(null))
-                .running(job.runner(), 0, steps, null, c.clock().instant()));
+                .running(job.runner(), 0, steps + dpoSteps, null, c.clock().instant()));
 
         try (NDManager manager = Engine.getInstance().newBaseManager()) {
             AdapterTrainer.Result result;
             try (AdapterTrainer trainer = c.base().trainer(run, optimization(steps), parent, manager)) {
-                result = trainer.train(training, List.of(), new ProgressReporter());
+                result = trainer.train(training, List.of(), new ProgressReporter(0, steps + dpoSteps));
             }
+            // Corrections are also preference pairs: sharpen the new version against the answers users rejected.
+            AdapterTrainer.Result dpo = null;
+            if (dpoSteps > 0) {
+                TrainingRun preferenceRun = new TrainingRun(result.adapter().kind(), result.adapter().targets(), dpoSteps, seed);
+                try (AdapterTrainer trainer = c.base().trainer(preferenceRun, optimization(dpoSteps), result.adapter(), manager)) {
+                    dpo = trainer.trainPreferences(pairs, List.of(), c.config().job().dpoBeta(), new ProgressReporter(steps, steps + dpoSteps));
+                }
+            }
+            Adapter trained = dpo == null ? result.adapter() : dpo.adapter();
             // Judged on the held-out set as it is now: every example that arrived while training counts too.
             List<dev.chorus.engine.finetune.TrainingExample> heldOut = ExampleSelection.heldOut(
                     c.datasets().of(tenant, name).map(Dataset::examples).orElse(List.of())).stream()
                     .filter(x -> !x.chosen().isEmpty()).map(this::asEngineExample).toList();
             double before = heldOut.isEmpty() ? Double.NaN : c.base().loss(parent, heldOut, manager);
-            double after = heldOut.isEmpty() ? Double.NaN : c.base().loss(result.adapter(), heldOut, manager);
+            double after = heldOut.isEmpty() ? Double.NaN : c.base().loss(trained, heldOut, manager);
             boolean passes = c.gate().passes(before, after, heldOut.size());
             String against = active.map(v -> "version " + v.version()).orElse("the base model");
             String reason = heldOut.isEmpty() ? "no held-out examples yet: nothing is promoted blind"
                     : String.format(Locale.ROOT, "held-out loss %.4f %s %.4f of %s (tolerance %s, %d examples)", after,
                             passes ? "is not worse than" : "is worse than", before, against, c.gate().tolerance(), heldOut.size());
             Map<String, Double> metrics = metrics(result, selection, heldOut.size(), before, after);
+            if (dpo != null) {
+                metrics.put("dpo_pairs", (double) pairs.size());
+                metrics.put("dpo_steps", (double) dpo.steps());
+                metrics.put("dpo_last_loss", dpo.lastTrainLoss());
+                List<PreferenceExample> heldOutPairs = preferencePairs(ExampleSelection.heldOutPairs(
+                        c.datasets().of(tenant, name).map(Dataset::examples).orElse(List.of())));
+                if (!heldOutPairs.isEmpty()) {
+                    metrics.put("parent_held_out_margin", c.base().preferenceMargin(parent, heldOutPairs, manager));
+                    metrics.put("held_out_margin", c.base().preferenceMargin(trained, heldOutPairs, manager));
+                }
+                metrics.values().removeIf(v -> !Double.isFinite(v));
+            }
             if (!passes && parent == null) { // a first version is active as soon as it exists: do not upload it
                 throw new JobFailure("gate_rejected", "the first version did not pass the gate, so it was not published: " + reason);
             }
-            byte[] zip = AdapterArchive.zip(result.adapter(), work.resolve("trained"));
+            byte[] zip = AdapterArchive.zip(trained, work.resolve("trained"));
             var provenance = new AdapterManifest.Provenance(active.map(RegistryClient.ActiveVersion::version).orElse(null), job.jobId(),
                     metrics, new AdapterManifest.GateVerdict(passes, reason));
             int version = c.registry().upload(tenant, name, zip, provenance);
@@ -108,6 +132,13 @@ final class FineTuneJob {
         String prompt = x.prompt() != null ? x.prompt()
                 : c.base().prompt(x.messages().stream().map(m -> new ChatTemplate.Message(m.role(), m.content())).toList());
         return new dev.chorus.engine.finetune.TrainingExample(prompt, x.chosen());
+    }
+
+    /** Corrected dislikes as preference pairs: the correction preferred over the completion the user got. */
+    private List<PreferenceExample> preferencePairs(List<TrainingExample> examples) {
+        return examples.stream().filter(x -> x.kind() == TrainingExample.Kind.PREFERENCE)
+                .filter(x -> !x.chosen().isEmpty() && !x.rejected().isEmpty() && !x.chosen().equals(x.rejected()))
+                .map(x -> new PreferenceExample(asEngineExample(x).prompt(), x.chosen(), x.rejected())).toList();
     }
 
     /** Enough steps for the configured epochs over {@code examples}, within the configured bounds. */
@@ -152,7 +183,15 @@ final class FineTuneJob {
 
     /** Records the step and loss on the jobs topic, at most once per progress interval (and at the last step). */
     private final class ProgressReporter implements AdapterTrainer.Listener {
+        private final int before;
+        private final int total;
         private Instant last = Instant.MIN;
+
+        /** For a phase that starts after {@code before} steps of the job's {@code total}. */
+        ProgressReporter(int before, int total) {
+            this.before = before;
+            this.total = total;
+        }
 
         @Override
         public void onStep(AdapterTrainer.Progress p) {
@@ -160,7 +199,7 @@ final class FineTuneJob {
             if (p.step() == p.steps() || !now.isBefore(last.plus(c.config().job().progressInterval()))) {
                 last = now;
                 try {
-                    job = c.jobs().publish(job.running(job.runner(), p.step(), p.steps(), p.trainLoss(), now));
+                    job = c.jobs().publish(job.running(job.runner(), before + p.step(), total, p.trainLoss(), now));
                 } catch (JobsUnavailableException e) {
                     // progress is best effort: the final state is what must be recorded
                 }

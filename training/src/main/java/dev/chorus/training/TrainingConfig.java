@@ -123,6 +123,17 @@ public interface TrainingConfig {
         @WithDefault("1.0")
         double replayRatio();
 
+        /**
+         * With at least this many new preference pairs (corrected dislikes), supervised training is
+         * followed by a DPO phase on them (half the steps, the supervised result as reference).
+         */
+        @WithDefault("8")
+        int dpoMinPairs();
+
+        /** DPO's β: how far the policy may move from its reference to separate preferred from rejected answers. */
+        @WithDefault("0.1")
+        double dpoBeta();
+
         /** Largest adapter rank a job accepts from the registry. */
         @WithDefault("64")
         int maxRank();

@@ -13,6 +13,7 @@ import dev.chorus.engine.checkpoint.Checkpoints;
 import dev.chorus.engine.finetune.AdapterTrainer;
 import dev.chorus.engine.finetune.Optimization;
 import dev.chorus.engine.finetune.TrainingData;
+import dev.chorus.engine.finetune.PreferenceExample;
 import dev.chorus.engine.finetune.TrainingBase;
 import dev.chorus.engine.finetune.TrainingExample;
 import dev.chorus.engine.finetune.TrainingRun;
@@ -26,6 +27,7 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * chorus finetune: trains an adapter on a frozen (dense or compressed) base and writes it as PEFT
@@ -36,7 +38,10 @@ final class FinetuneCommand {
             finetune --model BASE --data FILE --out DIR [--type lora|qa-lora|qa-hira|scale|sparse-peft|qa-sparse-peft] [--rank R] [--alpha A]
                      [--targets all|qkvo|q,k,v,o,gate,up,down] [--steps N] [--lr LR] [--batch B] [--accumulation K]
                      [--warmup W] [--linear] [--weight-decay WD] [--max-grad-norm G] [--eval FILE | --eval-split F]
-                     [--eval-every K] [--checkpoint-every K] [--init ADAPTER_DIR] [--group-size G] [--seed S] [--json]""";
+                     [--eval-every K] [--checkpoint-every K] [--init ADAPTER_DIR] [--group-size G] [--seed S] [--json]
+                     [--method supervised|dpo] [--beta B]
+            --method dpo trains on preference pairs (JSONL of {"prompt", "chosen", "rejected"} or OpenAI's preference format)
+            with strength --beta (default 0.1); the reference is the adapter it starts from (--init, or a fresh one).""";
 
     /** Where held-out examples come from: a file of their own, or a seeded fraction of the training data. */
     sealed interface HeldOut {
@@ -53,10 +58,11 @@ final class FinetuneCommand {
     /**
      * The adapter to train (type, rank, alpha, targets, group size: replaced by {@code init}'s when
      * continuing a version), the data, and how to optimise. {@code groupSize} empty: the compressed
-     * base's, for the grouped types.
+     * base's, for the grouped types. {@code dpoBeta} present: train on preference pairs with DPO.
      */
     record Options(Path model, Path data, Path out, AdapterType type, int rank, float alpha, Set<Projection> targets,
-            Optional<Integer> groupSize, int steps, long seed, Optimization optimization, HeldOut heldOut, Optional<Path> init, boolean json) {
+            Optional<Integer> groupSize, int steps, long seed, Optimization optimization, HeldOut heldOut, Optional<Path> init, boolean json,
+            Optional<Float> dpoBeta) {
         Options {
             OptionChecks.between("rank", rank, 1, 1024);
             OptionChecks.within("alpha", alpha, 0f, 1e6f, true);
@@ -78,8 +84,18 @@ final class FinetuneCommand {
             Optimization optimization = optimization(args, steps);
             HeldOut heldOut = args.path("eval").<HeldOut>map(HeldOut.File::new)
                     .orElseGet(() -> new HeldOut.Split(args.number("eval-split").orElse(0.1f)));
+            String method = args.string("method").orElse("supervised");
+            Optional<Float> beta = args.number("beta");
+            if (!method.equals("supervised") && !method.equals("dpo")) {
+                throw new UsageException("--method must be supervised or dpo, got '" + method + "'");
+            }
+            if (method.equals("supervised") && beta.isPresent()) {
+                throw new UsageException("--beta applies to --method dpo");
+            }
+            Optional<Float> dpoBeta = method.equals("dpo") ? Optional.of(OptionChecks.within("beta", beta.orElse(0.1f), 0f, 100f, true))
+                    : Optional.empty();
             Options o = new Options(model, data, out, type, rank, alpha, targets, args.integer("group-size").filter(g -> g != 0), steps,
-                    args.longValue("seed").orElse(1L), optimization, heldOut, args.path("init"), args.flag("json"));
+                    args.longValue("seed").orElse(1L), optimization, heldOut, args.path("init"), args.flag("json"), dpoBeta);
             args.string("eval-split"); // read (and ignored) when --eval names a file
             args.rejectUnknown();
             return o;
@@ -100,7 +116,7 @@ final class FinetuneCommand {
         }
     }
 
-    private record Examples(List<TrainingExample> train, List<TrainingExample> eval) {
+    private record Examples<T>(List<T> train, List<T> eval) {
     }
 
     private FinetuneCommand() {
@@ -111,7 +127,8 @@ final class FinetuneCommand {
         // The kind first, so a usage error (qa-lora without a group size on a dense base) comes before any file is read.
         Optional<AdapterKind> requested = o.init().isPresent() ? Optional.empty()
                 : Optional.of(AdapterKind.of(o.type(), o.rank(), o.alpha(), () -> o.groupSize().orElseGet(() -> baseGroupSize(o.model(), o.type()))));
-        Examples examples = examples(o);
+        Examples<TrainingExample> examples = o.dpoBeta().isPresent() ? null : examples(o, TrainingData::read);
+        Examples<PreferenceExample> pairs = o.dpoBeta().isPresent() ? examples(o, TrainingData::readPreferences) : null;
         try (TrainingBase base = TrainingBase.open(o.model());
                 NDManager manager = Engine.getInstance().newBaseManager()) {
             Adapter start = o.init().map(dir -> base.readAdapter(dir, 1024)).orElse(null);
@@ -119,27 +136,39 @@ final class FinetuneCommand {
                     // continue the given version: its kind (type, rank, α, group size) and targets
                     : new TrainingRun(start.kind(), start.targets(), o.steps(), o.seed());
             try (AdapterTrainer trainer = base.trainer(run, o.optimization(), start, manager)) {
-                AdapterTrainer.Result r = trainer.train(examples.train(), examples.eval(), new TrainingProgress(err, o.out()));
-                AdapterFiles.write(r.adapter(), o.out());
-                report(r, examples, o, out);
+                TrainingProgress progress = new TrainingProgress(err, o.out());
+                if (pairs == null) {
+                    AdapterTrainer.Result r = trainer.train(examples.train(), examples.eval(), progress);
+                    AdapterFiles.write(r.adapter(), o.out());
+                    print(report(r, examples, o).put("eval_ppl_before", Math.exp(r.initialEvalLoss()))
+                            .put("eval_ppl_after", Math.exp(r.finalEvalLoss())), o, out);
+                } else {
+                    AdapterTrainer.Result r = trainer.trainPreferences(pairs.train(), pairs.eval(), o.dpoBeta().get(), progress);
+                    AdapterFiles.write(r.adapter(), o.out());
+                    print(report(r, pairs, o).put("eval_dpo_loss_before", r.initialEvalLoss()).put("eval_dpo_loss_after", r.finalEvalLoss())
+                            .put("eval_margin_before", base.preferenceMargin(start, pairs.eval(), manager))
+                            .put("eval_margin_after", base.preferenceMargin(r.adapter(), pairs.eval(), manager)), o, out);
+                }
             }
         }
     }
 
     /** The training data, and held-out examples from their own file or split off after a seeded shuffle. */
-    private static Examples examples(Options o) {
-        List<TrainingExample> train = new ArrayList<>(TrainingData.read(o.data()));
+    private static <T> Examples<T> examples(Options o, Function<Path, List<T>> read) {
+        List<T> train = new ArrayList<>(read.apply(o.data()));
         if (o.heldOut() instanceof HeldOut.File file) {
-            return new Examples(train, TrainingData.read(file.file()));
+            return new Examples<>(train, read.apply(file.file()));
         }
         Collections.shuffle(train, new Random(o.seed()));
         int held = Math.round(train.size() * ((HeldOut.Split) o.heldOut()).fraction());
-        return new Examples(new ArrayList<>(train.subList(0, train.size() - held)),
+        return new Examples<>(new ArrayList<>(train.subList(0, train.size() - held)),
                 new ArrayList<>(train.subList(train.size() - held, train.size())));
     }
 
-    private static void report(AdapterTrainer.Result r, Examples examples, Options o, PrintStream out) {
-        ObjectNode report = new ObjectMapper().createObjectNode()
+    /** The report's common fields; the caller adds its method's evaluation, then prints it. */
+    private static ObjectNode report(AdapterTrainer.Result r, Examples<?> examples, Options o) {
+        return new ObjectMapper().createObjectNode()
+                .put("method", o.dpoBeta().isPresent() ? "dpo" : "supervised")
                 .put("type", r.adapter().type().label())
                 .put("rank", r.adapter().rank())
                 .put("trainable_parameters", r.trainableParameters())
@@ -150,9 +179,10 @@ final class FinetuneCommand {
                 .put("steps_per_s", r.stepsPerSecond())
                 .put("first_train_loss", r.firstTrainLoss())
                 .put("last_train_loss", r.lastTrainLoss())
-                .put("eval_ppl_before", Math.exp(r.initialEvalLoss()))
-                .put("eval_ppl_after", Math.exp(r.finalEvalLoss()))
                 .put("out", o.out().toString());
+    }
+
+    private static void print(ObjectNode report, Options o, PrintStream out) {
         if (o.json()) {
             out.println(report);
         } else {

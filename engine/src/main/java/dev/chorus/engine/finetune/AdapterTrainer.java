@@ -86,9 +86,136 @@ public final class AdapterTrainer implements AutoCloseable {
         if (train.isEmpty()) {
             throw new InvalidRequestException("no training example leaves a completion token within the context");
         }
+        return optimize(new Objective() {
+            @Override
+            public int size() {
+                return train.size();
+            }
+
+            @Override
+            public double weight(List<Integer> items) {
+                return items.stream().mapToLong(i -> train.get(i).targets()).sum();
+            }
+
+            @Override
+            public NDArray lossSum(List<Integer> items, NDManager step) {
+                List<TokenBatches.Encoded> examples = items.stream().map(train::get).toList();
+                TokenBatches.Batch batch = TokenBatches.batch(examples, TokenBatches.length(examples), step, dtype);
+                return CausalLm.nllSum(model.logits(batch.inputs(), adapter, step), batch.targets(), batch.mask());
+            }
+
+            @Override
+            public double evalLoss() {
+                return eval.isEmpty() ? Double.NaN : meanNll(model, adapter, eval, Math.max(8, optimization.batchSize()), manager, dtype);
+            }
+        }, listener);
+    }
+
+    /**
+     * Trains on preference pairs with the DPO loss at strength {@code beta}; the reference policy is
+     * the adapter as it starts (its log-probabilities are computed once, before the first step).
+     * Losses in the result are mean DPO losses per pair.
+     */
+    public Result trainPreferences(List<PreferenceExample> trainData, List<PreferenceExample> evalData, double beta, Listener listener) {
+        if (!(beta > 0) || !Double.isFinite(beta)) {
+            throw new InvalidRequestException("beta must be a positive number");
+        }
+        List<TokenBatches.Pair> train = TokenBatches.encodePairs(trainData, tokenizer, eos, contextLength);
+        List<TokenBatches.Pair> eval = TokenBatches.encodePairs(evalData, tokenizer, eos, contextLength);
+        if (train.isEmpty()) {
+            throw new InvalidRequestException("no preference pair leaves completion tokens within the context");
+        }
+        double[] trainReference = margins(train);
+        double[] evalReference = margins(eval);
+        return optimize(new Objective() {
+            @Override
+            public int size() {
+                return train.size();
+            }
+
+            @Override
+            public double weight(List<Integer> items) {
+                return items.size();
+            }
+
+            @Override
+            public NDArray lossSum(List<Integer> items, NDManager step) {
+                List<TokenBatches.Pair> pairs = items.stream().map(train::get).toList();
+                double[] reference = items.stream().mapToDouble(i -> trainReference[i]).toArray();
+                return dpoSum(pairs, reference, beta, step);
+            }
+
+            @Override
+            public double evalLoss() {
+                if (eval.isEmpty()) {
+                    return Double.NaN;
+                }
+                double total = 0;
+                int batch = Math.max(4, optimization.batchSize());
+                for (int from = 0; from < eval.size(); from += batch) {
+                    int to = Math.min(eval.size(), from + batch);
+                    try (NDScope scope = new NDScope(); NDManager step = manager.newSubManager()) {
+                        total += dpoSum(eval.subList(from, to), java.util.Arrays.copyOfRange(evalReference, from, to), beta, step)
+                                .toType(DataType.FLOAT64, false).getDouble();
+                    }
+                }
+                return total / eval.size();
+            }
+        }, listener);
+    }
+
+    /** Summed DPO loss of {@code pairs}: chosen rows then rejected rows in one forward. */
+    private NDArray dpoSum(List<TokenBatches.Pair> pairs, double[] referenceMargin, double beta, NDManager step) {
+        NDArray logp = sequenceLogProbs(pairs, step);
+        int n = pairs.size();
+        NDArray chosen = logp.get("0:" + n);
+        NDArray rejected = logp.get(n + ":");
+        return DpoLoss.sum(chosen, rejected, step.create(referenceMargin).toType(dtype, false), beta);
+    }
+
+    /** [2n]: the summed completion log-probability of every pair's chosen, then every pair's rejected sequence. */
+    private NDArray sequenceLogProbs(List<TokenBatches.Pair> pairs, NDManager step) {
+        List<TokenBatches.Encoded> rows = new ArrayList<>();
+        pairs.forEach(p -> rows.add(p.chosen()));
+        pairs.forEach(p -> rows.add(p.rejected()));
+        TokenBatches.Batch batch = TokenBatches.batch(rows, TokenBatches.length(rows), step, dtype);
+        return CausalLm.sequenceLogProbs(model.logits(batch.inputs(), adapter, step), batch.targets(), batch.mask());
+    }
+
+    /** log π(chosen) − log π(rejected) per pair under the adapter as it is now (the reference, before training). */
+    private double[] margins(List<TokenBatches.Pair> pairs) {
+        double[] out = new double[pairs.size()];
+        int batch = Math.max(4, optimization.batchSize());
+        for (int from = 0; from < pairs.size(); from += batch) {
+            int to = Math.min(pairs.size(), from + batch);
+            try (NDScope scope = new NDScope(); NDManager step = manager.newSubManager()) {
+                double[] logp = sequenceLogProbs(pairs.subList(from, to), step).toType(DataType.FLOAT64, false).toDoubleArray();
+                for (int i = from; i < to; i++) {
+                    out[i] = logp[i - from] - logp[i - from + (to - from)];
+                }
+            }
+        }
+        return out;
+    }
+
+    /** What one training method contributes: items to draw batches from, and a loss over them. */
+    private interface Objective {
+        int size();
+
+        /** What a micro-batch's loss sum is divided by: completion tokens, or pairs. */
+        double weight(List<Integer> items);
+
+        /** The micro-batch's summed loss (autograd records it). */
+        NDArray lossSum(List<Integer> items, NDManager step);
+
+        double evalLoss();
+    }
+
+    /** AdamW over the objective: shuffled epochs, accumulation, clipping, held-out evaluation and checkpoints. */
+    private Result optimize(Objective objective, Listener listener) {
         AdamW optimizer = new AdamW(adapter.parameters(), adapter::decayed, optimization.learningRate(), optimization.weightDecay(),
                 optimization.warmupSteps(), run.steps(), optimization.decay(), optimization.maxGradNorm());
-        double initialEval = eval.isEmpty() ? Double.NaN : evalLoss(eval);
+        double initialEval = objective.evalLoss();
         Random random = new Random(run.seed());
         List<Integer> order = new ArrayList<>();
         int cursor = Integer.MAX_VALUE;
@@ -96,61 +223,54 @@ public final class AdapterTrainer implements AutoCloseable {
         double last = Double.NaN;
         long start = System.nanoTime();
         for (int step = 1; step <= run.steps(); step++) {
-            List<List<TokenBatches.Encoded>> micro = new ArrayList<>();
+            List<List<Integer>> micro = new ArrayList<>();
             for (int k = 0; k < optimization.accumulation(); k++) {
-                List<TokenBatches.Encoded> batch = new ArrayList<>();
+                List<Integer> batch = new ArrayList<>();
                 while (batch.size() < optimization.batchSize()) {
                     if (cursor >= order.size()) { // a new epoch in a new order
                         order.clear();
-                        for (int i = 0; i < train.size(); i++) {
+                        for (int i = 0; i < objective.size(); i++) {
                             order.add(i);
                         }
                         Collections.shuffle(order, random);
                         cursor = 0;
                     }
-                    batch.add(train.get(order.get(cursor++)));
+                    batch.add(order.get(cursor++));
                 }
                 micro.add(batch);
             }
-            last = trainStep(micro);
+            last = trainStep(objective, micro);
             first = step == 1 ? last : first;
             double gradientNorm = optimizer.step(step);
             listener.onStep(new Progress(step, run.steps(), last, optimizer.learningRate(step), gradientNorm));
-            if (optimization.evalEvery() > 0 && step % optimization.evalEvery() == 0 && !eval.isEmpty()) {
-                listener.onEval(step, evalLoss(eval));
+            if (optimization.evalEvery() > 0 && step % optimization.evalEvery() == 0 && !Double.isNaN(initialEval)) {
+                listener.onEval(step, objective.evalLoss());
             }
             if (optimization.checkpointEvery() > 0 && step % optimization.checkpointEvery() == 0 && step < run.steps()) {
                 listener.onCheckpoint(step, adapter.snapshot(baseFingerprint));
             }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        double finalEval = eval.isEmpty() ? Double.NaN : evalLoss(eval);
-        return new Result(adapter.snapshot(baseFingerprint), initialEval, finalEval, first, last, seconds, adapter.parameterCount(),
-                run.steps());
+        return new Result(adapter.snapshot(baseFingerprint), initialEval, objective.evalLoss(), first, last, seconds,
+                adapter.parameterCount(), run.steps());
     }
 
-    /** Forward and backward over the micro-batches of one step; the loss is the mean over all their completion tokens. */
-    private double trainStep(List<List<TokenBatches.Encoded>> micro) {
-        long tokens = micro.stream().flatMap(List::stream).mapToLong(TokenBatches.Encoded::targets).sum();
+    /** Forward and backward over the micro-batches of one step; the loss is the step's sum over their weight. */
+    private double trainStep(Objective objective, List<List<Integer>> micro) {
+        double weight = micro.stream().mapToDouble(objective::weight).sum();
         double total = 0;
-        for (List<TokenBatches.Encoded> examples : micro) {
+        for (List<Integer> items : micro) {
             // The scope also frees arrays that ops on long-lived operands (frozen weights, adapter
             // parameters) create in those operands' managers, e.g. SQFT's merged weights.
             try (NDScope scope = new NDScope(); NDManager step = manager.newSubManager()) {
-                TokenBatches.Batch batch = TokenBatches.batch(examples, TokenBatches.length(examples), step, dtype);
                 try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-                    NDArray nll = CausalLm.nllSum(model.logits(batch.inputs(), adapter, step), batch.targets(), batch.mask());
-                    NDArray loss = nll.div(tokens);
+                    NDArray loss = objective.lossSum(items, step).div(weight);
                     collector.backward(loss);
                     total += loss.toType(DataType.FLOAT64, false).getDouble();
                 }
             }
         }
         return total;
-    }
-
-    private double evalLoss(List<TokenBatches.Encoded> data) {
-        return meanNll(model, adapter, data, Math.max(8, optimization.batchSize()), manager, dtype);
     }
 
     /** Mean negative log-likelihood per completion token of {@code data} under {@code model} with {@code adapter}. */
@@ -183,6 +303,33 @@ public final class AdapterTrainer implements AutoCloseable {
                     ? TrainableAdapter.none(c, manager)
                     : new TrainableAdapter(c, adapter.kind(), adapter.targets(), adapter, frozen, manager, DataType.FLOAT32, 0);
             return meanNll(model, adapted, TokenBatches.encode(data, tokenizer, eos, c.maxPositions()), 8, manager, DataType.FLOAT32);
+        }
+    }
+
+    /**
+     * Mean over {@code pairs} of log π(chosen) − log π(rejected) (summed over completion tokens)
+     * under the base with {@code adapter} (null: the base alone): how much more likely the preferred
+     * answers are than the others.
+     */
+    public static double preferenceMargin(DenseParameters base, Supplier<FrozenLinears> frozen, Tokenizer tokenizer, int eos,
+            Adapter adapter, List<PreferenceExample> pairs, NDManager parent) {
+        ModelConfig c = base.config();
+        try (NDManager manager = parent.newSubManager(); CausalLm model = new CausalLm(base, c.maxPositions(), manager, DataType.FLOAT32)) {
+            TrainableAdapter adapted = adapter == null
+                    ? TrainableAdapter.none(c, manager)
+                    : new TrainableAdapter(c, adapter.kind(), adapter.targets(), adapter, frozen, manager, DataType.FLOAT32, 0);
+            List<TokenBatches.Pair> encoded = TokenBatches.encodePairs(pairs, tokenizer, eos, c.maxPositions());
+            double total = 0;
+            for (TokenBatches.Pair p : encoded) {
+                try (NDScope scope = new NDScope(); NDManager step = manager.newSubManager()) {
+                    List<TokenBatches.Encoded> rows = List.of(p.chosen(), p.rejected());
+                    TokenBatches.Batch batch = TokenBatches.batch(rows, TokenBatches.length(rows), step, DataType.FLOAT32);
+                    double[] logp = CausalLm.sequenceLogProbs(model.logits(batch.inputs(), adapted, step), batch.targets(), batch.mask())
+                            .toType(DataType.FLOAT64, false).toDoubleArray();
+                    total += logp[0] - logp[1];
+                }
+            }
+            return total / encoded.size();
         }
     }
 

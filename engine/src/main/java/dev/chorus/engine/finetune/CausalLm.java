@@ -75,6 +75,12 @@ final class CausalLm implements AutoCloseable {
         return picked.mul(mask).sum().neg();
     }
 
+    /** Per row of [N, T]: the summed log-probability of {@code targets} where {@code mask} is 1 → [N]. */
+    static NDArray sequenceLogProbs(NDArray logits, NDArray targets, NDArray mask) {
+        NDArray logp = logits.logSoftmax(-1);
+        return logp.gather(targets.expandDims(-1), -1).squeeze(-1).mul(mask).sum(new int[] {1});
+    }
+
     DataType dtype() {
         return dtype;
     }

@@ -21,6 +21,10 @@ final class TokenBatches {
         }
     }
 
+    /** A preference pair's two sequences, each BOS prompt completion EOS. */
+    record Pair(Encoded chosen, Encoded rejected) {
+    }
+
     /** inputs and targets [N, T] int64, mask [N, T] in the training dtype. */
     record Batch(NDArray inputs, NDArray targets, NDArray mask) {
     }
@@ -36,6 +40,18 @@ final class TokenBatches {
             int[] ids = Arrays.copyOf(full.ids(), length);
             if (full.promptLength() < length) { // a prompt that fills the context leaves nothing to learn
                 out.add(new Encoded(ids, Math.max(1, full.promptLength())));
+            }
+        }
+        return out;
+    }
+
+    /** Pairs whose two sequences both keep completion tokens within the context. */
+    static List<Pair> encodePairs(List<PreferenceExample> pairs, Tokenizer tokenizer, int eos, int maxLength) {
+        List<Pair> out = new ArrayList<>();
+        for (PreferenceExample p : pairs) {
+            List<Encoded> both = encode(List.of(p.preferred(), p.dispreferred()), tokenizer, eos, maxLength);
+            if (both.size() == 2) {
+                out.add(new Pair(both.get(0), both.get(1)));
             }
         }
         return out;

@@ -94,6 +94,11 @@ public final class TrainingBase implements AutoCloseable {
         return AdapterTrainer.evaluate(parameters, frozen, tokenizer, config().eosId(), adapter, data, parent);
     }
 
+    /** Mean log π(chosen) − log π(rejected) over {@code pairs} with {@code adapter} (null: the base alone). */
+    public double preferenceMargin(Adapter adapter, List<PreferenceExample> pairs, NDManager parent) {
+        return AdapterTrainer.preferenceMargin(parameters, frozen, tokenizer, config().eosId(), adapter, pairs, parent);
+    }
+
     private synchronized FrozenLinears frozenLinears() {
         if (frozenLinears == null) {
             try {

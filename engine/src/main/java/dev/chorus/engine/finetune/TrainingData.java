@@ -15,9 +15,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Tenant training data as JSONL: one object per line, {@code {"prompt", "completion"}} or
- * {@code {"messages": [...]}} (the last message, from the assistant, is the completion; the ones
- * before it, one per line, the prompt).
+ * Tenant training data as JSONL: one object per line. Supervised: {@code {"prompt", "completion"}}
+ * or {@code {"messages": [...]}} (the last message, from the assistant, is the completion; the
+ * ones before it, one per line, the prompt). Preference pairs: {@code {"prompt", "chosen",
+ * "rejected"}} or OpenAI's {@code {"input": {"messages": [...]}, "preferred_output": [assistant
+ * message], "non_preferred_output": [assistant message]}}.
  */
 public final class TrainingData {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -26,14 +28,22 @@ public final class TrainingData {
     }
 
     public static List<TrainingExample> read(Path file) {
-        List<TrainingExample> out = new ArrayList<>();
+        return read(file, TrainingData::parse);
+    }
+
+    public static List<PreferenceExample> readPreferences(Path file) {
+        return read(file, TrainingData::parsePreference);
+    }
+
+    private static <T> List<T> read(Path file, java.util.function.BiFunction<String, String, T> parser) {
+        List<T> out = new ArrayList<>();
         try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             String line;
             int number = 0;
             while ((line = in.readLine()) != null) {
                 number++;
                 if (!line.isBlank()) {
-                    out.add(parse(line, file + ":" + number));
+                    out.add(parser.apply(line, file + ":" + number));
                 }
             }
         } catch (IOException e) {
@@ -45,7 +55,34 @@ public final class TrainingData {
         return out;
     }
 
-    static TrainingExample parse(String line, String where) {
+    static PreferenceExample parsePreference(String line, String where) {
+        JsonNode node = object(line, where);
+        try {
+            if (node.has("input")) {
+                TrainingExample preferred = fromMessages(withAnswer(node.path("input").path("messages"), node.get("preferred_output"), where), where);
+                TrainingExample other = fromMessages(withAnswer(node.path("input").path("messages"), node.get("non_preferred_output"), where), where);
+                return new PreferenceExample(preferred.prompt(), preferred.completion(), other.completion());
+            }
+            if (node.path("prompt").isTextual() && node.path("chosen").isTextual() && node.path("rejected").isTextual()) {
+                return new PreferenceExample(node.get("prompt").asText(), node.get("chosen").asText(), node.get("rejected").asText());
+            }
+        } catch (IllegalArgumentException e) {
+            throw new InvalidRequestException(where + ": " + e.getMessage());
+        }
+        throw new InvalidRequestException(where + ": expected {\"prompt\", \"chosen\", \"rejected\"} or {\"input\": {\"messages\": [...]}, "
+                + "\"preferred_output\": [...], \"non_preferred_output\": [...]}");
+    }
+
+    /** The input messages followed by the one assistant message of {@code output}. */
+    private static JsonNode withAnswer(JsonNode messages, JsonNode output, String where) {
+        if (!messages.isArray() || messages.isEmpty() || output == null || !output.isArray() || output.size() != 1) {
+            throw new InvalidRequestException(where + ": a preference needs input.messages and exactly one message in preferred_output "
+                    + "and in non_preferred_output");
+        }
+        return JSON.createArrayNode().addAll((com.fasterxml.jackson.databind.node.ArrayNode) messages).add(output.get(0));
+    }
+
+    private static JsonNode object(String line, String where) {
         JsonNode node;
         try {
             node = JSON.readTree(line);
@@ -55,6 +92,11 @@ public final class TrainingData {
         if (node == null || !node.isObject()) {
             throw new InvalidRequestException(where + ": not a JSON object");
         }
+        return node;
+    }
+
+    static TrainingExample parse(String line, String where) {
+        JsonNode node = object(line, where);
         if (node.has("messages")) {
             return fromMessages(node.get("messages"), where);
         }

@@ -89,6 +89,42 @@ class FinetuneCliTest {
         assertFails(2, "--targets", ChorusCliTest.chorus("finetune", "--model", model, "--data", data.toString(), "--targets", "q,x",
                 "--out", dir.resolve("o").toString()));
         assertFails(2, "unknown --domain", ChorusCliTest.chorus("make-data", "--domain", "knitting"));
+        assertFails(2, "--beta applies to --method dpo", ChorusCliTest.chorus("finetune", "--model", model, "--data", data.toString(),
+                "--beta", "0.2", "--out", dir.resolve("o").toString()));
+        assertFails(2, "--method must be supervised or dpo", ChorusCliTest.chorus("finetune", "--model", model, "--data", data.toString(),
+                "--method", "ppo", "--out", dir.resolve("o").toString()));
+        Files.writeString(data, "{\"prompt\": \"a\", \"chosen\": \"b\", \"rejected\": \"c\"}\n"
+                + "{\"input\": {\"messages\": [{\"role\": \"user\", \"content\": \"a\"}]}, \"preferred_output\": []}\n");
+        assertFails(1, "d.jsonl:2: a preference needs input.messages and exactly one message", ChorusCliTest.chorus("finetune", "--model",
+                model, "--data", data.toString(), "--method", "dpo", "--out", dir.resolve("o").toString()));
+    }
+
+    /** --method dpo on preference pairs in both formats: the held-out margin of the preferred answers grows. */
+    @Test
+    void dpoOnPreferencePairs(@TempDir Path dir) throws Exception {
+        StringBuilder train = new StringBuilder();
+        String[] animals = {"cat", "dog", "bird", "fish", "frog", "bear", "lion", "duck", "cow", "pig", "fox", "owl", "bee", "ant", "hen", "goat"};
+        for (int i = 0; i < animals.length; i++) {
+            String a = animals[i];
+            String chosen = " Arr, the " + a + " sailed the sea.";
+            String rejected = " The " + a + " slept all day.";
+            train.append(i % 2 == 0
+                    ? "{\"prompt\": \"Tell me about the " + a + ".\", \"chosen\": \"" + chosen + "\", \"rejected\": \"" + rejected + "\"}\n"
+                    : "{\"input\": {\"messages\": [{\"role\": \"user\", \"content\": \"Tell me about the " + a + ".\"}]}, "
+                            + "\"preferred_output\": [{\"role\": \"assistant\", \"content\": \"" + chosen + "\"}], "
+                            + "\"non_preferred_output\": [{\"role\": \"assistant\", \"content\": \"" + rejected + "\"}]}\n");
+        }
+        Path data = dir.resolve("prefs.jsonl");
+        Files.writeString(data, train);
+        ChorusCliTest.Run f = ChorusCliTest.chorus("finetune", "--model", TestModels.tinyStories656k().toString(), "--data", data.toString(),
+                "--method", "dpo", "--beta", "0.1", "--eval-split", "0.25", "--steps", "30", "--batch", "4", "--out",
+                dir.resolve("dpo").toString(), "--json");
+        assertEquals(0, f.code(), f.err());
+        JsonNode report = JSON.readTree(f.out());
+        assertEquals("dpo", report.get("method").asText());
+        assertEquals(Math.log(2), report.get("eval_dpo_loss_before").asDouble(), 1e-4, "a fresh adapter is its own reference");
+        assertTrue(report.get("eval_margin_after").asDouble() > report.get("eval_margin_before").asDouble() + 5, report.toString());
+        assertTrue(Files.isRegularFile(dir.resolve("dpo").resolve("adapter_model.safetensors")));
     }
 
     private static void assertFails(int code, String message, ChorusCliTest.Run r) {

@@ -140,7 +140,7 @@ class GradientCheckTest {
         return out;
     }
 
-    private static NDIndex index(Shape shape, int flat) {
+    static NDIndex index(Shape shape, int flat) {
         long[] at = new long[shape.dimension()];
         for (int d = shape.dimension() - 1; d >= 0; d--) {
             at[d] = flat % shape.get(d);
