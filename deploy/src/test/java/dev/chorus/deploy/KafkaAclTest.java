@@ -73,9 +73,17 @@ class KafkaAclTest {
     void kedaMayOnlyDescribeTheTrainingGroupAndFeedback() {
         assertEquals(Set.of("topic " + TopicNames.FEEDBACK + " Describe", "group chorus-training Describe"), acls("chorus-keda"));
         JsonNode trigger = PRODUCTION.get("ScaledObject", "chorus-training").at("/spec/triggers/0");
-        assertEquals("chorus-keda", trigger.at("/metadata/username").asText());
-        assertEquals(PRODUCTION.get("TriggerAuthentication", trigger.at("/authenticationRef/name").asText()).at("/metadata/name").asText(),
-                trigger.at("/authenticationRef/name").asText());
+        JsonNode auth = PRODUCTION.get("TriggerAuthentication", trigger.at("/authenticationRef/name").asText()).path("spec");
+        Map<String, String> params = new java.util.TreeMap<>();
+        for (String kind : List.of("configMapTargetRef", "secretTargetRef")) {
+            auth.path(kind).forEach(r -> params.put(r.path("parameter").asText(), kind + " " + r.path("name").asText() + " " + r.path("key").asText()));
+        }
+        assertEquals(Map.of("username", "configMapTargetRef chorus-keda-kafka username", "password", "secretTargetRef chorus-keda password",
+                "ca", "secretTargetRef chorus-cluster-ca-cert ca.crt"), params);
+        assertEquals("chorus-keda", PRODUCTION.get("ConfigMap", "chorus-keda-kafka").at("/data/username").asText(),
+                "KEDA logs in as its own user");
+        assertEquals("scram_sha512", trigger.at("/metadata/sasl").asText());
+        assertEquals("enable", trigger.at("/metadata/tls").asText());
     }
 
     @Test
