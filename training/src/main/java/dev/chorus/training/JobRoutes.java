@@ -69,7 +69,7 @@ public class JobRoutes {
         return new JsonObject().put("object", "list").put("data", data).put("has_more", from + limit < visible.size());
     }
 
-    private static int limit(String value) {
+    static int limit(String value) {
         if (value == null) {
             return DEFAULT_LIMIT;
         }
@@ -109,6 +109,7 @@ public class JobRoutes {
                 .put("error", error)
                 .put("trained_tokens", j.trainedTokens())
                 .put("method", new JsonObject().put("type", "supervised"))
+                .put("metadata", new JsonObject().put("trigger", "feedback")) // every job so far comes from feedback
                 .put("chorus", chorus);
     }
 

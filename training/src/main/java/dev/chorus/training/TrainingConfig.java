@@ -75,6 +75,15 @@ public interface TrainingConfig {
     /** The Jobs the Kubernetes runner creates. */
     Kubernetes kubernetes();
 
+    /** Uploaded fine-tuning files. */
+    Files files();
+
+    interface Files {
+        /** Largest accepted file (bytes); larger uploads get a JSON 413. */
+        @WithDefault("67108864")
+        long maxBytes();
+    }
+
     /** The adapter registry jobs read active versions from and publish new ones to. */
     Registry registry();
 

@@ -18,6 +18,8 @@ public class TrainingErrors {
     ErrorMapper errors() {
         return ErrorMapper.builder()
                 .on(UnauthenticatedException.class, e -> ApiException.of(401, "invalid_api_key", e.getMessage()))
+                .on(InvalidTrainingFileException.class, e -> ApiException.openAi(400, "invalid_request_error", e.getMessage(), "file",
+                        "invalid_file"))
                 .on(DatasetsUnavailableException.class, e -> {
                     LOG.warn(e.getMessage());
                     return ApiException.of(503, "training_data_unavailable", e.getMessage()).retryAfter(2);

@@ -65,7 +65,7 @@ class JobsApiTest {
                 .body("object", equalTo("fine_tuning.job")).body("id", equalTo(queued.jobId()))
                 .body("model", equalTo("pirate@2")).body("status", equalTo("queued"))
                 .body("created_at", equalTo((int) t0.getEpochSecond())).body("finished_at", nullValue())
-                .body("fine_tuned_model", nullValue()).body("error", nullValue());
+                .body("fine_tuned_model", nullValue()).body("error", nullValue()).body("metadata.trigger", equalTo("feedback"));
         TrainingJobEvent running = jobs.publish(queued.running("elsewhere", 40, 100, 2.25, t0.plusSeconds(5)));
         get(ACME, path).then().statusCode(200).body("status", equalTo("running"))
                 .body("chorus.step", equalTo(40)).body("chorus.total_steps", equalTo(100)).body("chorus.loss", equalTo(2.25f));

@@ -55,7 +55,7 @@ public final class TrainingData {
         return out;
     }
 
-    static PreferenceExample parsePreference(String line, String where) {
+    public static PreferenceExample parsePreference(String line, String where) {
         JsonNode node = object(line, where);
         try {
             if (node.has("input")) {
@@ -95,7 +95,7 @@ public final class TrainingData {
         return node;
     }
 
-    static TrainingExample parse(String line, String where) {
+    public static TrainingExample parse(String line, String where) {
         JsonNode node = object(line, where);
         if (node.has("messages")) {
             return fromMessages(node.get("messages"), where);
