@@ -2,6 +2,7 @@ package dev.chorus.registry;
 
 import dev.chorus.kafka.AdapterManifest;
 import dev.chorus.kafka.AdapterManifestLog;
+import dev.chorus.kafka.KafkaConnection;
 import dev.chorus.kafka.EventCodec;
 import dev.chorus.kafka.Sha256;
 import dev.chorus.kafka.TopicNames;
@@ -51,26 +52,25 @@ public final class Catalogue implements AutoCloseable {
     private final Map<String, Integer> pendingBlobs = new ConcurrentHashMap<>(); // stored, their manifest not yet applied
     private final Object collecting = new Object();
 
-    public Catalogue(String bootstrapServers, TopicNames topics, BlobStore blobs, Duration timeout) {
+    public Catalogue(KafkaConnection kafka, TopicNames topics, BlobStore blobs, Duration timeout) {
         this.topic = topics.adapters();
         this.blobs = blobs;
         this.timeout = timeout;
-        try (Admin setup = Admin.create(Map.of("bootstrap.servers", bootstrapServers))) {
+        try (Admin setup = Admin.create(kafka.client(Map.of()))) {
             Topics.ensure(setup, (short) 1, topics);
         }
-        this.admin = Admin.create(Map.of("bootstrap.servers", bootstrapServers, "request.timeout.ms", "2000",
-                "default.api.timeout.ms", "2000", "reconnect.backoff.max.ms", "1000"));
-        this.log = new AdapterManifestLog(bootstrapServers, topics, null).start(timeout.multipliedBy(2));
+        this.admin = Admin.create(kafka.client(Map.of("request.timeout.ms", "2000", "default.api.timeout.ms", "2000",
+                "reconnect.backoff.max.ms", "1000")));
+        this.log = new AdapterManifestLog(kafka, topics, null).start(timeout.multipliedBy(2));
         // A quarter of the timeout each for metadata and for delivery; the lock wait and the read-back share the rest.
         long quarter = Math.max(timeout.toMillis() / 4, 250);
-        this.producer = new KafkaProducer<>(Map.of(
-                "bootstrap.servers", bootstrapServers,
+        this.producer = new KafkaProducer<>(kafka.client(Map.of(
                 "acks", "all",
                 "enable.idempotence", "true",
                 "max.block.ms", Long.toString(quarter),
                 "delivery.timeout.ms", Long.toString(quarter),
                 "request.timeout.ms", Long.toString(quarter / 2),
-                "reconnect.backoff.max.ms", "1000"),
+                "reconnect.backoff.max.ms", "1000")),
                 new StringSerializer(), EventCodec.ADAPTER_MANIFEST);
         this.writability = new Writability(admin);
         LOG.infof("catalogue: %d adapters read from %s", log.all().size(), topic);

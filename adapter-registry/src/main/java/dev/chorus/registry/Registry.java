@@ -4,6 +4,7 @@ import dev.chorus.engine.checkpoint.Fingerprint;
 import dev.chorus.engine.checkpoint.HfCheckpoint;
 import dev.chorus.engine.checkpoint.Llama2cCheckpoint;
 import dev.chorus.engine.llama.ModelConfig;
+import dev.chorus.kafka.KafkaConnection;
 import dev.chorus.kafka.TopicNames;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -14,7 +15,6 @@ import java.nio.file.Path;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /** Owns the registry's parts for the application's lifetime: the blob store, upload validation and the catalogue. */
@@ -24,16 +24,16 @@ public class Registry {
 
     private final RegistryConfig config;
     private final TopicNames topics;
-    private final String bootstrapServers;
+    private final KafkaConnection kafka;
     private BlobStore blobs;
     private AdapterUpload uploads;
     private Catalogue catalogue;
     private Semaphore validations;
 
-    public Registry(RegistryConfig config, TopicNames topics, @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers) {
+    public Registry(RegistryConfig config, TopicNames topics, KafkaConnection kafka) {
         this.config = config;
         this.topics = topics;
-        this.bootstrapServers = bootstrapServers;
+        this.kafka = kafka;
     }
 
     /** At startup, not lazily: a registry that cannot read its catalogue must not take requests. */
@@ -43,10 +43,10 @@ public class Registry {
         String fingerprint = Fingerprint.of(base);
         blobs = new BlobStore(Path.of(config.blobDirectory()));
         uploads = new AdapterUpload(baseConfig, fingerprint, config.maxRank(), config.maxUploadBytes());
-        catalogue = new Catalogue(bootstrapServers, topics, blobs, config.writeTimeout());
+        catalogue = new Catalogue(kafka, topics, blobs, config.writeTimeout());
         validations = new Semaphore(config.maxConcurrentUploads(), true);
         LOG.infof("adapter registry for base %s (%s), blobs in %s, Kafka %s", base.getFileName(), fingerprint,
-                Path.of(config.blobDirectory()).toAbsolutePath().normalize(), bootstrapServers);
+                Path.of(config.blobDirectory()).toAbsolutePath().normalize(), kafka);
     }
 
     void onStop(@Observes ShutdownEvent event) {

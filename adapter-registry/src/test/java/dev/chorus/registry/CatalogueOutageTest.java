@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.chorus.kafka.AdapterManifest;
+import dev.chorus.kafka.KafkaConnection;
 import dev.chorus.kafka.Sha256;
 import dev.chorus.kafka.TopicNames;
 import dev.chorus.kafka.embedded.EmbeddedKafka;
@@ -38,7 +39,7 @@ class CatalogueOutageTest {
         EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"), port);
         BlobStore blobs = new BlobStore(dir.resolve("blobs"));
         ExecutorService pool = Executors.newFixedThreadPool(3);
-        try (Catalogue catalogue = new Catalogue(kafka.bootstrapServers(), TopicNames.DEFAULTS, blobs, TIMEOUT)) {
+        try (Catalogue catalogue = new Catalogue(KafkaConnection.plaintext(kafka.bootstrapServers()), TopicNames.DEFAULTS, blobs, TIMEOUT)) {
             AdapterManifest first = catalogue.addVersion("acme", "kept", upload("kept"), false, null);
             assertEquals(1, first.activeVersion());
             assertTrue(catalogue.writable());

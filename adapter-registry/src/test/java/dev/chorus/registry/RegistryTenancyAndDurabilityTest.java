@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.chorus.engine.adapter.AdapterType;
 import dev.chorus.kafka.AdapterManifest;
+import dev.chorus.kafka.KafkaConnection;
 import dev.chorus.kafka.TopicNames;
 import dev.chorus.kafka.embedded.EmbeddedKafkaResource;
 import io.quarkus.test.common.WithTestResource;
@@ -101,10 +102,10 @@ class RegistryTenancyAndDurabilityTest {
         String bootstrap = ConfigProvider.getConfig().getValue("kafka.bootstrap.servers", String.class);
         BlobStore blobs = new BlobStore(TestUploads.blobDir());
         List<AdapterManifest> before;
-        try (Catalogue first = new Catalogue(bootstrap, TopicNames.DEFAULTS, blobs, Duration.ofSeconds(15))) {
+        try (Catalogue first = new Catalogue(KafkaConnection.plaintext(bootstrap), TopicNames.DEFAULTS, blobs, Duration.ofSeconds(15))) {
             before = first.list(null);
         }
-        try (Catalogue restarted = new Catalogue(bootstrap, TopicNames.DEFAULTS, blobs, Duration.ofSeconds(15))) {
+        try (Catalogue restarted = new Catalogue(KafkaConnection.plaintext(bootstrap), TopicNames.DEFAULTS, blobs, Duration.ofSeconds(15))) {
             assertEquals(before, restarted.list(null), "the catalogue is rebuilt from the topic alone");
             assertTrue(restarted.live("acme", "durable").isPresent());
         }

@@ -48,7 +48,7 @@ class AdapterManifestLogTest {
             producer.send(new ProducerRecord<>(topic, "acme/pirate", EventCodec.ADAPTER_MANIFEST.encode(manifest("pirate", 2, 1, 2)))).get();
 
             List<String> changes = new CopyOnWriteArrayList<>();
-            try (AdapterManifestLog log = new AdapterManifestLog(kafka.bootstrapServers(), TopicNames.DEFAULTS,
+            try (AdapterManifestLog log = new AdapterManifestLog(KafkaConnection.plaintext(kafka.bootstrapServers()), TopicNames.DEFAULTS,
                     (before, after) -> changes.add(after.key() + "@" + after.activeVersion())).start(Duration.ofSeconds(30))) {
                 assertEquals(List.of(manifest("pirate", 2, 1, 2)), log.all(), "latest state per key; bad records skipped");
                 assertTrue(changes.isEmpty(), "the catch-up is not reported as changes");

@@ -38,7 +38,7 @@ public final class AdapterManifestLog implements AutoCloseable {
         void onChange(AdapterManifest previous, AdapterManifest current);
     }
 
-    private final String bootstrapServers;
+    private final KafkaConnection kafka;
     private final String topic;
     private final String deadLetterTopic;
     private final Listener listener;
@@ -51,8 +51,8 @@ public final class AdapterManifestLog implements AutoCloseable {
     private volatile boolean closed;
     private Thread thread;
 
-    public AdapterManifestLog(String bootstrapServers, TopicNames topics, Listener listener) {
-        this.bootstrapServers = bootstrapServers;
+    public AdapterManifestLog(KafkaConnection kafka, TopicNames topics, Listener listener) {
+        this.kafka = kafka;
         this.topic = topics.adapters();
         this.deadLetterTopic = topics.deadLetter();
         this.listener = listener == null ? (before, after) -> { } : listener;
@@ -66,7 +66,7 @@ public final class AdapterManifestLog implements AutoCloseable {
         try {
             if (!caughtUp.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 close();
-                throw new IllegalStateException("could not read " + topic + " from " + bootstrapServers + " within " + timeout);
+                throw new IllegalStateException("could not read " + topic + " from " + kafka + " within " + timeout);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -79,13 +79,12 @@ public final class AdapterManifestLog implements AutoCloseable {
     }
 
     private void run() {
-        Map<String, Object> config = Map.of(
-                "bootstrap.servers", bootstrapServers,
+        Map<String, Object> config = kafka.client(Map.of(
                 "enable.auto.commit", "false",
                 "isolation.level", "read_committed",
-                "client.id", "chorus-adapter-manifests-" + Long.toHexString(System.nanoTime()));
+                "client.id", "chorus-adapter-manifests-" + Long.toHexString(System.nanoTime())));
         try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(config, new StringDeserializer(), new ByteArrayDeserializer());
-                KafkaProducer<String, byte[]> deadLetters = new KafkaProducer<>(Map.of("bootstrap.servers", bootstrapServers, "acks", "all"),
+                KafkaProducer<String, byte[]> deadLetters = new KafkaProducer<>(kafka.client(Map.of("acks", "all")),
                         new StringSerializer(), new ByteArraySerializer())) {
             consumer = c;
             List<TopicPartition> partitions = new ArrayList<>();

@@ -2,6 +2,7 @@ package dev.chorus.training;
 
 import dev.chorus.kafka.EventCodec;
 import dev.chorus.kafka.EventFormatException;
+import dev.chorus.kafka.KafkaConnection;
 import dev.chorus.kafka.TopicNames;
 import dev.chorus.kafka.TopicTail;
 import dev.chorus.kafka.TrainingExample;
@@ -17,7 +18,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
@@ -33,10 +33,10 @@ public class Datasets {
     private final Map<String, Dataset> byAdapter = new ConcurrentHashMap<>(); // tenant/adapter/ -> dataset
     private final TopicTail tail;
 
-    public Datasets(@ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers, TopicNames topics, TrainingConfig config) {
+    public Datasets(KafkaConnection kafka, TopicNames topics, TrainingConfig config) {
         String topic = topics.trainingExamples();
         long started = System.nanoTime();
-        this.tail = new TopicTail(topic, Map.of("bootstrap.servers", bootstrapServers, "isolation.level", "read_committed"),
+        this.tail = new TopicTail(topic, kafka.client(Map.of("isolation.level", "read_committed")),
                 config.catchUpTimeout(), this::apply, () -> LOG.infof("datasets rebuilt from %s: %d adapters in %d ms", topic, byAdapter.size(),
                         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started)));
     }

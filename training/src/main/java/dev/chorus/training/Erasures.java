@@ -1,5 +1,6 @@
 package dev.chorus.training;
 
+import dev.chorus.kafka.KafkaConnection;
 import dev.chorus.kafka.TopicNames;
 import dev.chorus.kafka.TrainingExample;
 import io.quarkus.runtime.ShutdownEvent;
@@ -20,7 +21,6 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
  * Privacy erasure: a tombstone for every example of one adapter of one tenant, after which
@@ -35,15 +35,14 @@ public class Erasures {
     private final String topic;
     private final KafkaProducer<String, byte[]> producer;
 
-    public Erasures(@ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers, TopicNames topics, Datasets datasets) {
+    public Erasures(KafkaConnection kafka, TopicNames topics, Datasets datasets) {
         this.datasets = datasets;
         this.topic = topics.trainingExamples();
-        this.producer = new KafkaProducer<>(Map.of(
-                "bootstrap.servers", bootstrapServers,
+        this.producer = new KafkaProducer<>(kafka.client(Map.of(
                 "acks", "all",
                 "enable.idempotence", "true",
                 "max.block.ms", Long.toString(TIMEOUT.toMillis()),
-                "client.id", "chorus-training-erasures"), new StringSerializer(), new ByteArraySerializer());
+                "client.id", "chorus-training-erasures")), new StringSerializer(), new ByteArraySerializer());
     }
 
     /** Erases every example the tenant's adapter has and returns how many, once the datasets no longer show them. */

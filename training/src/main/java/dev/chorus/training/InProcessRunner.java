@@ -1,49 +1,32 @@
 package dev.chorus.training;
 
-import dev.chorus.engine.EngineException;
-import dev.chorus.engine.adapter.AdapterFormatException;
-import dev.chorus.engine.finetune.TrainingBase;
 import dev.chorus.kafka.TrainingJobEvent;
 import io.quarkus.arc.lookup.LookupIfProperty;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.URI;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Clock;
-import java.util.Comparator;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Stream;
 import org.jboss.logging.Logger;
 
 /**
  * Runs jobs in this process, on as many threads as jobs may run at once (the scheduler's fair
- * queue never starts more). The base model is read on the first job and kept. A job's failure is
- * recorded with its reason; recording it is retried until the jobs topic takes it, so no job stays
- * "running" while this instance lives (and a restart marks it interrupted).
+ * queue never starts more); {@link JobExecution} runs each and records its end.
  */
 @ApplicationScoped
 @LookupIfProperty(name = "chorus.training.runner", stringValue = "in-process", lookupIfMissing = true)
 public class InProcessRunner implements JobRunner {
     private static final Logger LOG = Logger.getLogger(InProcessRunner.class);
 
-    private final TrainingConfig config;
     private final Jobs jobs;
-    private final Datasets datasets;
-    private final Path workRoot;
+    private final JobExecution execution;
     private final Clock clock;
     private final ExecutorService threads;
-    private TrainingBase base; // read on the first job
 
-    public InProcessRunner(TrainingConfig config, Jobs jobs, Datasets datasets, DataDirectory data, Clock clock) {
-        this.config = config;
+    public InProcessRunner(TrainingConfig config, Jobs jobs, JobExecution execution, Clock clock) {
         this.jobs = jobs;
-        this.datasets = datasets;
-        this.workRoot = data.root().resolve("jobs");
+        this.execution = execution;
         this.clock = clock;
         AtomicInteger n = new AtomicInteger();
         this.threads = Executors.newFixedThreadPool(config.concurrency(), r -> {
@@ -60,78 +43,11 @@ public class InProcessRunner implements JobRunner {
     public void start(TrainingJobEvent queued) {
         TrainingJobEvent running = jobs.publish(queued.running(jobs.instanceId(), 0, 0, null, clock.instant()));
         LOG.infof("running %s for %s", running.jobId(), running.adapterKey());
-        threads.execute(() -> run(running));
-    }
-
-    private void run(TrainingJobEvent running) {
-        long start = System.nanoTime();
-        TrainingJobEvent end;
-        try {
-            end = record(new FineTuneJob(context(), running).run());
-        } catch (JobFailure e) {
-            end = record(running.failed(e.code(), e.getMessage(), clock.instant()));
-        } catch (RegistryException e) {
-            end = record(running.failed("registry_unavailable", e.getMessage(), clock.instant()));
-        } catch (AdapterFormatException e) {
-            end = record(running.failed("invalid_adapter", "the active version cannot be trained further: " + e.getMessage(), clock.instant()));
-        } catch (JobsUnavailableException e) {
-            end = record(running.failed("jobs_unavailable", e.getMessage(), clock.instant()));
-        } catch (EngineException | IllegalArgumentException e) {
-            end = record(running.failed("training_failed", e.getMessage(), clock.instant()));
-        } catch (RuntimeException e) {
-            LOG.errorf(e, "job %s failed unexpectedly", running.jobId());
-            end = record(running.failed("internal_error", "the job failed unexpectedly: " + e, clock.instant()));
-        } finally {
-            deleteQuietly(workRoot.resolve(running.jobId()));
-        }
-        LOG.infof("%s of %s ended %s in %.1f s%s", end.jobId(), end.adapterKey(), end.state(), (System.nanoTime() - start) / 1e9,
-                end.state() == TrainingJobEvent.State.SUCCEEDED ? ": version " + end.producedVersion() + (end.promoted() ? " promoted" : " not promoted")
-                        : ": " + end.message());
-    }
-
-    private synchronized FineTuneJob.Context context() {
-        String key = config.registry().apiKey()
-                .orElseThrow(() -> new JobFailure("registry_unavailable", "no registry key configured (chorus.training.registry.api-key)"));
-        if (base == null) {
-            base = TrainingBase.open(Path.of(config.baseModel()));
-        }
-        RegistryClient registry = new RegistryClient(URI.create(config.registry().url()), key, config.registry().timeout());
-        return new FineTuneJob.Context(base, registry, datasets, jobs, new Gate(config.gateTolerance()), config, workRoot, clock);
-    }
-
-    /** Publishes a final state, retrying while the jobs topic is unreachable (the job's outcome must not be lost). */
-    private TrainingJobEvent record(TrainingJobEvent end) {
-        for (long wait = 500; ; wait = Math.min(wait * 2, 10_000)) {
-            try {
-                return jobs.publish(end);
-            } catch (JobsUnavailableException e) {
-                LOG.warnf("cannot record the end of %s yet (%s); retrying", end.jobId(), e.getMessage());
-                try {
-                    Thread.sleep(wait);
-                } catch (InterruptedException interrupted) {
-                    Thread.currentThread().interrupt();
-                    return end; // shutting down: the restart marks it interrupted
-                }
-            }
-        }
-    }
-
-    private static void deleteQuietly(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> files = Files.walk(dir)) {
-            files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-        } catch (IOException | UncheckedIOException e) {
-            LOG.warnf("cannot remove %s: %s", dir, e.getMessage());
-        }
+        threads.execute(() -> execution.run(running));
     }
 
     @PreDestroy
     void stop() {
         threads.shutdownNow();
-        if (base != null) {
-            base.close();
-        }
     }
 }

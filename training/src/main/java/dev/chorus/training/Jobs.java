@@ -2,6 +2,7 @@ package dev.chorus.training;
 
 import dev.chorus.kafka.EventCodec;
 import dev.chorus.kafka.EventFormatException;
+import dev.chorus.kafka.KafkaConnection;
 import dev.chorus.kafka.TopicNames;
 import dev.chorus.kafka.TopicTail;
 import dev.chorus.kafka.TrainingJobEvent;
@@ -26,7 +27,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
@@ -37,11 +37,11 @@ import org.jboss.logging.Logger;
  * attempt, queued again as a new job.
  */
 @ApplicationScoped
-public class Jobs {
+public class Jobs implements JobRecords {
     private static final Logger LOG = Logger.getLogger(Jobs.class);
     static final String INTERRUPTED = "interrupted";
 
-    private final String bootstrapServers;
+    private final KafkaConnection kafka;
     private final String topic;
     private final Duration catchUpTimeout;
     private final String instanceId;
@@ -52,27 +52,26 @@ public class Jobs {
     private final TopicTail tail;
     private KafkaProducer<String, byte[]> producer;
 
-    public Jobs(@ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers, TopicNames topics, TrainingConfig config,
+    public Jobs(KafkaConnection kafka, TopicNames topics, TrainingConfig config,
             Clock clock) {
-        this.bootstrapServers = bootstrapServers;
+        this.kafka = kafka;
         this.topic = topics.trainingJobs();
         this.catchUpTimeout = config.catchUpTimeout();
         this.instanceId = config.instanceId();
         this.maxAttempts = config.jobAttempts();
         this.staleAfter = config.staleAfter();
         this.clock = clock;
-        this.tail = new TopicTail(topic, Map.of("bootstrap.servers", bootstrapServers), catchUpTimeout, this::apply, () -> {
+        this.tail = new TopicTail(topic, kafka.client(Map.of()), catchUpTimeout, this::apply, () -> {
             LOG.infof("jobs rebuilt from %s: %d jobs", topic, book.list(t -> true).size());
             recover();
         });
     }
 
     void start(@Observes StartupEvent ignored) {
-        producer = new KafkaProducer<>(Map.of(
-                "bootstrap.servers", bootstrapServers,
+        producer = new KafkaProducer<>(kafka.client(Map.of(
                 "acks", "all",
                 "enable.idempotence", "true",
-                "max.block.ms", Long.toString(catchUpTimeout.toMillis())), new StringSerializer(), new ByteArraySerializer());
+                "max.block.ms", Long.toString(catchUpTimeout.toMillis()))), new StringSerializer(), new ByteArraySerializer());
         tail.start("chorus-jobs");
     }
 
@@ -131,6 +130,7 @@ public class Jobs {
     }
 
     /** Writes {@code job}'s state and waits until the broker has it; this view shows it at once. */
+    @Override
     public TrainingJobEvent publish(TrainingJobEvent job) {
         try {
             RecordMetadata at = producer.send(new ProducerRecord<>(topic, job.jobId(), EventCodec.TRAINING_JOB.encode(job)))
@@ -162,6 +162,7 @@ public class Jobs {
         return book;
     }
 
+    @Override
     public Optional<TrainingJobEvent> get(String jobId) {
         return book().get(jobId);
     }

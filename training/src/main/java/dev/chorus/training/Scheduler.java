@@ -47,6 +47,9 @@ public class Scheduler {
     }
 
     void start(@Observes StartupEvent ignored) {
+        if (config.runJob().isPresent()) {
+            return; // a job pod runs its one job and schedules nothing
+        }
         timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "chorus-scheduler");
             t.setDaemon(true);

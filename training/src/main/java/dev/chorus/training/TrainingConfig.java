@@ -53,11 +53,27 @@ public interface TrainingConfig {
     @WithDefault("../shared/models/TinyStories-656K")
     String baseModel();
 
-    /** Who runs queued jobs: {@code in-process} (this service), or {@code none} (jobs wait; an instance that only takes feedback). */
+    /**
+     * Who runs queued jobs: {@code in-process} (this service), {@code kubernetes} (a {@code batch/v1} Job per
+     * job, running this image in its job mode), or {@code none} (jobs wait; an instance that only takes feedback).
+     */
     @WithDefault("in-process")
     RunnerKind runner();
 
-    enum RunnerKind { IN_PROCESS, NONE }
+    enum RunnerKind { IN_PROCESS, KUBERNETES, NONE }
+
+    /**
+     * Job mode: this process runs the one job with this id (which a Kubernetes runner started), records its
+     * end and exits; it takes no feedback and schedules nothing. Set by the Kubernetes runner in the job pods.
+     */
+    Optional<String> runJob();
+
+    /** Whether this process consumes feedback into examples (job pods do not: the service's instances do). */
+    @WithDefault("true")
+    boolean takeFeedback();
+
+    /** The Jobs the Kubernetes runner creates. */
+    Kubernetes kubernetes();
 
     /** Uploaded fine-tuning files. */
     Files files();
@@ -134,6 +150,41 @@ public interface TrainingConfig {
         /** How often a running job records its step and loss on the jobs topic. */
         @WithDefault("PT1S")
         Duration progressInterval();
+    }
+
+    interface Kubernetes {
+        /** The image job pods run: the training service's own (its job mode); needed with runner=kubernetes. */
+        Optional<String> image();
+
+        /** Where the Jobs go; the namespace of the runner's own pod (or kube config) when absent. */
+        Optional<String> namespace();
+
+        /**
+         * A YAML file with the job pods' template (a PodTemplateSpec: environment, volumes, node selector,
+         * tolerations, service account), usually mounted from a ConfigMap; the runner adds the image, the
+         * job's id, its resources and its labels.
+         */
+        Optional<String> podTemplate();
+
+        /** CPU a job pod requests. */
+        @WithDefault("2")
+        String cpu();
+
+        /** Memory a job pod requests and is limited to. */
+        @WithDefault("8Gi")
+        String memory();
+
+        /** GPUs (nvidia.com/gpu) a job pod gets; 0 trains on CPU. */
+        @WithDefault("0")
+        int gpus();
+
+        /** How long a job pod may run before Kubernetes stops it (and the job fails). */
+        @WithDefault("PT2H")
+        Duration activeDeadline();
+
+        /** How long a finished Job, and with it its pod's log, is kept. */
+        @WithDefault("PT1H")
+        Duration keepFinished();
     }
 
     interface NewAdapter {

@@ -39,6 +39,18 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     /** As {@link #start(Path)}, on {@code port} (0: any free one). */
     public static EmbeddedKafka start(Path dataDir, int clientPort) {
+        return start(dataDir, clientPort, null);
+    }
+
+    /**
+     * As {@link #start(Path)}, but clients must authenticate (SASL PLAIN as {@code user}/{@code password}, over
+     * plaintext): {@link #bootstrapServers()} is that listener; the brokers' own traffic stays on another.
+     */
+    public static EmbeddedKafka startAuthenticated(Path dataDir, String user, String password) {
+        return start(dataDir, 0, new String[] {user, password});
+    }
+
+    private static EmbeddedKafka start(Path dataDir, int clientPort, String[] login) {
         int port = clientPort == 0 ? freePort() : clientPort;
         int controllerPort = freePort();
         try {
@@ -47,6 +59,9 @@ public final class EmbeddedKafka implements AutoCloseable {
             throw new UncheckedIOException("cannot create the Kafka data directory " + dataDir, e);
         }
         Properties props = brokerProperties(dataDir, port, controllerPort);
+        if (login != null) {
+            authenticated(props, port, freePort(), login[0], login[1]);
+        }
         KafkaConfig config = KafkaConfig.fromProps(props, false);
         format(dataDir);
         KafkaRaftServer server = new KafkaRaftServer(config, Time.SYSTEM);
@@ -80,6 +95,17 @@ public final class EmbeddedKafka implements AutoCloseable {
         p.put("num.network.threads", "2");
         p.put("num.io.threads", "2");
         return p;
+    }
+
+    /** Clients on a SASL PLAIN listener at {@code port}; the broker talks to itself on {@code internalPort}. */
+    private static void authenticated(Properties p, int port, int internalPort, String user, String password) {
+        p.put("listeners", "SASL_PLAINTEXT://" + HOST + ":" + port + ",PLAINTEXT://" + HOST + ":" + internalPort + ","
+                + "CONTROLLER://" + p.getProperty("controller.quorum.voters").substring(2));
+        p.put("advertised.listeners", "SASL_PLAINTEXT://" + HOST + ":" + port + ",PLAINTEXT://" + HOST + ":" + internalPort);
+        p.put("listener.security.protocol.map", "SASL_PLAINTEXT:SASL_PLAINTEXT,PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        p.put("sasl.enabled.mechanisms", "PLAIN");
+        p.put("listener.name.sasl_plaintext.plain.sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule required "
+                + "user_" + user + "=\"" + password + "\";");
     }
 
     /** Writes meta.properties and the bootstrap metadata unless the directory is already formatted. */

@@ -10,6 +10,7 @@ import dev.chorus.engine.adapter.AdapterUnavailableException;
 import dev.chorus.engine.llama.ModelConfig;
 import dev.chorus.kafka.AdapterManifest;
 import dev.chorus.kafka.AdapterManifestLog;
+import dev.chorus.kafka.KafkaConnection;
 import dev.chorus.kafka.TopicNames;
 import java.time.Duration;
 import java.util.List;
@@ -41,13 +42,13 @@ public final class RegistryAdapters implements AdapterStore {
         return t;
     });
 
-    public RegistryAdapters(String bootstrapServers, TopicNames topics, BlobCache blobs, ModelConfig base, int maxRank, String baseFingerprint) {
+    public RegistryAdapters(KafkaConnection kafka, TopicNames topics, BlobCache blobs, ModelConfig base, int maxRank, String baseFingerprint) {
         this.blobs = blobs;
         this.base = base;
         this.maxRank = maxRank;
         this.baseFingerprint = baseFingerprint;
-        this.log = new AdapterManifestLog(bootstrapServers, topics, this::changed).start(Duration.ofSeconds(60));
-        LOG.infof("adapter catalogue: %d adapters from Kafka %s", log.all().size(), bootstrapServers);
+        this.log = new AdapterManifestLog(kafka, topics, this::changed).start(Duration.ofSeconds(60));
+        LOG.infof("adapter catalogue: %d adapters from Kafka %s", log.all().size(), kafka);
     }
 
     @Override

@@ -12,6 +12,7 @@ import dev.chorus.engine.model.LoadedModel;
 import dev.chorus.engine.tokenizer.ModelChatTemplate;
 import dev.chorus.engine.tokenizer.Tokenizer;
 import dev.chorus.edge.auth.TenantKeys;
+import dev.chorus.kafka.KafkaConnection;
 import dev.chorus.kafka.TopicNames;
 import dev.chorus.serving.ChorusConfig;
 import dev.chorus.serving.adapters.BlobCache;
@@ -22,6 +23,7 @@ import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.inject.Provider;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.EnumSet;
@@ -49,12 +51,12 @@ public class ModelService implements EngineStatsSource {
 
     private final int httpPort;
 
-    private final Optional<String> kafkaBootstrap;
+    private final Provider<KafkaConnection> kafka; // only with adapters from the registry
     private final TopicNames topics;
 
     public ModelService(ChorusConfig config, AdapterLoadTimer loadTimer, @ConfigProperty(name = "quarkus.http.port") int httpPort,
-            @ConfigProperty(name = "kafka.bootstrap.servers") Optional<String> kafkaBootstrap, TopicNames topics) {
-        this.kafkaBootstrap = kafkaBootstrap;
+            Provider<KafkaConnection> kafka, TopicNames topics) {
+        this.kafka = kafka;
         this.topics = topics;
         this.modelConfig = config.model();
         this.engineConfig = config.engine();
@@ -137,14 +139,12 @@ public class ModelService implements EngineStatsSource {
                     adapterConfig.maxRank());
             return new DirectoryAdapterSource(dir, model.config(), adapterConfig.maxRank(), fingerprint);
         }
-        String bootstrap = kafkaBootstrap.orElseThrow(() -> new IllegalArgumentException(
-                "chorus.adapters.source=registry needs kafka.bootstrap.servers"));
         URI registry = URI.create(adapterConfig.registryUrl().orElseThrow(() -> new IllegalArgumentException(
                 "chorus.adapters.source=registry needs chorus.adapters.registry-url")));
         String key = adapterConfig.registryKey().orElseThrow(() -> new IllegalArgumentException(
                 "chorus.adapters.source=registry needs chorus.adapters.registry-key (an operator key of the registry)"));
         BlobCache cache = new BlobCache(Path.of(adapterConfig.cacheDirectory()), registry, key);
-        return new RegistryAdapters(bootstrap, topics, cache, model.config(), adapterConfig.maxRank(), fingerprint);
+        return new RegistryAdapters(kafka.get(), topics, cache, model.config(), adapterConfig.maxRank(), fingerprint);
     }
 
     private static void closeAdapters(AdapterStore adapters) {
