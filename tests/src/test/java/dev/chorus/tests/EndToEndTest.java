@@ -220,9 +220,14 @@ class EndToEndTest {
 
     /** A random LoRA for the base model, zipped as a client would upload it. */
     static byte[] adapterZip(long seed) throws IOException {
+        return zip(RandomAdapters.generate(HfCheckpoint.readConfig(MODEL), AdapterType.LORA, 8, EnumSet.allOf(Projection.class), 0.2, seed,
+                null));
+    }
+
+    /** {@code adapter}'s two PEFT files in a zip, as a client uploads them. */
+    static byte[] zip(dev.chorus.engine.adapter.Adapter adapter) throws IOException {
         Path dir = Files.createTempDirectory("chorus-e2e-adapter-");
-        AdapterFiles.write(RandomAdapters.generate(HfCheckpoint.readConfig(MODEL), AdapterType.LORA, 8, EnumSet.allOf(Projection.class), 0.2,
-                seed, null), dir.resolve("a"));
+        AdapterFiles.write(adapter, dir.resolve("a"));
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
             for (String file : List.of(AdapterFiles.CONFIG, AdapterFiles.WEIGHTS)) {

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import dev.chorus.engine.adapter.Adapter;
-import dev.chorus.engine.adapter.AdapterFiles;
 import dev.chorus.engine.adapter.AdapterKind;
 import dev.chorus.engine.adapter.AdapterType;
 import dev.chorus.engine.finetune.AdapterTrainer;
@@ -21,8 +20,6 @@ import dev.chorus.kafka.Topics;
 import dev.chorus.kafka.embedded.EmbeddedKafka;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -40,7 +37,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
-import java.util.zip.ZipOutputStream;
 import org.apache.kafka.clients.admin.Admin;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -114,7 +110,7 @@ class FeedbackLoopTest {
 
     private void loop(Service registry, Service serving, Service training, TrainingBase base) throws Exception {
         // v1: a small random LoRA, close to the base (the tenant's starting point).
-        assertEquals(201, put(registry, "pirate", zip(randomLora(base)), null).statusCode());
+        assertEquals(201, put(registry, "pirate", EndToEndTest.zip(randomLora(base)), null).statusCode());
         awaitServed(serving, "pirate", "pirate@1", 15_000);
 
         // 48 users each get a completion from v1, dislike it and write what they wanted.
@@ -170,7 +166,7 @@ class FeedbackLoopTest {
      */
     private void gate(Service registry, Service serving, Service training, TrainingBase base) throws Exception {
         List<TrainingExample> domain = ANIMALS.stream().map(a -> new TrainingExample(prompt(a), pirate(a))).toList();
-        assertEquals(201, put(registry, "parrot", zip(trained(base, domain)), null).statusCode());
+        assertEquals(201, put(registry, "parrot", EndToEndTest.zip(trained(base, domain)), null).statusCode());
         awaitServed(serving, "parrot", "parrot@1", 15_000);
         Random random = new Random(7);
         int sent = 0;
@@ -239,20 +235,6 @@ class FeedbackLoopTest {
         try (NDManager manager = Engine.getInstance().newBaseManager(); AdapterTrainer trainer = base.trainer(run, o, null, manager)) {
             return trainer.train(data, List.of(), p -> { }).adapter();
         }
-    }
-
-    static byte[] zip(Adapter adapter) throws IOException {
-        Path dir = Files.createTempDirectory("chorus-loop-adapter-");
-        AdapterFiles.write(adapter, dir.resolve("a"));
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
-            for (String file : List.of(AdapterFiles.CONFIG, AdapterFiles.WEIGHTS)) {
-                zip.putNextEntry(new ZipEntry(file));
-                zip.write(Files.readAllBytes(dir.resolve("a").resolve(file)));
-                zip.closeEntry();
-            }
-        }
-        return bytes.toByteArray();
     }
 
     private JsonObject awaitServed(Service serving, String model, String expected, long millis) throws Exception {

@@ -85,8 +85,8 @@ final class FineTuneJob {
             }
             Adapter trained = dpo == null ? result.adapter() : dpo.adapter();
             // Judged on the held-out set as it is now: every example that arrived while training counts too.
-            List<dev.chorus.engine.finetune.TrainingExample> heldOut = ExampleSelection.heldOut(
-                    c.datasets().of(tenant, name).map(Dataset::examples).orElse(List.of())).stream()
+            List<TrainingExample> now = c.datasets().of(tenant, name).map(Dataset::examples).orElse(List.of());
+            List<dev.chorus.engine.finetune.TrainingExample> heldOut = ExampleSelection.heldOut(now).stream()
                     .filter(x -> !x.chosen().isEmpty()).map(this::asEngineExample).toList();
             double before = heldOut.isEmpty() ? Double.NaN : c.base().loss(parent, heldOut, manager);
             double after = heldOut.isEmpty() ? Double.NaN : c.base().loss(trained, heldOut, manager);
@@ -100,8 +100,7 @@ final class FineTuneJob {
                 metrics.put("dpo_pairs", (double) pairs.size());
                 metrics.put("dpo_steps", (double) dpo.steps());
                 metrics.put("dpo_last_loss", dpo.lastTrainLoss());
-                List<PreferenceExample> heldOutPairs = preferencePairs(ExampleSelection.heldOutPairs(
-                        c.datasets().of(tenant, name).map(Dataset::examples).orElse(List.of())));
+                List<PreferenceExample> heldOutPairs = preferencePairs(ExampleSelection.heldOutPairs(now));
                 if (!heldOutPairs.isEmpty()) {
                     metrics.put("parent_held_out_margin", c.base().preferenceMargin(parent, heldOutPairs, manager));
                     metrics.put("held_out_margin", c.base().preferenceMargin(trained, heldOutPairs, manager));
