@@ -28,6 +28,7 @@ abstract class CompletionResponder implements TokenSink {
     private final long startNanos;
     private final boolean stream;
     private final Consumer<String> delivered;
+    private final String tenant; // whose figures this request counts in (null: an operator's)
     private final StringBuilder text = new StringBuilder(); // event loop only
     private boolean sawToken; // engine thread only
     private boolean done; // event loop only
@@ -43,6 +44,7 @@ abstract class CompletionResponder implements TokenSink {
         this.startNanos = exchange.startNanos();
         this.stream = stream;
         this.delivered = exchange.delivered();
+        this.tenant = exchange.tenant();
     }
 
     /**
@@ -50,7 +52,7 @@ abstract class CompletionResponder implements TokenSink {
      * gets the whole text once the client has it (so feedback can name the completion).
      */
     record Exchange(HttpServerResponse response, Context context, EngineLoop engine, String requestId, CompletionJson json,
-            ServingMetrics metrics, ErrorMapper errors, long startNanos, Consumer<String> delivered) {
+            ServingMetrics metrics, ErrorMapper errors, long startNanos, Consumer<String> delivered, String tenant) {
     }
 
     /** Called on the event loop right after the engine accepted the request. */
@@ -67,7 +69,7 @@ abstract class CompletionResponder implements TokenSink {
     public final void onToken(int tokenId, String textDelta) {
         if (!sawToken) {
             sawToken = true;
-            metrics.firstToken(startNanos);
+            metrics.firstToken(tenant, startNanos);
         }
         if (!textDelta.isEmpty()) { // empty while a multi-byte character is incomplete
             context.runOnContext(ignored -> {
@@ -91,7 +93,7 @@ abstract class CompletionResponder implements TokenSink {
                 finish(reason.openAiName(), promptTokens, completionTokens);
                 this.delivered.accept(text.toString());
             }
-            metrics.completionEnded(delivered ? ServingMetrics.Outcome.COMPLETED : ServingMetrics.Outcome.CANCELLED,
+            metrics.completionEnded(tenant, delivered ? ServingMetrics.Outcome.COMPLETED : ServingMetrics.Outcome.CANCELLED,
                     stream, startNanos, promptTokens, completionTokens);
         });
     }

@@ -133,7 +133,7 @@ public class CompletionRoute {
             GenerationRequest generation = new GenerationRequest(id, promptIds, maxTokens, sampling, request.stop(), target.adapter());
             CompletionResponder.Exchange exchange = new CompletionResponder.Exchange(ctx.response(), context, served.engine(), id,
                     new CompletionJson(id, Instant.now().getEpochSecond(), target.name(), request.chat()), metrics, errors, startNanos,
-                    remember(ApiKeys.caller(ctx), id, target, request));
+                    remember(ApiKeys.caller(ctx), id, target, request), ApiKeys.caller(ctx).tenant());
             CompletionResponder responder = request.stream()
                     ? new StreamingResponder(exchange, request.includeUsage())
                     : new BufferedResponder(exchange);

@@ -60,12 +60,14 @@ public class ServingMetrics {
     private final Timer bufferedLatency;
 
     private final EngineStatsSource models;
+    private final TenantUsage usage;
     private Gauge loraInfo; // event loop only, like loraLabels
     private List<Tag> loraLabels = List.of();
 
-    public ServingMetrics(MeterRegistry registry, EngineStatsSource models, Vertx vertx) {
+    public ServingMetrics(MeterRegistry registry, EngineStatsSource models, Vertx vertx, TenantUsage usage) {
         this.registry = registry;
         this.models = models;
+        this.usage = usage;
         for (Outcome outcome : Outcome.values()) {
             requests.put(outcome, Counter.builder("chorus.completion.requests").description("Completion requests by how they ended")
                     .tag("outcome", outcome.tag()).register(registry));
@@ -138,16 +140,18 @@ public class ServingMetrics {
         requests.get(outcome).increment();
     }
 
-    /** A request the engine ran: outcome, tokens and latency in one go. */
-    public void completionEnded(Outcome outcome, boolean stream, long startNanos, int prompt, int completion) {
+    /** A request the engine ran: outcome, tokens and latency in one go; also the tenant's own figures (null: an operator's). */
+    public void completionEnded(String tenant, Outcome outcome, boolean stream, long startNanos, int prompt, int completion) {
         requestEnded(outcome);
+        usage.ended(tenant, outcome == Outcome.COMPLETED, prompt, completion);
         promptTokens.increment(prompt);
         completionTokens.increment(completion);
         (stream ? streamLatency : bufferedLatency).record(Duration.ofNanos(System.nanoTime() - startNanos));
     }
 
     /** Safe on the engine thread: Micrometer timers are lock-free to record. */
-    public void firstToken(long startNanos) {
+    public void firstToken(String tenant, long startNanos) {
         timeToFirstToken.record(Duration.ofNanos(System.nanoTime() - startNanos));
+        usage.firstToken(tenant, startNanos);
     }
 }
