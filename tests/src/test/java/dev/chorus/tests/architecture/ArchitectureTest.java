@@ -35,7 +35,7 @@ class ArchitectureTest {
     @ArchTest
     static void everyModuleIsAnalysed(JavaClasses classes) {
         for (String module : List.of("dev.chorus.engine", "dev.chorus.kafka", "dev.chorus.kafka.embedded", "dev.chorus.edge", "dev.chorus.serving",
-                "dev.chorus.registry", "dev.chorus.training")) {
+                "dev.chorus.registry", "dev.chorus.training", "dev.chorus.console")) {
             assertTrue(classes.containPackage(module), module + " is not on the analysed classpath");
         }
     }
