@@ -63,8 +63,9 @@ public class ServiceProxy {
         String target = base.toString().replaceAll("/+$", "") + "/v1/" + path.substring(prefix.length())
                 + (in.query() == null ? "" : "?" + in.query());
         in.pause();
-        RequestOptions options = new RequestOptions().setMethod(in.method()).setAbsoluteURI(target);
-        copy(in.headers(), options.getHeaders(), REQUEST_HEADERS);
+        MultiMap headers = HttpHeaders.headers();
+        copy(in.headers(), headers, REQUEST_HEADERS);
+        RequestOptions options = new RequestOptions().setMethod(in.method()).setAbsoluteURI(target).setHeaders(headers);
         client.request(options)
                 .compose(out -> BODILESS.contains(in.method()) ? out.send() : out.send(in))
                 .onSuccess(response -> relay(ctx, response))

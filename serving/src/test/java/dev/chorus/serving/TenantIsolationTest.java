@@ -142,4 +142,26 @@ class TenantIsolationTest {
         response.then().statusCode(404).body("error.code", equalTo("model_not_found")).body("error.param", equalTo("model"));
         return new JsonObject(response.asString());
     }
+
+    /** GET /v1/usage: a tenant's own figures only, grown by its own requests; an operator sees every tenant's. */
+    @Test
+    void usageShowsTheCallersOwnFiguresOnly() {
+        as(GLOBEX_AUTH).get("/v1/usage").then().statusCode(200);
+        long acmeBefore = as(ACME_AUTH).get("/v1/usage").then().statusCode(200).extract().jsonPath()
+                .getLong("tenants.acme.tokens.completion");
+        long globexBefore = as(GLOBEX_AUTH).get("/v1/usage").jsonPath().getLong("tenants.globex.tokens.completion");
+        Response done = complete(ACME_AUTH, greedy("Tom found a shiny key", 8));
+        done.then().statusCode(200);
+        int generated = done.jsonPath().getInt("usage.completion_tokens");
+        Response acme = as(ACME_AUTH).get("/v1/usage");
+        acme.then().statusCode(200).body("tenant", equalTo("acme")).body("operator", equalTo(false))
+                .body("tenants.keySet()", equalTo(java.util.Set.of("acme")));
+        assertEquals(acmeBefore + generated, acme.jsonPath().getLong("tenants.acme.tokens.completion"));
+        assertTrue(acme.jsonPath().getDouble("tenants.acme.time_to_first_token_ms.p50") > 0);
+        as(GLOBEX_AUTH).get("/v1/usage").then().body("tenants.keySet()", equalTo(java.util.Set.of("globex")))
+                .body("tenants.globex.tokens.completion", equalTo((int) globexBefore));
+        as(OPERATOR_AUTH).get("/v1/usage").then().statusCode(200).body("operator", equalTo(true))
+                .body("tenants.keySet()", hasItem("acme"));
+        given().get("/v1/usage").then().statusCode(401);
+    }
 }

@@ -28,6 +28,9 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.TestWatcher;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
@@ -37,6 +40,7 @@ import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.logging.LogType;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.Select;
 import org.openqa.selenium.support.ui.WebDriverWait;
@@ -108,6 +112,7 @@ class ConsoleBrowserTest {
         upload("globex", "secret", 3, "globex-key");
 
         ChromeOptions options = new ChromeOptions().setBinary(CHROMIUM.toFile());
+        options.setCapability("goog:loggingPrefs", Map.of(LogType.BROWSER, "ALL"));
         options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
                 "--window-size=1280,1100", "--user-data-dir=" + Files.createDirectories(dir.resolve("chromium-profile")));
@@ -121,6 +126,22 @@ class ConsoleBrowserTest {
         started.add(service);
         return service;
     }
+
+    /** A failed step shows what the page said (its console) and how it looked. */
+    @RegisterExtension
+    final TestWatcher pageOnFailure = new TestWatcher() {
+        @Override
+        public void testFailed(ExtensionContext context, Throwable cause) {
+            if (browser != null) {
+                browser.manage().logs().get(LogType.BROWSER).forEach(entry -> System.err.println("browser console: " + entry));
+                try {
+                    screenshot("failed-" + context.getRequiredTestMethod().getName());
+                } catch (IOException | RuntimeException e) {
+                    System.err.println("no screenshot: " + e);
+                }
+            }
+        }
+    };
 
     @AfterAll
     void stopEverything() {

@@ -11,7 +11,6 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
-import java.util.Map;
 
 /**
  * GET /v1/usage: the caller's own serving figures (requests, tokens, tokens per second over the last
@@ -59,9 +58,10 @@ public class UsageRoute {
     }
 
     private static JsonObject json(TenantUsage.Snapshot s) {
-        return new JsonObject(Map.of("requests", new JsonObject().put("completed", s.completedRequests()).put("cancelled", s.cancelledRequests()),
-                "tokens", new JsonObject().put("prompt", s.promptTokens()).put("completion", s.completionTokens()),
-                "tokens_per_second", s.tokensPerSecond(), "window_seconds", s.windowSeconds()))
+        return new JsonObject()
+                .put("requests", new JsonObject().put("completed", s.completedRequests()).put("cancelled", s.cancelledRequests()))
+                .put("tokens", new JsonObject().put("prompt", s.promptTokens()).put("completion", s.completionTokens()))
+                .put("tokens_per_second", s.tokensPerSecond()).put("window_seconds", s.windowSeconds())
                 .put("time_to_first_token_ms", new JsonObject().put("p50", s.ttftP50Millis()).put("p90", s.ttftP90Millis())
                         .put("samples", s.ttftSamples()));
     }
