@@ -201,10 +201,13 @@ final class FineTuneJob {
 
         @Override
         public void onStep(AdapterTrainer.Progress p) {
-            c.jobs().ended(job.jobId()).ifPresent(ended -> {
-                throw new JobEndedException(ended);
-            });
             int step = before + p.step();
+            c.jobs().ended(job.jobId()).ifPresent(ended -> {
+                throw new JobEndedException(ended, String.format(Locale.ROOT,
+                        "%s was %s at step %d of %d; training stopped at step %d, %d ms later", ended.jobId(),
+                        ended.state().name().toLowerCase(Locale.ROOT), ended.step(), total, step,
+                        java.time.Duration.between(ended.at(), c.clock().instant()).toMillis()));
+            });
             if (step % every == 0 || p.step() == p.steps() || p.step() == 1) {
                 pending = new LinkedHashMap<>(Map.of("step", (double) step, "total_steps", (double) total, "train_loss", p.trainLoss(),
                         "learning_rate", p.learningRate()));

@@ -51,6 +51,7 @@ public class JobExecution {
             end = record(new FineTuneJob(context(), running).run());
         } catch (JobEndedException e) {
             end = e.job(); // cancelled while it ran: it stopped, published nothing, and its record says so already
+            LOG.info(e.getMessage());
         } catch (JobFailure e) {
             end = record(running.failed(e.code(), e.getMessage(), e.param(), clock.instant()));
         } catch (RegistryException e) {
