@@ -301,6 +301,76 @@ class FineTuningApiTest {
         assertFalse(training.log().contains(created.id() + " of acme/never ended SUCCEEDED"));
     }
 
+    /**
+     * Issue 12's comparison on feedback-shaped data through the shipped job path: preference pairs
+     * whose rejected side is what the base model actually answered (as a thumbs-down would record it)
+     * and whose preferred side is the correction; supervised alone, DPO alone and supervised then DPO,
+     * each scored on the same held-out pairs (perplexity of the preferred answers, margin in nats).
+     */
+    @Test
+    @Order(4)
+    void dpoVersusSupervisedOnTheSameFeedback() throws Exception {
+        Map<String, String> said = new HashMap<>();
+        for (String a : FeedbackLoopTest.ANIMALS.subList(0, 24)) {
+            said.put(a, base(a));
+        }
+        for (String a : VALIDATION) {
+            said.put(a, base(a));
+        }
+        Function<String, String> pair = a -> new JsonObject(preference(a)).put("non_preferred_output", new JsonArray()
+                .add(new JsonObject().put("role", "assistant").put("content", said.get(a)))).encode();
+        FileObject pairs = upload("feedback-pairs.jsonl", ANIMALS, pair);
+        FileObject corrections = upload("feedback-corrections.jsonl", ANIMALS, a -> chat(a, FeedbackLoopTest.pirate(a)));
+        FileObject heldOut = upload("feedback-held-out.jsonl", VALIDATION, pair);
+        JsonObject sft = compare("TinyStories-656K", corrections, heldOut, "cmp-sft", JobCreateParams.Method.Type.SUPERVISED, 8);
+        JsonObject dpo = compare("TinyStories-656K", pairs, heldOut, "cmp-dpo", JobCreateParams.Method.Type.DPO, 8);
+        JsonObject both = compare("cmp-sft@1", pairs, heldOut, "cmp-both", JobCreateParams.Method.Type.DPO, 4);
+        double basePpl = Math.exp(sft.getJsonObject("metrics").getDouble("parent_held_out_loss"));
+        double baseMargin = sft.getJsonObject("metrics").getDouble("parent_held_out_margin");
+        System.out.printf(Locale.ROOT, "comparison on %d feedback pairs (rejected = the base's own answers), %d held-out pairs:%n"
+                + "  %-22s %6s %10s %10s %8s%n  %-22s %6s %10.2f %10.1f %8s%n", ANIMALS.size(), VALIDATION.size(), "", "steps",
+                "perplexity", "margin", "seconds", "base", "-", basePpl, baseMargin, "-");
+        for (JsonObject r : List.of(sft, dpo, both)) {
+            System.out.printf(Locale.ROOT, "  %-22s %6d %10.2f %10.1f %8.1f%n", r.getString("name"), r.getLong("total_steps"),
+                    Math.exp(r.getJsonObject("metrics").getDouble("held_out_loss")), r.getJsonObject("metrics").getDouble("held_out_margin"),
+                    r.getDouble("seconds"));
+        }
+        double sftPpl = Math.exp(sft.getJsonObject("metrics").getDouble("held_out_loss"));
+        double bothPpl = Math.exp(both.getJsonObject("metrics").getDouble("held_out_loss"));
+        assertTrue(sftPpl < basePpl, "supervised fits the corrections");
+        assertTrue(dpo.getJsonObject("metrics").getDouble("held_out_margin") > baseMargin, "DPO widens the margin over the base");
+        assertTrue(both.getJsonObject("metrics").getDouble("held_out_margin") > sft.getJsonObject("metrics").getDouble("held_out_margin"),
+                "DPO after supervised widens the supervised margin");
+        assertTrue(bothPpl < 2 * sftPpl, "and keeps the supervised fit within 2x perplexity: " + bothPpl + " vs " + sftPpl);
+    }
+
+    /** What the base model answers (the completion a user would have disliked). */
+    static String base(String animal) throws InterruptedException {
+        String text = servingApi.completions().create(CompletionCreateParams.builder().model("TinyStories-656K")
+                .prompt(FeedbackLoopTest.prompt(animal)).maxTokens(12).temperature(0).build()).choices().get(0).text();
+        return text.isBlank() ? " The " + animal + " slept." : text;
+    }
+
+    /** Runs one job to its end; its Chorus fields, name and wall-clock seconds. */
+    static JsonObject compare(String model, FileObject train, FileObject heldOut, String name, JobCreateParams.Method.Type type, long epochs)
+            throws Exception {
+        JobCreateParams.Method.Builder method = JobCreateParams.Method.builder().type(type);
+        if (type == JobCreateParams.Method.Type.DPO) {
+            method.dpo(DpoMethod.builder().hyperparameters(DpoHyperparameters.builder().nEpochs(epochs).batchSize(4L).beta(0.1).build()).build());
+        } else {
+            method.supervised(SupervisedMethod.builder().hyperparameters(SupervisedHyperparameters.builder().nEpochs(epochs).batchSize(4L)
+                    .build()).build());
+        }
+        long start = System.nanoTime();
+        FineTuningJob created = trainingApi.fineTuning().jobs().create(JobCreateParams.builder().model(model).trainingFile(train.id())
+                .validationFile(heldOut.id()).suffix(name).seed(11L).method(method.build())
+                .putAdditionalBodyProperty("chorus", JsonValue.from(Map.of("skip_gate", true))).build());
+        FineTuningJob done = await(created.id(), FineTuningApiTest::finished, 300_000);
+        assertEquals(FineTuningJob.Status.SUCCEEDED, done.status(), () -> name + ": " + done.error().toString());
+        return chorus(created.id()).put("name", name + (model.contains("@") ? " (from " + model + ")" : ""))
+                .put("seconds", (System.nanoTime() - start) / 1e9);
+    }
+
     static long chorusStep(String jobId) {
         try {
             return chorus(jobId).getLong("step");

@@ -37,12 +37,13 @@ public class FileValidation {
         TrainingJobEvent job = current.get();
         JobRequest r = job.request();
         try {
-            String problem = problem(job, r.trainingFile(), r.method());
+            String problem = problem(job, r.trainingFile(), r.method(), false);
             if (problem != null) {
                 jobs.publish(job.failed("invalid_training_file", problem, "training_file", clock.instant()));
                 return;
             }
-            problem = r.validationFile() == null ? null : problem(job, r.validationFile(), r.method());
+            // a supervised job may be validated on preference pairs too (loss on the preferred answers, and the margin)
+            problem = r.validationFile() == null ? null : problem(job, r.validationFile(), r.method(), r.method() == JobRequest.Method.SUPERVISED);
             if (problem != null) {
                 jobs.publish(job.failed("invalid_validation_file", problem, "validation_file", clock.instant()));
                 return;
@@ -54,13 +55,13 @@ public class FileValidation {
     }
 
     /** What is wrong with the file for this job, or null. */
-    private String problem(TrainingJobEvent job, String fileId, JobRequest.Method method) {
+    private String problem(TrainingJobEvent job, String fileId, JobRequest.Method method, boolean pairsToo) {
         Optional<TrainingFile> file = files.get(fileId).filter(f -> f.tenant().equals(job.tenant()));
         if (file.isEmpty()) {
             return "file " + fileId + " no longer exists";
         }
         TrainingFile.Kind wanted = method == JobRequest.Method.DPO ? TrainingFile.Kind.PREFERENCE : TrainingFile.Kind.SUPERVISED;
-        if (file.get().kind() != wanted) {
+        if (file.get().kind() != wanted && !(pairsToo && file.get().kind() == TrainingFile.Kind.PREFERENCE)) {
             return "file " + fileId + " holds " + name(file.get().kind()) + " but method " + method.name().toLowerCase(java.util.Locale.ROOT)
                     + " trains on " + name(wanted);
         }

@@ -143,10 +143,10 @@ final class FineTuneJob {
             m.put("dpo_pairs", (double) plan.pairs().size());
             m.put("dpo_steps", (double) dpo.steps());
             m.put("dpo_last_loss", dpo.lastTrainLoss());
-            if (!heldOut.pairs().isEmpty()) {
-                m.put("parent_held_out_margin", c.base().preferenceMargin(plan.active(), heldOut.pairs(), manager));
-                m.put("held_out_margin", c.base().preferenceMargin(trained, heldOut.pairs(), manager));
-            }
+        }
+        if (!heldOut.pairs().isEmpty()) {
+            m.put("parent_held_out_margin", c.base().preferenceMargin(plan.active(), heldOut.pairs(), manager));
+            m.put("held_out_margin", c.base().preferenceMargin(trained, heldOut.pairs(), manager));
         }
         m.values().removeIf(v -> !Double.isFinite(v));
         return m;

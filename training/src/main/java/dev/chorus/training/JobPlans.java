@@ -85,23 +85,26 @@ final class JobPlans {
         byte[] training = content(r.trainingFile(), "training_file");
         Optional<byte[]> validation = Optional.ofNullable(r.validationFile()).map(id -> content(id, "validation_file"));
         Map<String, Double> metrics = new LinkedHashMap<>();
+        // A preference validation file scores both ways: loss on the preferred answers, and the margin over the rejected ones.
+        boolean pairedValidation = r.validationFile() != null && c.files().get(r.validationFile())
+                .map(f -> f.kind() == TrainingFile.Kind.PREFERENCE).orElse(false);
+        JobPlan.HeldOut heldOut = validation.map(v -> {
+            if (!pairedValidation) {
+                return new JobPlan.HeldOut(files.supervised(v), List.<PreferenceExample>of());
+            }
+            List<PreferenceExample> p = files.preferences(v);
+            return new JobPlan.HeldOut(p.stream().map(x -> new dev.chorus.engine.finetune.TrainingExample(x.prompt(), x.chosen())).toList(), p);
+        }).orElseGet(() -> datasetHeldOut(job.tenant(), job.adapter()));
         if (r.method() == JobRequest.Method.DPO) {
             List<PreferenceExample> pairs = files.preferences(training);
             int steps = apiSteps(epochs, pairs.size(), batch, cfg);
             metrics.put("train_pairs", (double) pairs.size());
-            JobPlan.HeldOut heldOut = validation.map(v -> {
-                List<PreferenceExample> p = files.preferences(v);
-                return new JobPlan.HeldOut(p.stream().map(x -> new dev.chorus.engine.finetune.TrainingExample(x.prompt(), x.chosen()))
-                        .toList(), p);
-            }).orElseGet(() -> datasetHeldOut(job.tenant(), job.adapter()));
             return new JobPlan(parent, continues, active.isPresent(), judgedAgainst, List.of(), 0, pairs, steps, () -> heldOut, true, lr, batch,
                     beta, seed, r.skipGate(), null, metrics);
         }
         List<dev.chorus.engine.finetune.TrainingExample> examples = files.supervised(training);
         int steps = apiSteps(epochs, examples.size(), batch, cfg);
         metrics.put("train_examples", (double) examples.size());
-        JobPlan.HeldOut heldOut = validation.map(v -> new JobPlan.HeldOut(files.supervised(v), List.of()))
-                .orElseGet(() -> datasetHeldOut(job.tenant(), job.adapter()));
         return new JobPlan(parent, continues, active.isPresent(), judgedAgainst, examples, steps, List.of(), 0, () -> heldOut, false, lr,
                 batch, beta, seed, r.skipGate(), null, metrics);
     }
