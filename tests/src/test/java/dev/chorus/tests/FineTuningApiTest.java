@@ -213,7 +213,7 @@ class FineTuningApiTest {
         assertTrue(pages > 2, "paged: " + pages);
         assertEquals("The job has successfully completed", events.get(0).message());
         assertTrue(events.get(events.size() - 1).message().startsWith("Validating training file"), events.get(events.size() - 1).message());
-        List<FineTuningJobEvent> metrics = events.stream().filter(e -> e.type().orElseThrow() == FineTuningJobEvent.Type.METRICS).toList();
+        List<FineTuningJobEvent> metrics = events.stream().filter(e -> FineTuningJobEvent.Type.METRICS.equals(e.type().orElseThrow())).toList();
         long steps = chorus(created.id()).getLong("total_steps");
         assertEquals(steps, metrics.size(), "a metrics entry at every step of this short job");
         long withValid = metrics.stream().filter(e -> e._data().toString().contains("valid_loss")).count();
@@ -271,7 +271,7 @@ class FineTuningApiTest {
         FineTuningJob created = trainingApi.fineTuning().jobs().create(JobCreateParams.builder().model("TinyStories-656K")
                 .trainingFile(train.id()).suffix("never")
                 .hyperparameters(JobCreateParams.Hyperparameters.builder().nEpochs(50L).batchSize(1L).build()).build());
-        await(created.id(), j -> j.status() == FineTuningJob.Status.RUNNING && chorusStep(j.id()) >= 3, 120_000);
+        await(created.id(), j -> FineTuningJob.Status.RUNNING.equals(j.status()) && chorusStep(j.id()) >= 3, 120_000);
         FineTuningJob cancelled = trainingApi.fineTuning().jobs().cancel(created.id());
         assertEquals(FineTuningJob.Status.CANCELLED, cancelled.status());
         Pattern stopped = Pattern.compile(created.id() + " was cancelled at step (\\d+) of (\\d+); training stopped at step (\\d+), (\\d+) ms later");
@@ -355,7 +355,7 @@ class FineTuningApiTest {
     static JsonObject compare(String model, FileObject train, FileObject heldOut, String name, JobCreateParams.Method.Type type, long epochs)
             throws Exception {
         JobCreateParams.Method.Builder method = JobCreateParams.Method.builder().type(type);
-        if (type == JobCreateParams.Method.Type.DPO) {
+        if (JobCreateParams.Method.Type.DPO.equals(type)) {
             method.dpo(DpoMethod.builder().hyperparameters(DpoHyperparameters.builder().nEpochs(epochs).batchSize(4L).beta(0.1).build()).build());
         } else {
             method.supervised(SupervisedMethod.builder().hyperparameters(SupervisedHyperparameters.builder().nEpochs(epochs).batchSize(4L)
