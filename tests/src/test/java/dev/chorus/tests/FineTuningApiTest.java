@@ -9,6 +9,8 @@ import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.JsonValue;
 import com.openai.errors.NotFoundException;
 import com.openai.errors.OpenAIServiceException;
+import com.openai.models.chat.completions.ChatCompletion;
+import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import com.openai.models.completions.Completion;
 import com.openai.models.completions.CompletionCreateParams;
 import com.openai.models.files.FileCreateParams;
@@ -232,6 +234,10 @@ class FineTuningApiTest {
 
         Completion c = complete(done.fineTunedModel().orElseThrow());
         assertEquals("pirate@1", c.model());
+        ChatCompletion chat = servingApi.chat().completions().create(ChatCompletionCreateParams.builder().model("pirate@1")
+                .addUserMessage(FeedbackLoopTest.prompt("kitten")).maxCompletionTokens(12L).temperature(0).build());
+        assertEquals("pirate@1", chat.model());
+        assertFalse(chat.choices().get(0).message().content().orElse("").isEmpty(), "the chat answer");
         System.out.printf(Locale.ROOT, "SDK supervised job: %d steps, created to succeeded in %.1f s; validation loss %.4f -> %.4f "
                 + "(perplexity %.2f -> %.2f); %d events in %d pages; pirate@1 says:%s%n", steps, seconds, before, after, Math.exp(before),
                 Math.exp(after), events.size(), pages, c.choices().get(0).text());

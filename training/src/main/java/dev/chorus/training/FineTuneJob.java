@@ -203,10 +203,7 @@ final class FineTuneJob {
         public void onStep(AdapterTrainer.Progress p) {
             int step = before + p.step();
             c.jobs().ended(job.jobId()).ifPresent(ended -> {
-                throw new JobEndedException(ended, String.format(Locale.ROOT,
-                        "%s was %s at step %d of %d; training stopped at step %d, %d ms later", ended.jobId(),
-                        ended.state().name().toLowerCase(Locale.ROOT), ended.step(), total, step,
-                        java.time.Duration.between(ended.at(), c.clock().instant()).toMillis()));
+                throw stopped(ended, step);
             });
             if (step % every == 0 || p.step() == p.steps() || p.step() == 1) {
                 pending = new LinkedHashMap<>(Map.of("step", (double) step, "total_steps", (double) total, "train_loss", p.trainLoss(),
@@ -222,8 +219,16 @@ final class FineTuneJob {
                     job = c.jobs().publish(job.running(job.runner(), step, total, p.trainLoss(), now));
                 } catch (JobsUnavailableException e) {
                     // progress is best effort: the final state is what must be recorded
+                } catch (JobEndedException e) { // cancelled since the check above
+                    throw stopped(e.job(), step);
                 }
             }
+        }
+
+        private JobEndedException stopped(TrainingJobEvent ended, int step) {
+            return new JobEndedException(ended, String.format(Locale.ROOT, "%s was %s at step %d of %d; training stopped at step %d, %d ms later",
+                    ended.jobId(), ended.state().name().toLowerCase(Locale.ROOT), ended.step(), total, step,
+                    java.time.Duration.between(ended.at(), c.clock().instant()).toMillis()));
         }
 
         @Override
