@@ -35,10 +35,10 @@ public final class EventCodec<T> implements Serializer<T>, Deserializer<T> {
     /** Reads schema 1 too: it lacked requestId, messages and metadata, which are absent there. */
     public static final EventCodec<FeedbackEvent> FEEDBACK = new EventCodec<>(FeedbackEvent.class,
             upgradeFrom(1, FeedbackEvent.SCHEMA_VERSION, "requestId", "messages", "metadata"));
-    /** Reads schema 1 too: it lacked the fields schema 2 added, which are absent there. */
-    public static final EventCodec<TrainingJobEvent> TRAINING_JOB = new EventCodec<>(TrainingJobEvent.class,
-            upgradeFrom(1, TrainingJobEvent.SCHEMA_VERSION, "createdAt", "errorCode", "promoted", "metrics", "trainedTokens",
-                    "trainedThrough", "attempt", "runner"));
+    /** Reads schemas 1 and 2 too: each lacked the fields the next added, which are absent there. */
+    public static final EventCodec<TrainingJobEvent> TRAINING_JOB = new EventCodec<>(TrainingJobEvent.class, tree -> upgradeFrom(2, 3,
+            "request", "errorParam", "events").apply(upgradeFrom(1, 2, "createdAt", "errorCode", "promoted", "metrics", "trainedTokens",
+                    "trainedThrough", "attempt", "runner").apply(tree)));
     public static final EventCodec<TrainingExample> TRAINING_EXAMPLE = new EventCodec<>(TrainingExample.class, UnaryOperator.identity());
 
     private final Class<T> type;

@@ -146,6 +146,45 @@ class EventCodecTest {
         assertThrows(EventFormatException.class, () -> EventCodec.TRAINING_JOB.decode(noState.getBytes(StandardCharsets.UTF_8)));
     }
 
+    @Test
+    void schemaTwoJobsReadAsFeedbackJobsWithAnEmptyLog() {
+        String v2 = "{\"schemaVersion\":2,\"jobId\":\"ftjob-1\",\"tenant\":\"acme\",\"adapter\":\"pirate\",\"state\":\"RUNNING\","
+                + "\"fromVersion\":2,\"producedVersion\":null,\"step\":3,\"totalSteps\":300,\"loss\":2.0,\"message\":null,"
+                + "\"at\":\"2026-11-29T10:15:30Z\",\"createdAt\":\"2026-11-29T10:00:00Z\",\"errorCode\":null,\"promoted\":false,"
+                + "\"metrics\":{},\"trainedTokens\":null,\"trainedThrough\":null,\"attempt\":2,\"runner\":\"training-0\"}";
+        TrainingJobEvent old = EventCodec.TRAINING_JOB.decode(v2.getBytes(StandardCharsets.UTF_8));
+        assertEquals(TrainingJobEvent.SCHEMA_VERSION, old.schemaVersion());
+        assertEquals(2, old.attempt());
+        assertNull(old.request(), "no request: a feedback job");
+        assertEquals(List.of(), old.events());
+        assertEquals(3, old.step());
+    }
+
+    @Test
+    void anApiJobWithItsLogRoundTrips() {
+        JobRequest request = new JobRequest("pirate@2", "pirate", "file-a", "file-b", JobRequest.Method.DPO, 3, null, 0.5, 0.2, 7L, null,
+                Map.of("team", "support"), true);
+        TrainingJobEvent job = TrainingJobEvent.validating("ftjob-abc", "acme", "pirate", 2, request, AT).validated(AT)
+                .running("training-0", 1, 10, 2.5, AT).measured("Step 1/10", Map.of("step", 1.0, "train_loss", 2.5), AT)
+                .failed("invalid_training_file", "line 3: not a JSON object", "training_file", AT);
+        assertEquals(job, EventCodec.TRAINING_JOB.decode(EventCodec.TRAINING_JOB.encode(job)));
+        assertEquals(List.of("ftevent-abc-1", "ftevent-abc-2", "ftevent-abc-3", "ftevent-abc-4", "ftevent-abc-5"),
+                job.events().stream().map(JobLogEvent::id).toList());
+        assertEquals("training_file", job.errorParam());
+        assertEquals(JobLogEvent.Level.ERROR, job.events().get(4).level());
+    }
+
+    @Test
+    void aLongLogDropsItsOldestMetricsAndKeepsItsMessages() {
+        TrainingJobEvent job = TrainingJobEvent.queued("ftjob-abc", "acme", "pirate", null, 1, AT);
+        for (int i = 1; i <= TrainingJobEvent.MAX_EVENTS + 10; i++) {
+            job = job.measured("Step " + i, Map.of("step", (double) i), AT);
+        }
+        assertEquals(TrainingJobEvent.MAX_EVENTS, job.events().size());
+        assertEquals("Fine-tuning job queued", job.events().get(0).message(), "messages stay");
+        assertEquals("Step 12", job.events().get(1).message(), "the oldest metrics went");
+    }
+
     static FeedbackEvent feedback(String eventId, int rating, String correction) {
         return new FeedbackEvent(2, eventId, "acme", "pirate", 3, null, "Tom", null, " ran.", rating, correction, null, AT);
     }

@@ -46,6 +46,15 @@ final class Service implements AutoCloseable {
         return start(name, jar, config, logDir, port);
     }
 
+    /** The process' output so far. */
+    String log() {
+        try {
+            return Files.readString(log);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     long pid() {
         return process.pid();
     }

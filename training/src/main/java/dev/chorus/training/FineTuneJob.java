@@ -11,9 +11,7 @@ import dev.chorus.engine.finetune.PreferenceExample;
 import dev.chorus.engine.finetune.TrainingBase;
 import dev.chorus.engine.finetune.TrainingRun;
 import dev.chorus.engine.llama.Projection;
-import dev.chorus.engine.tokenizer.ChatTemplate;
 import dev.chorus.kafka.AdapterManifest;
-import dev.chorus.kafka.TrainingExample;
 import dev.chorus.kafka.TrainingJobEvent;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -22,20 +20,26 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 
 /**
- * One fine-tuning job, start to end: the adapter's active version from the registry (or a new
- * adapter from the configured defaults) is trained further on the new examples plus a replay
- * sample of earlier ones, judged against the active version on the held-out set, uploaded with
- * its provenance, and promoted if the gate lets it. Every state goes to {@link Jobs}.
+ * One fine-tuning job, start to end, as its {@link JobPlan} says: train (supervised, then DPO when
+ * the plan has preference pairs), judge against the target adapter's active version (or the base)
+ * on the held-out data, upload with provenance, promote if the gate lets it. Every state goes to
+ * {@link Jobs}, with a metrics entry in the job's log every few steps (train loss, and the
+ * validation loss at each evaluation). A cancel seen at a step stops training; past the point of
+ * no return ({@link Jobs#committing}) the job publishes.
  */
 final class FineTuneJob {
     /** What a job needs, shared by all jobs of a runner. */
-    record Context(TrainingBase base, RegistryClient registry, Datasets datasets, Jobs jobs, Gate gate, TrainingConfig config,
-            Path workRoot, Clock clock) {
+    record Context(TrainingBase base, RegistryClient registry, Datasets datasets, FileStore files, Jobs jobs, Gate gate,
+            TrainingConfig config, Path workRoot, Clock clock) {
     }
+
+    /** About this many metrics entries per job, whatever its length: enough points for a loss curve. */
+    static final int METRICS_POINTS = 100;
+    /** Validation-loss evaluations per training phase. */
+    static final int EVALUATIONS = 10;
 
     private final Context c;
     private TrainingJobEvent job;
@@ -47,97 +51,105 @@ final class FineTuneJob {
 
     /** Runs the job; returns its final state for the runner to record. */
     TrainingJobEvent run() {
-        String tenant = job.tenant();
-        String name = job.adapter();
-        Optional<RegistryClient.ActiveVersion> active = c.registry().active(tenant, name);
         Path work = c.workRoot().resolve(job.jobId());
-        Adapter parent = active.map(v -> readVersion(v, work.resolve("parent"))).orElse(null);
-
-        List<TrainingExample> examples = c.datasets().of(tenant, name).map(Dataset::examples).orElse(List.of());
-        long seed = job.jobId().hashCode();
-        ExampleSelection selection = ExampleSelection.of(examples, c.jobs().trainedThrough(tenant, name).orElse(null),
-                c.config().job().replayRatio(), seed);
-        List<dev.chorus.engine.finetune.TrainingExample> training = selection.training().stream()
-                .filter(x -> !x.chosen().isEmpty()).map(this::asEngineExample).toList();
-        if (selection.fresh().isEmpty() || training.isEmpty()) {
-            throw new JobFailure("no_training_examples", "no new supervised examples since the last version (erased since the job was queued?)");
-        }
-        int steps = steps(training.size(), c.config().job());
-        TrainingRun run = parent == null ? new TrainingRun(newKind(), newTargets(), steps, seed)
-                : new TrainingRun(parent.kind(), parent.targets(), steps, seed); // continue the version as it is
-        List<PreferenceExample> pairs = preferencePairs(selection.fresh());
-        int dpoSteps = pairs.size() >= c.config().job().dpoMinPairs() ? Math.max(1, steps(pairs.size(), c.config().job()) / 2) : 0;
-        job = c.jobs().publish(job.continuing(active.map(RegistryClient.ActiveVersion::version).orElse(null))
-                .running(job.runner(), 0, steps + dpoSteps, null, c.clock().instant()));
+        JobPlan plan = new JobPlans(c, work).plan(job);
+        Adapter parent = plan.parent();
+        int total = plan.totalSteps();
+        job = c.jobs().publish(job.continuing(plan.parentVersion()).running(job.runner(), 0, total, null, c.clock().instant()));
+        JobPlan.HeldOut early = plan.heldOut().get();
 
         try (NDManager manager = Engine.getInstance().newBaseManager()) {
-            AdapterTrainer.Result result;
-            try (AdapterTrainer trainer = c.base().trainer(run, optimization(steps), parent, manager)) {
-                result = trainer.train(training, List.of(), new ProgressReporter(0, steps + dpoSteps));
+            AdapterTrainer.Result result = null;
+            Adapter trained = parent;
+            if (plan.supervisedSteps() > 0) {
+                TrainingRun run = trained == null ? new TrainingRun(newKind(), newTargets(), plan.supervisedSteps(), plan.seed())
+                        : new TrainingRun(trained.kind(), trained.targets(), plan.supervisedSteps(), plan.seed()); // continue it as it is
+                try (AdapterTrainer trainer = c.base().trainer(run, optimization(plan, plan.supervisedSteps()), trained, manager)) {
+                    result = trainer.train(plan.supervised(), early.examples(), new ProgressReporter(plan, early, 0, plan.supervisedSteps()));
+                }
+                trained = result.adapter();
             }
-            // Corrections are also preference pairs: sharpen the new version against the answers users rejected.
             AdapterTrainer.Result dpo = null;
-            if (dpoSteps > 0) {
-                TrainingRun preferenceRun = new TrainingRun(result.adapter().kind(), result.adapter().targets(), dpoSteps, seed);
-                try (AdapterTrainer trainer = c.base().trainer(preferenceRun, optimization(dpoSteps), result.adapter(), manager)) {
-                    dpo = trainer.trainPreferences(pairs, List.of(), c.config().job().dpoBeta(), new ProgressReporter(steps, steps + dpoSteps));
+            if (plan.dpoSteps() > 0) { // the reference is where this phase starts: the parent, or the supervised result
+                TrainingRun run = trained == null ? new TrainingRun(newKind(), newTargets(), plan.dpoSteps(), plan.seed())
+                        : new TrainingRun(trained.kind(), trained.targets(), plan.dpoSteps(), plan.seed());
+                try (AdapterTrainer trainer = c.base().trainer(run, optimization(plan, plan.dpoSteps()), trained, manager)) {
+                    dpo = trainer.trainPreferences(plan.pairs(), early.pairs(), plan.beta(),
+                            new ProgressReporter(plan, early, plan.supervisedSteps(), plan.dpoSteps()));
                 }
+                trained = dpo.adapter();
             }
-            Adapter trained = dpo == null ? result.adapter() : dpo.adapter();
-            // Judged on the held-out set as it is now: every example that arrived while training counts too.
-            List<TrainingExample> now = c.datasets().of(tenant, name).map(Dataset::examples).orElse(List.of());
-            List<dev.chorus.engine.finetune.TrainingExample> heldOut = ExampleSelection.heldOut(now).stream()
-                    .filter(x -> !x.chosen().isEmpty()).map(this::asEngineExample).toList();
-            double before = heldOut.isEmpty() ? Double.NaN : c.base().loss(parent, heldOut, manager);
-            double after = heldOut.isEmpty() ? Double.NaN : c.base().loss(trained, heldOut, manager);
-            boolean passes = c.gate().passes(before, after, heldOut.size());
-            String against = active.map(v -> "version " + v.version()).orElse("the base model");
-            String reason = heldOut.isEmpty() ? "no held-out examples yet: nothing is promoted blind"
-                    : String.format(Locale.ROOT, "held-out loss %.4f %s %.4f of %s (tolerance %s, %d examples)", after,
-                            passes ? "is not worse than" : "is worse than", before, against, c.gate().tolerance(), heldOut.size());
-            Map<String, Double> metrics = metrics(result, selection, heldOut.size(), before, after);
-            if (dpo != null) {
-                metrics.put("dpo_pairs", (double) pairs.size());
-                metrics.put("dpo_steps", (double) dpo.steps());
-                metrics.put("dpo_last_loss", dpo.lastTrainLoss());
-                List<PreferenceExample> heldOutPairs = preferencePairs(ExampleSelection.heldOutPairs(now));
-                if (!heldOutPairs.isEmpty()) {
-                    metrics.put("parent_held_out_margin", c.base().preferenceMargin(parent, heldOutPairs, manager));
-                    metrics.put("held_out_margin", c.base().preferenceMargin(trained, heldOutPairs, manager));
-                }
-                metrics.values().removeIf(v -> !Double.isFinite(v));
-            }
-            if (!passes && parent == null) { // a first version is active as soon as it exists: do not upload it
-                throw new JobFailure("gate_rejected", "the first version did not pass the gate, so it was not published: " + reason);
-            }
-            byte[] zip = AdapterArchive.zip(trained, work.resolve("trained"));
-            var provenance = new AdapterManifest.Provenance(active.map(RegistryClient.ActiveVersion::version).orElse(null), job.jobId(),
-                    metrics, new AdapterManifest.GateVerdict(passes, reason));
-            int version = c.registry().upload(tenant, name, zip, provenance);
-            if (passes && parent != null) {
-                c.registry().promote(tenant, name, version);
-            }
-            return job.succeeded(version, passes, metrics, null, selection.newest(), c.clock().instant());
+            return judgeAndPublish(plan, trained, result, dpo, work, manager);
         }
     }
 
-    private Adapter readVersion(RegistryClient.ActiveVersion v, Path dir) {
-        AdapterArchive.unzip(c.registry().blob(v.sha256()), dir, 1L << 30);
-        return c.base().readAdapter(dir, c.config().job().maxRank());
+    private TrainingJobEvent judgeAndPublish(JobPlan plan, Adapter trained, AdapterTrainer.Result sft, AdapterTrainer.Result dpo, Path work,
+            NDManager manager) {
+        JobPlan.HeldOut heldOut = plan.heldOut().get();
+        boolean byMargin = plan.judgeByMargin();
+        double before = Double.NaN;
+        double after = Double.NaN;
+        if (!heldOut.isEmpty(byMargin)) { // a margin must grow: compared as its negative, like a loss
+            before = byMargin ? -c.base().preferenceMargin(plan.active(), heldOut.pairs(), manager)
+                    : c.base().loss(plan.active(), heldOut.examples(), manager);
+            after = byMargin ? -c.base().preferenceMargin(trained, heldOut.pairs(), manager) : c.base().loss(trained, heldOut.examples(), manager);
+        }
+        int n = byMargin ? heldOut.pairs().size() : heldOut.examples().size();
+        boolean passes = c.gate().passes(before, after, n);
+        String against = plan.hasActive() ? "the active version" : "the base model";
+        String measure = byMargin ? "held-out preference margin" : "held-out loss";
+        String reason = n == 0 ? "no held-out examples yet: nothing is promoted blind"
+                : String.format(Locale.ROOT, "%s %.4f %s %.4f of %s (tolerance %s, %d examples)", measure, byMargin ? -after : after,
+                        passes ? "is not worse than" : "is worse than", byMargin ? -before : before, against, c.gate().tolerance(), n);
+        Map<String, Double> metrics = metrics(plan, sft, dpo, heldOut, trained, manager);
+        if (!plan.hasActive() && !passes) { // a first version is active as soon as it exists
+            if (plan.skipGate() || n == 0 && job.fromApi()) {
+                reason = (plan.skipGate() ? "the request skipped the gate for a first version: " : "published unjudged: ") + reason;
+                passes = true;
+            } else {
+                throw new JobFailure("gate_rejected", "the first version did not pass the gate, so it was not published: " + reason);
+            }
+        }
+        c.jobs().committing(job.jobId()); // from here the version is published, whatever a cancel says
+        try {
+            byte[] zip = AdapterArchive.zip(trained, work.resolve("trained"));
+            var provenance = new AdapterManifest.Provenance(plan.parentVersion(), job.jobId(), metrics, new AdapterManifest.GateVerdict(passes, reason));
+            int version = c.registry().upload(job.tenant(), job.adapter(), zip, provenance);
+            if (passes && plan.hasActive()) {
+                c.registry().promote(job.tenant(), job.adapter(), version);
+            }
+            job = job.logged(dev.chorus.kafka.JobLogEvent.Level.INFO, "Gate: " + reason, c.clock().instant());
+            return job.succeeded(version, passes, metrics, null, plan.trainedThrough(), c.clock().instant());
+        } finally {
+            c.jobs().committed(job.jobId());
+        }
     }
 
-    /** A prompt as serving rendered it (chat messages through the model's template), continued by the chosen answer. */
-    private dev.chorus.engine.finetune.TrainingExample asEngineExample(TrainingExample x) {
-        String prompt = x.prompt() != null ? x.prompt()
-                : c.base().prompt(x.messages().stream().map(m -> new ChatTemplate.Message(m.role(), m.content())).toList());
-        return new dev.chorus.engine.finetune.TrainingExample(prompt, x.chosen());
-    }
-
-    /** Corrected dislikes as preference pairs: the correction preferred over the completion the user got. */
-    private List<PreferenceExample> preferencePairs(List<TrainingExample> examples) {
-        return examples.stream().filter(x -> x.kind() == TrainingExample.Kind.PREFERENCE)
-                .filter(x -> !x.chosen().isEmpty() && !x.rejected().isEmpty() && !x.chosen().equals(x.rejected()))
-                .map(x -> new PreferenceExample(asEngineExample(x).prompt(), x.chosen(), x.rejected())).toList();
+    private Map<String, Double> metrics(JobPlan plan, AdapterTrainer.Result sft, AdapterTrainer.Result dpo, JobPlan.HeldOut heldOut,
+            Adapter trained, NDManager manager) {
+        Map<String, Double> m = new LinkedHashMap<>(plan.metrics());
+        m.put("held_out_examples", (double) heldOut.examples().size());
+        m.put("steps", (double) plan.totalSteps());
+        AdapterTrainer.Result first = sft != null ? sft : dpo;
+        AdapterTrainer.Result last = dpo != null ? dpo : sft;
+        m.put("train_seconds", (sft == null ? 0 : sft.seconds()) + (dpo == null ? 0 : dpo.seconds()));
+        m.put("first_train_loss", first.firstTrainLoss());
+        m.put("last_train_loss", last.lastTrainLoss());
+        if (!heldOut.examples().isEmpty()) {
+            m.put("parent_held_out_loss", c.base().loss(plan.active(), heldOut.examples(), manager));
+            m.put("held_out_loss", c.base().loss(trained, heldOut.examples(), manager));
+        }
+        if (dpo != null) {
+            m.put("dpo_pairs", (double) plan.pairs().size());
+            m.put("dpo_steps", (double) dpo.steps());
+            m.put("dpo_last_loss", dpo.lastTrainLoss());
+        }
+        if (!heldOut.pairs().isEmpty()) {
+            m.put("parent_held_out_margin", c.base().preferenceMargin(plan.active(), heldOut.pairs(), manager));
+            m.put("held_out_margin", c.base().preferenceMargin(trained, heldOut.pairs(), manager));
+        }
+        m.values().removeIf(v -> !Double.isFinite(v));
+        return m;
     }
 
     /** Enough steps for the configured epochs over {@code examples}, within the configured bounds. */
@@ -146,9 +158,10 @@ final class FineTuneJob {
         return Math.max(job.minSteps(), Math.min(job.maxSteps(), epochSteps));
     }
 
-    private Optimization optimization(int steps) {
-        TrainingConfig.Job j = c.config().job();
-        return new Optimization(j.learningRate(), Optimization.Decay.COSINE, Math.min(20, steps / 10), 0.01f, 1f, j.batchSize(), 1, 0, 0);
+    private static Optimization optimization(JobPlan plan, int steps) {
+        int evalEvery = Math.max(1, (int) Math.ceil(steps / (double) EVALUATIONS));
+        return new Optimization(plan.learningRate(), Optimization.Decay.COSINE, Math.min(20, steps / 10), 0.01f, 1f, plan.batchSize(), 1,
+                evalEvery, 0);
     }
 
     private AdapterKind newKind() {
@@ -163,46 +176,77 @@ final class FineTuneJob {
         return Projection.parseSet(c.config().newAdapter().targets());
     }
 
-    private static Map<String, Double> metrics(AdapterTrainer.Result r, ExampleSelection s, int heldOut, double before, double after) {
-        Map<String, Double> m = new LinkedHashMap<>();
-        m.put("train_examples", (double) s.fresh().size());
-        m.put("replay_examples", (double) s.replay().size());
-        m.put("held_out_examples", (double) heldOut);
-        m.put("steps", (double) r.steps());
-        m.put("train_seconds", r.seconds());
-        m.put("first_train_loss", r.firstTrainLoss());
-        m.put("last_train_loss", r.lastTrainLoss());
-        if (Double.isFinite(before) && Double.isFinite(after)) {
-            m.put("parent_held_out_loss", before);
-            m.put("held_out_loss", after);
-        }
-        m.values().removeIf(v -> !Double.isFinite(v));
-        return m;
-    }
-
-    /** Records the step and loss on the jobs topic, at most once per progress interval (and at the last step). */
+    /**
+     * Stops training at the first step after a cancel; logs a metrics entry every few steps (with
+     * the validation loss when the step evaluates) and records the state at most once per progress
+     * interval (and at the phase's last step).
+     */
     private final class ProgressReporter implements AdapterTrainer.Listener {
         private final int before;
         private final int total;
+        private final int every;
+        private final int evalEvery;
+        private final boolean evaluates;
         private Instant last = Instant.MIN;
+        private Map<String, Double> pending; // this step's metrics, waiting for its validation loss
 
-        /** For a phase that starts after {@code before} steps of the job's {@code total}. */
-        ProgressReporter(int before, int total) {
+        /** For a phase of {@code steps} that starts after {@code before} steps of the job. */
+        ProgressReporter(JobPlan plan, JobPlan.HeldOut heldOut, int before, int steps) {
             this.before = before;
-            this.total = total;
+            this.total = plan.totalSteps();
+            this.every = Math.max(1, (int) Math.ceil(total / (double) METRICS_POINTS));
+            this.evalEvery = optimization(plan, steps).evalEvery();
+            this.evaluates = before < plan.supervisedSteps() ? !heldOut.examples().isEmpty() : !heldOut.pairs().isEmpty();
         }
 
         @Override
         public void onStep(AdapterTrainer.Progress p) {
+            int step = before + p.step();
+            c.jobs().ended(job.jobId()).ifPresent(ended -> {
+                throw stopped(ended, step);
+            });
+            if (step % every == 0 || p.step() == p.steps() || p.step() == 1) {
+                pending = new LinkedHashMap<>(Map.of("step", (double) step, "total_steps", (double) total, "train_loss", p.trainLoss(),
+                        "learning_rate", p.learningRate()));
+                if (!(evaluates && p.step() % evalEvery == 0)) {
+                    flush(step);
+                }
+            }
             Instant now = c.clock().instant();
             if (p.step() == p.steps() || !now.isBefore(last.plus(c.config().job().progressInterval()))) {
                 last = now;
                 try {
-                    job = c.jobs().publish(job.running(job.runner(), before + p.step(), total, p.trainLoss(), now));
+                    job = c.jobs().publish(job.running(job.runner(), step, total, p.trainLoss(), now));
                 } catch (JobsUnavailableException e) {
                     // progress is best effort: the final state is what must be recorded
+                } catch (JobEndedException e) { // cancelled since the check above
+                    throw stopped(e.job(), step);
                 }
             }
+        }
+
+        private JobEndedException stopped(TrainingJobEvent ended, int step) {
+            return new JobEndedException(ended, String.format(Locale.ROOT, "%s was %s at step %d of %d; training stopped at step %d, %d ms later",
+                    ended.jobId(), ended.state().name().toLowerCase(Locale.ROOT), ended.step(), total, step,
+                    java.time.Duration.between(ended.at(), c.clock().instant()).toMillis()));
+        }
+
+        @Override
+        public void onEval(int phaseStep, double validLoss) {
+            int step = before + phaseStep;
+            if (pending == null) {
+                pending = new LinkedHashMap<>(Map.of("step", (double) step, "total_steps", (double) total));
+            }
+            pending.put("valid_loss", validLoss);
+            flush(step);
+        }
+
+        private void flush(int step) {
+            String text = String.format(Locale.ROOT, "Step %d/%d: training loss=%.4f", step, total, pending.getOrDefault("train_loss", Double.NaN))
+                    + (pending.containsKey("valid_loss") ? String.format(Locale.ROOT, ", validation loss=%.4f", pending.get("valid_loss")) : "");
+            pending.values().removeIf(v -> !Double.isFinite(v));
+            job = job.measured(text, pending, c.clock().instant());
+            pending = null;
         }
     }
 }

@@ -41,7 +41,13 @@ public class InProcessRunner implements JobRunner {
 
     @Override
     public void start(TrainingJobEvent queued) {
-        TrainingJobEvent running = jobs.publish(queued.running(jobs.instanceId(), 0, 0, null, clock.instant()));
+        TrainingJobEvent running;
+        try {
+            running = jobs.publish(queued.running(jobs.instanceId(), 0, 0, null, clock.instant()));
+        } catch (JobEndedException e) {
+            LOG.infof("%s was %s before it could start", queued.jobId(), e.job().state());
+            return;
+        }
         LOG.infof("running %s for %s", running.jobId(), running.adapterKey());
         threads.execute(() -> execution.run(running));
     }

@@ -26,10 +26,14 @@ final class JobBook {
 
     private final Map<String, Entry> byId = new HashMap<>();
 
-    /** Applies the job's state at {@code offset}; false if the book already has that or a later one. */
+    /**
+     * Applies the job's state at {@code offset}; false if the book already has that or a later one,
+     * or the job has ended: the first end recorded is the job's end (a runner's progress that
+     * crossed a cancel on the topic does not bring the job back).
+     */
     synchronized boolean apply(TrainingJobEvent job, long offset) {
         Entry held = byId.get(job.jobId());
-        if (held != null && held.offset() >= offset) {
+        if (held != null && (held.offset() >= offset || held.job().state().finished())) {
             return false;
         }
         byId.put(job.jobId(), new Entry(job, offset));

@@ -29,14 +29,16 @@ public class JobExecution {
     private final TrainingConfig config;
     private final Jobs jobs;
     private final Datasets datasets;
+    private final FileStore files;
     private final Path workRoot;
     private final Clock clock;
     private TrainingBase base; // read on the first job
 
-    public JobExecution(TrainingConfig config, Jobs jobs, Datasets datasets, DataDirectory data, Clock clock) {
+    public JobExecution(TrainingConfig config, Jobs jobs, Datasets datasets, FileStore files, DataDirectory data, Clock clock) {
         this.config = config;
         this.jobs = jobs;
         this.datasets = datasets;
+        this.files = files;
         this.workRoot = data.root().resolve("jobs");
         this.clock = clock;
     }
@@ -47,8 +49,11 @@ public class JobExecution {
         TrainingJobEvent end;
         try {
             end = record(new FineTuneJob(context(), running).run());
+        } catch (JobEndedException e) {
+            end = e.job(); // cancelled while it ran: it stopped, published nothing, and its record says so already
+            LOG.info(e.getMessage());
         } catch (JobFailure e) {
-            end = record(running.failed(e.code(), e.getMessage(), clock.instant()));
+            end = record(running.failed(e.code(), e.getMessage(), e.param(), clock.instant()));
         } catch (RegistryException e) {
             end = record(running.failed("registry_unavailable", e.getMessage(), clock.instant()));
         } catch (AdapterFormatException e) {
@@ -76,7 +81,7 @@ public class JobExecution {
             base = TrainingBase.open(Path.of(config.baseModel()));
         }
         RegistryClient registry = new RegistryClient(URI.create(config.registry().url()), key, config.registry().timeout());
-        return new FineTuneJob.Context(base, registry, datasets, jobs, new Gate(config.gateTolerance()), config, workRoot, clock);
+        return new FineTuneJob.Context(base, registry, datasets, files, jobs, new Gate(config.gateTolerance()), config, workRoot, clock);
     }
 
     /** Publishes a final state, retrying while the jobs topic is unreachable (the job's outcome must not be lost). */
@@ -84,6 +89,8 @@ public class JobExecution {
         for (long wait = 500; ; wait = Math.min(wait * 2, 10_000)) {
             try {
                 return jobs.publish(end);
+            } catch (JobEndedException e) {
+                return e.job(); // it had ended otherwise meanwhile (cancelled): the first end stands
             } catch (JobsUnavailableException e) {
                 LOG.warnf("cannot record the end of %s yet (%s); retrying", end.jobId(), e.getMessage());
                 try {

@@ -16,7 +16,9 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -49,6 +51,7 @@ public class Jobs implements JobRecords {
     private final Duration staleAfter;
     private final Clock clock;
     private final JobBook book = new JobBook();
+    private final Set<String> committing = ConcurrentHashMap.newKeySet(); // jobs of this instance publishing their version
     private final TopicTail tail;
     private KafkaProducer<String, byte[]> producer;
 
@@ -121,17 +124,24 @@ public class Jobs implements JobRecords {
         Instant now = clock.instant();
         publish(job.failed(INTERRUPTED, why, now));
         if (job.attempt() < maxAttempts) {
-            TrainingJobEvent again = publish(TrainingJobEvent.queued(newId(), job.tenant(), job.adapter(), job.fromVersion(),
-                    job.attempt() + 1, now));
+            TrainingJobEvent again = publish(job.retried(newId(), now));
             LOG.infof("job %s of %s was interrupted; queued again as %s", job.jobId(), job.adapterKey(), again.jobId());
         } else {
             LOG.warnf("job %s of %s was interrupted on its last attempt; not queued again", job.jobId(), job.adapterKey());
         }
     }
 
-    /** Writes {@code job}'s state and waits until the broker has it; this view shows it at once. */
+    /**
+     * Writes {@code job}'s state and waits until the broker has it; this view shows it at once. A job
+     * that has ended (succeeded, failed, cancelled) stays as it ended: a later state for it, such as a
+     * runner's progress after a cancel, is refused with {@link JobEndedException}.
+     */
     @Override
-    public TrainingJobEvent publish(TrainingJobEvent job) {
+    public synchronized TrainingJobEvent publish(TrainingJobEvent job) {
+        Optional<TrainingJobEvent> held = book.get(job.jobId());
+        if (held.isPresent() && held.get().state().finished()) {
+            throw new JobEndedException(held.get());
+        }
         try {
             RecordMetadata at = producer.send(new ProducerRecord<>(topic, job.jobId(), EventCodec.TRAINING_JOB.encode(job)))
                     .get(catchUpTimeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -143,6 +153,41 @@ public class Jobs implements JobRecords {
             Thread.currentThread().interrupt();
             throw new JobsUnavailableException("interrupted while recording job " + job.jobId(), e);
         }
+    }
+
+    /**
+     * Cancels a job that has not ended: a queued one never runs, a running one's trainer sees it at
+     * its next step ({@link #ended}) and stops, publishing nothing. A job already publishing its
+     * version ({@link #committing}) or ended cannot be cancelled ({@link JobEndedException}).
+     */
+    public synchronized TrainingJobEvent cancel(String jobId, String why) {
+        TrainingJobEvent job = book().get(jobId).orElseThrow(() -> new IllegalArgumentException("no job " + jobId));
+        if (committing.contains(jobId)) {
+            throw new JobEndedException(job, "the job has trained and is publishing its version; it can no longer be cancelled");
+        }
+        return publish(job.cancelled(why, clock.instant()));
+    }
+
+    /**
+     * Marks the job as publishing its version: from here a cancel is refused. Throws
+     * {@link JobEndedException} if it was cancelled (or ended otherwise) first.
+     */
+    public synchronized void committing(String jobId) {
+        Optional<TrainingJobEvent> held = book.get(jobId);
+        if (held.isPresent() && held.get().state().finished()) {
+            throw new JobEndedException(held.get());
+        }
+        committing.add(jobId);
+    }
+
+    /** The job's end as this view knows it (a cancel shows here at once on this instance, via the topic on others). */
+    public Optional<TrainingJobEvent> ended(String jobId) {
+        return book.get(jobId).filter(j -> j.state().finished());
+    }
+
+    /** The job has published its version (or failed doing so): it is no longer {@link #committing}. */
+    public void committed(String jobId) {
+        committing.remove(jobId);
     }
 
     /** A fresh job id in OpenAI's style. */

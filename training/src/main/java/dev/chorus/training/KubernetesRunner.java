@@ -61,7 +61,12 @@ public class KubernetesRunner implements JobRunner {
     @Override
     public void start(TrainingJobEvent queued) {
         String name = JobTemplate.name(queued.jobId());
-        TrainingJobEvent running = records.publish(queued.running(RUNNER_PREFIX + name, 0, 0, null, clock.instant()));
+        TrainingJobEvent running;
+        try {
+            running = records.publish(queued.running(RUNNER_PREFIX + name, 0, 0, null, clock.instant()));
+        } catch (JobEndedException e) {
+            return; // cancelled before it could start
+        }
         try {
             client.batch().v1().jobs().inNamespace(namespace).resource(template.job(running)).create();
             LOG.infof("started Job %s/%s for %s of %s", namespace, name, running.jobId(), running.adapterKey());
@@ -76,10 +81,15 @@ public class KubernetesRunner implements JobRunner {
         if (job.isEmpty()) {
             return false;
         }
-        cancelled.add(jobId);
-        client.batch().v1().jobs().inNamespace(namespace).withName(JobTemplate.name(jobId)).delete();
+        stop(jobId);
         records.publish(job.get().cancelled("cancelled by an operator", clock.instant()));
         return true;
+    }
+
+    /** Deletes the Job (and its pod) of a job whose cancellation is recorded already. */
+    public void stop(String jobId) {
+        cancelled.add(jobId);
+        client.batch().v1().jobs().inNamespace(namespace).withName(JobTemplate.name(jobId)).delete();
     }
 
     private final class Watcher implements ResourceEventHandler<Job> {

@@ -42,22 +42,35 @@ public class RegistryClient {
 
     /** The adapter's active version; empty if the registry has no such adapter (or none of its versions is active). */
     public Optional<ActiveVersion> active(String tenant, String adapter) {
+        return find(tenant, adapter, null);
+    }
+
+    /** Version {@code version} of the adapter; empty if the registry has no such adapter or version. */
+    public Optional<ActiveVersion> version(String tenant, String adapter, int version) {
+        return find(tenant, adapter, version);
+    }
+
+    /** {@code wanted} (null: the active version) of the adapter, as the registry's manifest lists it. */
+    private Optional<ActiveVersion> find(String tenant, String adapter, Integer wanted) {
         HttpResponse<byte[]> r = send(request(adapterPath(tenant, adapter)).GET());
         if (r.statusCode() == 404) {
             return Optional.empty();
         }
         JsonObject manifest = json(expect(r, 200, "read adapter " + tenant + "/" + adapter));
-        Integer active = manifest.getInteger("active_version");
-        if (active == null || active < 1 || manifest.getJsonArray("versions") == null) {
+        Integer version = wanted != null ? wanted : manifest.getInteger("active_version");
+        if (version == null || version < 1 || manifest.getJsonArray("versions") == null) {
             return Optional.empty();
         }
         for (Object v : manifest.getJsonArray("versions")) {
-            JsonObject version = (JsonObject) v;
-            if (active.equals(version.getInteger("version"))) {
-                return Optional.of(new ActiveVersion(active, version.getString("sha256")));
+            JsonObject listed = (JsonObject) v;
+            if (version.equals(listed.getInteger("version"))) {
+                return Optional.of(new ActiveVersion(version, listed.getString("sha256")));
             }
         }
-        throw new RegistryException("the registry's manifest of " + tenant + "/" + adapter + " names active version " + active
+        if (wanted != null) {
+            return Optional.empty();
+        }
+        throw new RegistryException("the registry's manifest of " + tenant + "/" + adapter + " names active version " + version
                 + " but does not list it");
     }
 

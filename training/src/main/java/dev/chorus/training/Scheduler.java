@@ -19,7 +19,8 @@ import org.jboss.logging.Logger;
  * Turns feedback into jobs: every interval it queues a job for each adapter whose new examples
  * made one due (and that has none queued or running), then starts what the fair queue allows on
  * the {@link JobRunner}. Without a runner, jobs stay queued. Also keeps each dataset's "trained
- * through" marker in step with the succeeded jobs, which is where it survives restarts.
+ * through" marker in step with the succeeded jobs, which is where it survives restarts. API jobs
+ * join the same queue once their files are validated.
  */
 @ApplicationScoped
 public class Scheduler {
@@ -32,10 +33,13 @@ public class Scheduler {
     private final FairQueue queue;
     private final Clock clock;
     private final TrainingConfig config;
+    private final FileValidation validation;
     private ScheduledExecutorService timer;
 
-    public Scheduler(Datasets datasets, Jobs jobs, Instance<JobRunner> runner, TrainingConfig config, Clock clock) {
+    public Scheduler(Datasets datasets, Jobs jobs, Instance<JobRunner> runner, FileValidation validation, TrainingConfig config,
+            Clock clock) {
         this.datasets = datasets;
+        this.validation = validation;
         this.jobs = jobs;
         this.runner = runner;
         this.triggers = new Triggers(config.trigger());
@@ -59,6 +63,13 @@ public class Scheduler {
         timer.scheduleWithFixedDelay(this::tickSafely, every, every, TimeUnit.MILLISECONDS);
     }
 
+    /** Runs a round now (a job was just queued), beside the regular ones. */
+    public void nudge() {
+        if (timer != null) {
+            timer.execute(this::tickSafely);
+        }
+    }
+
     void stop(@Observes ShutdownEvent ignored) {
         if (timer != null) {
             timer.shutdownNow();
@@ -79,6 +90,8 @@ public class Scheduler {
     void tick() {
         Instant now = clock.instant();
         jobs.sweepStale(now);
+        // API jobs a restart left validating their files (each is validated right after its creation otherwise)
+        jobs.inState(TrainingJobEvent.State.VALIDATING_FILES).forEach(j -> validation.validate(j.jobId()));
         for (Dataset d : datasets.all()) {
             if (TrainingExample.BASE.equals(d.adapter())) {
                 continue; // feedback on the base model trains no adapter (yet)

@@ -20,6 +20,8 @@ public class TrainingErrors {
                 .on(UnauthenticatedException.class, e -> ApiException.of(401, "invalid_api_key", e.getMessage()))
                 .on(InvalidTrainingFileException.class, e -> ApiException.openAi(400, "invalid_request_error", e.getMessage(), "file",
                         "invalid_file"))
+                .on(JobEndedException.class, e -> ApiException.openAi(409, "invalid_request_error", e.getMessage(), "fine_tuning_job_id",
+                        "job_not_cancellable"))
                 .on(DatasetsUnavailableException.class, e -> {
                     LOG.warn(e.getMessage());
                     return ApiException.of(503, "training_data_unavailable", e.getMessage()).retryAfter(2);

@@ -21,6 +21,9 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 @WithTestResource(EmbeddedKafkaResource.class)
 class FilesApiTest {
+    @jakarta.inject.Inject
+    DataDirectory data;
+
     static final String ACME = "Bearer acme-key";
     static final String GLOBEX = "Bearer globex-key";
     static final String SUPERVISED = """
@@ -74,8 +77,10 @@ class FilesApiTest {
     }
 
     @Test
-    void everyClassOfBadFileIsA400NamingItsLineAndNothingIsStored() {
+    void everyClassOfBadFileIsA400NamingItsLineAndNothingIsStored() throws java.io.IOException {
         int before = as(ACME).get("/v1/files").path("data.size()");
+        java.nio.file.Path files = data.root().resolve("files");
+        long storedBefore = stored(files);
         String good = "{\"prompt\": \"a\", \"completion\": \" b\"}\n";
         Map<String, String> bad = Map.of(
                 good + "not json\n", "line 2: not a JSON object",
@@ -93,6 +98,14 @@ class FilesApiTest {
                 .then().statusCode(400).body("error.param", equalTo("purpose"));
         upload(ACME, "big.jsonl", new byte[1_100_000]).then().statusCode(413).body("error.code", equalTo("file_too_large"));
         as(ACME).get("/v1/files").then().body("data.size()", equalTo(before));
+        org.junit.jupiter.api.Assertions.assertEquals(storedBefore, stored(files), "no record, blob or upload left on disk");
+    }
+
+    /** Regular files under {@code dir}: records, blobs and uploads in flight. */
+    static long stored(java.nio.file.Path dir) throws java.io.IOException {
+        try (java.util.stream.Stream<java.nio.file.Path> all = java.nio.file.Files.walk(dir)) {
+            return all.filter(java.nio.file.Files::isRegularFile).count();
+        }
     }
 
     @Test
