@@ -269,6 +269,67 @@ class ConsoleBrowserTest {
     }
 
     @Test
+    @Order(6)
+    void startAJobFromAFileWatchItsLossCurveGrowThenSeeTheNewVersion(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path file = dir.resolve("pirate-stories.jsonl");
+        StringBuilder lines = new StringBuilder();
+        for (String animal : FeedbackLoopTest.ANIMALS) {
+            lines.append(new JsonObject().put("prompt", FeedbackLoopTest.prompt(animal)).put("completion", FeedbackLoopTest.pirate(animal))
+                    .encode()).append('\n');
+        }
+        Files.writeString(file, lines);
+        go("#/jobs");
+        await(By.id("upload-file")).sendKeys(file.toString());
+        browser.findElement(By.id("upload")).click();
+        wait(30).until(d -> new Select(d.findElement(By.id("job-file"))).getFirstSelectedOption().getText().startsWith("pirate-stories.jsonl"));
+        new Select(browser.findElement(By.id("job-model"))).selectByValue("pirate");
+        WebElement epochs = browser.findElement(By.id("job-epochs"));
+        epochs.clear();
+        epochs.sendKeys("8");
+        browser.findElement(By.id("start-job")).click();
+        await(By.id("job-title"));
+
+        // Sample the page until the job ends: the curve must gain points while the job is still running.
+        int pointsWhileRunning = 0;
+        String status = "";
+        long deadline = System.nanoTime() + Duration.ofMinutes(4).toNanos();
+        boolean shotWhileRunning = false;
+        while (System.nanoTime() < deadline) {
+            status = browser.findElement(By.id("job-status")).getAttribute("textContent");
+            String points = browser.findElement(By.id("loss-summary")).getAttribute("data-points");
+            int n = points == null ? 0 : Integer.parseInt(points);
+            if (status.equals("running")) {
+                pointsWhileRunning = Math.max(pointsWhileRunning, n);
+                if (n >= 2 && !shotWhileRunning) {
+                    screenshot("job-running");
+                    shotWhileRunning = true;
+                }
+            }
+            if (status.equals("succeeded") || status.equals("failed") || status.equals("cancelled")) {
+                break;
+            }
+            Service.sleep(100); // sampling the page, not waiting for a condition
+        }
+        assertEquals("succeeded", status, text(By.id("job-header")));
+        assertTrue(pointsWhileRunning >= 1, "the loss curve had points while the job ran");
+        int finalPoints = Integer.parseInt(wait(10).until(d -> {
+            String p = d.findElement(By.id("loss-summary")).getAttribute("data-points");
+            return p != null && Integer.parseInt(p) > 0 ? p : null;
+        }));
+        assertTrue(finalPoints > pointsWhileRunning || finalPoints >= 2, "points kept coming: " + pointsWhileRunning + " -> " + finalPoints);
+        await(By.cssSelector("#checkpoints table"));
+        wait(10).until(ExpectedConditions.textToBePresentInElementLocated(By.id("events"), "Step"));
+        screenshot("job-finished");
+
+        WebElement produced = await(By.id("produced"));
+        assertEquals("pirate@3", produced.getText());
+        produced.click();
+        WebElement v3 = await(By.id("version-3"));
+        assertTrue(v3.getText().contains("from v1") && v3.getText().contains("fine-tuned by job"), v3.getText());
+        screenshot("adapter-timeline-job-version");
+    }
+
+    @Test
     @Order(7)
     void anOperatorSeesEveryTenant() throws Exception {
         signIn("operator-key");
