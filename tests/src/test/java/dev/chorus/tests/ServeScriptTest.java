@@ -28,6 +28,7 @@ class ServeScriptTest {
         Path root = Path.of(System.getProperty("user.dir")).getParent(); // the tests module runs in <root>/tests
         int serving = Service.freePort();
         int registry = Service.freePort();
+        int console = Service.freePort();
         Path err = dir.resolve("serve.err");
         ProcessBuilder builder = new ProcessBuilder(root.resolve("bin/serve").toString()).directory(root.toFile())
                 .redirectOutput(dir.resolve("serve.out").toFile()).redirectError(err.toFile());
@@ -37,11 +38,15 @@ class ServeScriptTest {
         builder.environment().put("CHORUS_SERVING_PORT", Integer.toString(serving));
         builder.environment().put("CHORUS_MANAGEMENT_PORT", Integer.toString(Service.freePort()));
         builder.environment().put("CHORUS_TRAINING_PORT", Integer.toString(Service.freePort())); // used once training is a component
+        builder.environment().put("CHORUS_CONSOLE_PORT", Integer.toString(console));
         builder.environment().put("CHORUS_JAVA_OPTS", "-Xmx512m");
         builder.environment().put("OMP_NUM_THREADS", "1");
         Process serve = builder.start();
         try {
             assertTrue(await(dir.resolve("serve.out"), "Chorus is up", 300), "started: " + Files.readString(err));
+            assertTrue(Files.readString(dir.resolve("serve.out")).contains("Web console: http://localhost:" + console),
+                    "the console's URL is printed");
+            assertEquals(200, ready(console), "the console is up");
             long registryPid = pid(err, "registry");
             Faults.kill9(registryPid);
             assertTrue(await(err, "serve: registry ready again", 120), Files.readString(err));
