@@ -47,8 +47,10 @@ public class ServiceProxy {
     }
 
     void init(@Observes Router router, Vertx vertx) {
+        // A connection per call: a pooled one the service has closed meanwhile (it may, after an error answer) would fail
+        // the next call with a 502; a console's traffic is light enough not to need reuse.
         client = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout((int) config.connectTimeout().toMillis())
-                .setIdleTimeout((int) config.idleTimeout().toSeconds()).setMaxPoolSize(64).setKeepAlive(true));
+                .setIdleTimeout((int) config.idleTimeout().toSeconds()).setMaxPoolSize(64).setKeepAlive(false));
         upstreams.forEach((name, base) -> router.route("/api/" + name + "/*").handler(ctx -> forward(ctx, name, base)));
     }
 
