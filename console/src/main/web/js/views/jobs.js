@@ -13,9 +13,12 @@ function jobLink(j) {
 function startForm(models) {
   const fileInput = h('input#upload-file', { type: 'file', accept: '.jsonl,application/jsonl,application/json', required: true });
   const files = h('select#job-file', { required: true });
+  const validation = h('select#job-validation-file');
   const refreshFiles = async () => {
     const list = await call('training', 'files?purpose=fine-tune');
-    files.replaceChildren(...list.data.map((f) => h('option', { value: f.id }, `${f.filename} (${f.id}, ${f.bytes} bytes)`)));
+    const options = () => list.data.map((f) => h('option', { value: f.id }, `${f.filename} (${f.id}, ${f.bytes} bytes)`));
+    files.replaceChildren(...options());
+    validation.replaceChildren(h('option', { value: '' }, 'none'), ...options());
   };
   const upload = h('form#upload-form', {
     onsubmit: async (event) => {
@@ -48,6 +51,7 @@ function startForm(models) {
         method: { type, [type]: { hyperparameters: { n_epochs: Number(epochs.value) } } },
       };
       if (suffix.value) body.suffix = suffix.value;
+      if (validation.value) body.validation_file = validation.value;
       try {
         const job = await call('training', 'fine_tuning/jobs', { method: 'POST', json: body });
         location.hash = `#/jobs/${encodeURIComponent(job.id)}`;
@@ -56,6 +60,7 @@ function startForm(models) {
   }, h('h3', {}, 'Start a job'),
   h('div.row', {},
     h('div.field', {}, h('label', { for: 'job-file' }, 'Training file'), files),
+    h('div.field', {}, h('label', { for: 'job-validation-file' }, 'Validation file (held-out loss)'), validation),
     h('div.field', {}, h('label', { for: 'job-model' }, 'Start from'), model),
     h('div.field', {}, h('label', { for: 'job-suffix' }, 'Adapter name'), suffix),
     h('div.field', {}, h('label', { for: 'job-method' }, 'Method'), method),
@@ -148,7 +153,7 @@ export async function jobView(id) {
 
     const finished = FINISHED.has(job.status);
     const [adapter, version] = (job.fine_tuned_model ?? '').split('@');
-    header.replaceChildren(
+    header.replaceChildren(...[
       h('p', {}, 'Status ', badge(job.status, job.status), h('span#job-status', { hidden: true }, job.status),
         ` · from ${job.model} · created ${time(job.created_at)}`, job.finished_at ? ` · finished ${time(job.finished_at)}` : ''),
       job.fine_tuned_model ? h('p', {}, 'Produced ', h('a#produced', {
@@ -164,7 +169,7 @@ export async function jobView(id) {
             status(`Job ${id} is being cancelled.`);
           } catch (e) { showError(e); }
         },
-      }, 'Cancel job'));
+      }, 'Cancel job')].filter(Boolean));
     if (finished) {
       if (finishedSeen) stop(); // one more poll after the end picks up the last events
       finishedSeen = true;

@@ -279,10 +279,22 @@ class ConsoleBrowserTest {
                     .encode()).append('\n');
         }
         Files.writeString(file, lines);
+        Path validation = dir.resolve("pirate-held-out.jsonl");
+        StringBuilder held = new StringBuilder();
+        for (String animal : FeedbackLoopTest.UNSEEN) {
+            held.append(new JsonObject().put("prompt", FeedbackLoopTest.prompt(animal)).put("completion", FeedbackLoopTest.pirate(animal))
+                    .encode()).append('\n');
+        }
+        Files.writeString(validation, held);
         go("#/jobs");
-        await(By.id("upload-file")).sendKeys(file.toString());
-        browser.findElement(By.id("upload")).click();
-        wait(30).until(d -> new Select(d.findElement(By.id("job-file"))).getFirstSelectedOption().getText().startsWith("pirate-stories.jsonl"));
+        for (Path upload : List.of(validation, file)) {
+            await(By.id("upload-file")).sendKeys(upload.toString());
+            browser.findElement(By.id("upload")).click();
+            wait(30).until(d -> new Select(d.findElement(By.id("job-file"))).getFirstSelectedOption().getText()
+                    .startsWith(upload.getFileName().toString()));
+        }
+        Select heldOut = new Select(browser.findElement(By.id("job-validation-file")));
+        heldOut.getOptions().stream().filter(o -> o.getText().startsWith("pirate-held-out.jsonl")).findFirst().orElseThrow().click();
         new Select(browser.findElement(By.id("job-model"))).selectByValue("pirate");
         WebElement epochs = browser.findElement(By.id("job-epochs"));
         epochs.clear();
@@ -317,6 +329,8 @@ class ConsoleBrowserTest {
         }
         assertEquals("succeeded", status, text(By.id("job-header")));
         assertTrue(pointsWhileRunning >= 1, "the loss curve had points while the job ran");
+        wait(10).until(d -> ((JavascriptExecutor) d).executeScript("return document.getElementById('loss-summary').textContent")
+                .toString().matches(".*[1-9]\\d* held-out points.*"));
         int finalPoints = Integer.parseInt(wait(10).until(d -> {
             String p = d.findElement(By.id("loss-summary")).getAttribute("data-points");
             return p != null && Integer.parseInt(p) > 0 ? p : null;
