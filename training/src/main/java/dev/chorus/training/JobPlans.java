@@ -64,7 +64,8 @@ final class JobPlans {
         Optional<RegistryClient.ActiveVersion> parentVersion = Optional.empty();
         if (r.parentAdapter() != null) {
             // model adapter@version names the version; a bare adapter name continues its active version
-            parentVersion = job.fromVersion() != null ? c.registry().version(job.tenant(), r.parentAdapter(), job.fromVersion())
+            int at = r.model().indexOf('@');
+            parentVersion = at > 0 ? c.registry().version(job.tenant(), r.parentAdapter(), Integer.parseInt(r.model().substring(at + 1)))
                     : c.registry().active(job.tenant(), r.parentAdapter());
             if (parentVersion.isEmpty()) {
                 throw new JobFailure("model_not_found", "model " + r.model() + " does not exist (any more)", "model");
