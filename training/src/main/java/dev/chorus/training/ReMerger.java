@@ -150,17 +150,15 @@ public class ReMerger {
             LOG.errorf("not merging %s (%s): %s", t, e.reason, e.getMessage());
         } catch (RuntimeException e) {
             int failures = scheduled.getOrDefault(t, 0) + 1;
-            long wait = backoff(failures).toMillis();
+            long wait = backoff(config.remerge().backoff(), config.remerge().maxBackoff(), failures).toMillis();
             metrics.remergeFailed();
             LOG.warnf("merging %s failed (%d times so far), retrying in %d ms: %s", t, failures, wait, e.getMessage());
             schedule(t, failures, wait);
         }
     }
 
-    /** backoff · 2^(failures−1), at most max-backoff. */
-    Duration backoff(int failures) {
-        Duration first = config.remerge().backoff();
-        Duration max = config.remerge().maxBackoff();
+    /** first · 2^(failures−1), at most {@code max}. */
+    static Duration backoff(Duration first, Duration max, int failures) {
         Duration d = first.multipliedBy(1L << Math.min(failures - 1, 20));
         return d.compareTo(max) > 0 ? max : d;
     }
