@@ -251,11 +251,14 @@ public class RegistryRoutes {
         }
     }
 
-    /** Before a merged model's body is read: an operator key, a valid version, and a zip. */
+    /** Before a merged model's body is read: an operator key, a version number, and a zip. */
     private static void admitMerged(RoutingContext ctx, Caller caller) {
         admitPathOnly(ctx, caller);
         if (!caller.admin()) {
             throw ApiException.of(403, "forbidden", "only an operator key attaches a version's merged model");
+        }
+        if (!ctx.pathParam("version").matches("[1-9][0-9]{0,9}")) {
+            throw ApiException.of(400, "invalid_request", "version must be a positive integer");
         }
         String type = ctx.request().getHeader(HttpHeaders.CONTENT_TYPE);
         String mediaType = type == null ? null : type.split(";", 2)[0].trim().toLowerCase(Locale.ROOT);

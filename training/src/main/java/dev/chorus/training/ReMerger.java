@@ -11,11 +11,8 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.net.URI;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -36,24 +33,15 @@ public class ReMerger {
     private static final Logger LOG = Logger.getLogger(ReMerger.class);
     static final Set<String> MERGED_ONLY = Set.of(AdapterType.SPARSE_PEFT.label(), AdapterType.QA_SPARSE_PEFT.label());
 
-    /** One version of one adapter. */
-    record Target(String tenant, String adapter, int version) {
-        @Override
-        public String toString() {
-            return tenant + "/" + adapter + "@" + version;
-        }
-    }
-
     private final TrainingConfig config;
     private final KafkaConnection kafka;
     private final TopicNames topics;
     private final BaseModel base;
     private final TrainingMetrics metrics;
     private final Path workRoot;
-    private final Map<Target, Integer> scheduled = new ConcurrentHashMap<>(); // queued or running, with its failures so far
-    private final Map<Target, String> refused = new ConcurrentHashMap<>(); // never retried while this process lives
     private ExecutorService workers;
     private ScheduledExecutorService timer;
+    private RemergeQueue queue;
     private volatile AdapterManifestLog log;
     private volatile boolean stopped;
 
@@ -81,7 +69,8 @@ public class ReMerger {
         AtomicInteger n = new AtomicInteger();
         workers = Executors.newFixedThreadPool(r.concurrency(), runnable -> daemon(runnable, "chorus-remerge-" + n.incrementAndGet()));
         timer = Executors.newSingleThreadScheduledExecutor(runnable -> daemon(runnable, "chorus-remerge-timer"));
-        metrics.remergePending(scheduled::size);
+        queue = new RemergeQueue(timer, workers, r.backoff(), r.maxBackoff(), metrics, this::merge);
+        metrics.remergePending(queue::pending);
         timer.execute(this::follow);
     }
 
@@ -94,7 +83,7 @@ public class ReMerger {
             AdapterManifestLog l = new AdapterManifestLog(kafka, topics, (before, after) -> consider(after)).start(config.remerge().catchUpTimeout());
             log = l;
             l.all().forEach(this::consider);
-            LOG.infof("re-merger follows %s: %d versions of merged-only types to merge", topics.adapters(), scheduled.size());
+            LOG.infof("re-merger follows %s: %d versions of merged-only types to merge", topics.adapters(), queue.pending());
         } catch (RuntimeException e) {
             LOG.warnf("re-merger cannot read %s yet (%s); retrying in %s", topics.adapters(), e.getMessage(), config.remerge().backoff());
             timer.schedule(this::follow, config.remerge().backoff().toMillis(), TimeUnit.MILLISECONDS);
@@ -108,7 +97,7 @@ public class ReMerger {
         }
         for (AdapterManifest.Version v : m.versions()) {
             if (needsMerge(v)) {
-                schedule(new Target(m.tenant(), m.name(), v.version()), 0, 0);
+                queue.offer(new RemergeQueue.Target(m.tenant(), m.name(), v.version()));
             }
         }
     }
@@ -117,55 +106,16 @@ public class ReMerger {
         return MERGED_ONLY.contains(v.type()) && v.merged() == null;
     }
 
-    private void schedule(Target t, int failures, long delayMillis) {
-        if (stopped || refused.containsKey(t)) {
-            return;
-        }
-        if (failures == 0 && scheduled.putIfAbsent(t, 0) != null) {
-            return; // already queued, running or waiting for its retry
-        }
-        scheduled.put(t, failures);
-        timer.schedule(() -> workers.execute(() -> merge(t)), delayMillis, TimeUnit.MILLISECONDS);
-    }
-
-    private void merge(Target t) {
+    /** Merges and attaches {@code t}; empty when there is nothing to do any more (merged meanwhile, e.g. by another instance, or deleted). */
+    private Optional<VersionMerge.Merged> merge(RemergeQueue.Target t) {
         Optional<AdapterManifest.Version> current = log.get(t.tenant(), t.adapter()).filter(m -> !m.deleted())
                 .flatMap(m -> m.version(t.version())).filter(ReMerger::needsMerge);
         if (current.isEmpty() || stopped) {
-            scheduled.remove(t); // merged meanwhile (another instance), or deleted
-            return;
+            return Optional.empty();
         }
-        try {
-            RegistryClient registry = new RegistryClient(URI.create(config.registry().url()), config.registry().apiKey().orElseThrow(),
-                    config.registry().timeout());
-            VersionMerge.Merged merged = new VersionMerge(base.get(), registry, workRoot, config.job().maxRank())
-                    .run(t.tenant(), t.adapter(), current.get());
-            scheduled.remove(t);
-            metrics.remerged(merged.seconds());
-            LOG.infof("merged %s into the base in %.2f s: %d bytes, blob %s", t, merged.seconds(), merged.sizeBytes(), merged.sha256());
-        } catch (VersionMerge.Refused e) {
-            scheduled.remove(t);
-            refused.put(t, e.reason);
-            metrics.remergeRefused(e.reason);
-            LOG.errorf("not merging %s (%s): %s", t, e.reason, e.getMessage());
-        } catch (RuntimeException e) {
-            int failures = scheduled.getOrDefault(t, 0) + 1;
-            long wait = backoff(config.remerge().backoff(), config.remerge().maxBackoff(), failures).toMillis();
-            metrics.remergeFailed();
-            LOG.warnf("merging %s failed (%d times so far), retrying in %d ms: %s", t, failures, wait, e.getMessage());
-            schedule(t, failures, wait);
-        }
-    }
-
-    /** first · 2^(failures−1), at most {@code max}. */
-    static Duration backoff(Duration first, Duration max, int failures) {
-        Duration d = first.multipliedBy(1L << Math.min(failures - 1, 20));
-        return d.compareTo(max) > 0 ? max : d;
-    }
-
-    /** Versions refused for good, with why (for tests and the log). */
-    Map<Target, String> refused() {
-        return Map.copyOf(refused);
+        RegistryClient registry = new RegistryClient(URI.create(config.registry().url()), config.registry().apiKey().orElseThrow(),
+                config.registry().timeout());
+        return Optional.of(new VersionMerge(base.get(), registry, workRoot, config.job().maxRank()).run(t.tenant(), t.adapter(), current.get()));
     }
 
     void stop(@Observes ShutdownEvent ignored) {

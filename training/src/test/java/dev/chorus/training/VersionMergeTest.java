@@ -201,12 +201,4 @@ class VersionMergeTest {
         assertThrows(RegistryException.class, () -> merge().run("acme", "sqft", v));
         assertEquals(List.of(), attached);
     }
-
-    @Test
-    void retriesBackOffByDoublingUpToTheCap() {
-        assertEquals(Duration.ofSeconds(5), ReMerger.backoff(Duration.ofSeconds(5), Duration.ofMinutes(5), 1));
-        assertEquals(Duration.ofSeconds(40), ReMerger.backoff(Duration.ofSeconds(5), Duration.ofMinutes(5), 4));
-        assertEquals(Duration.ofMinutes(5), ReMerger.backoff(Duration.ofSeconds(5), Duration.ofMinutes(5), 7));
-        assertEquals(Duration.ofMinutes(5), ReMerger.backoff(Duration.ofSeconds(5), Duration.ofMinutes(5), 500));
-    }
 }
