@@ -81,7 +81,7 @@ final class VariantRouter implements AutoCloseable {
             return true;
         }
         if (othersWaiting && variantRows >= variantRowCap) {
-            return form == MergedModels.Form.MERGEABLE; // starvation guard: leave slots to other tenants (unmerged if it can)
+            return false; // starvation guard: the slot goes to a request of another model waiting behind this one
         }
         Optional<MergedVariant> v = residency.acquire(key);
         if (v.isPresent()) {
@@ -152,11 +152,12 @@ final class VariantRouter implements AutoCloseable {
                     continue; // no room now (every variant in use): the next window decides again
                 }
                 dynamic.add(d.key());
+                decided(d);
             } else {
+                decided(d); // told before the variant goes, so listeners see the cause first
                 dynamic.remove(d.key());
                 residency.drop(d.key());
             }
-            decided(d);
         }
     }
 

@@ -55,7 +55,7 @@ public final class MergePolicy {
     /** Records each mergeable adapter's running + waiting requests at {@code nanos}. */
     public void observe(long nanos, Map<AdapterKey, Integer> load) {
         samples.addLast(new Sample(nanos, Map.copyOf(load)));
-        while (!samples.isEmpty() && samples.peekFirst().nanos() < nanos - windowNanos) {
+        while (!samples.isEmpty() && samples.peekFirst().nanos() <= nanos - windowNanos) { // the window is (now − window, now]
             samples.removeFirst();
         }
     }

@@ -60,7 +60,9 @@ public final class MergedBases {
     }
 
     public static Adapter random(ModelConfig c, AdapterType type, long seed) {
-        return RandomAdapters.generate(c, type, type == AdapterType.SCALE ? 0 : 8, EnumSet.allOf(Projection.class), 0.05, seed, null);
+        // qa-sparse-peft's delta must move weights by whole grid steps to change anything: a larger spread.
+        double std = type == AdapterType.QA_SPARSE_PEFT ? 0.3 : 0.05;
+        return RandomAdapters.generate(c, type, type == AdapterType.SCALE ? 0 : 8, EnumSet.allOf(Projection.class), std, seed, null);
     }
 
     /** Greedy decoding of one prompt on {@code model} (rows: the adapter, or null), and the first step's logits in {@code firstLogits}. */
