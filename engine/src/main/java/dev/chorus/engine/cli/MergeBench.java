@@ -50,12 +50,13 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class MergeBench {
     static final String USAGE = "bench merge --model PATH [--skews 0.5,0.8,0.95] [--adapters 32] [--batch 8] [--requests 64] [--tokens 32]\n"
-            + "                 [--window-ms 250] [--trials 5] [--json] [--device cpu|gpu]";
+            + "                 [--window-ms 250] [--merge-share 0.9] [--stay-share 0.8] [--trials 5] [--json] [--device cpu|gpu]";
     private static final int RANK = 8;
     private static final int PROMPT = 4;
+    private static final MergeSettings DEFAULTS = MergeSettings.defaults(2, Long.MAX_VALUE, true);
 
     record Options(Path model, String device, boolean json, double[] skews, int adapters, int batch, int requests, int tokens, int windowMs,
-            int trials) {
+            double mergeShare, double stayShare, int trials) {
         Options {
             OptionChecks.between("adapters", adapters, 2, 1024);
             OptionChecks.between("batch", batch, 1, 256);
@@ -63,6 +64,9 @@ final class MergeBench {
             OptionChecks.between("tokens", tokens, 1, 1 << 16);
             OptionChecks.between("window-ms", windowMs, 1, 600_000);
             OptionChecks.between("trials", trials, 1, 1000);
+            if (!(stayShare >= 0 && stayShare <= mergeShare && mergeShare <= 1)) {
+                throw new UsageException("--merge-share and --stay-share need 0 <= stay-share <= merge-share <= 1");
+            }
             for (double s : skews) {
                 if (!(s > 0 && s < 1)) {
                     throw new UsageException("--skews must be shares in (0, 1), got " + s);
@@ -80,7 +84,9 @@ final class MergeBench {
             }
             Options o = new Options(args.requiredPath("model"), args.string("device").orElse("cpu"), args.flag("json"), skews,
                     args.integer("adapters").orElse(32), args.integer("batch").orElse(8), args.integer("requests").orElse(64),
-                    args.integer("tokens").orElse(32), args.integer("window-ms").orElse(250), args.integer("trials").orElse(5));
+                    args.integer("tokens").orElse(32), args.integer("window-ms").orElse(250),
+                    args.number("merge-share").orElse((float) DEFAULTS.mergeShare()), args.number("stay-share").orElse((float) DEFAULTS.stayShare()),
+                    args.integer("trials").orElse(5));
             args.rejectUnknown();
             return o;
         }
@@ -127,8 +133,8 @@ final class MergeBench {
                     }
                 }
                 String head = String.format(Locale.ROOT, "\"model\":\"%s\",\"adapter_type\":\"%s\",\"skew\":%.2f,\"adapters\":%d,\"batch\":%d,"
-                                + "\"requests\":%d,\"tokens\":%d,\"window_ms\":%d", model.name(), type.label(), skew, o.adapters(), o.batch(),
-                        o.requests(), o.tokens(), o.windowMs());
+                                + "\"requests\":%d,\"tokens\":%d,\"window_ms\":%d,\"merge_share\":%.2f,\"stay_share\":%.2f", model.name(), type.label(), skew,
+                        o.adapters(), o.batch(), o.requests(), o.tokens(), o.windowMs(), o.mergeShare(), o.stayShare());
                 out.println(o.json() ? t.json(head) : head.replace("\"", "") + "\n" + t.table());
             }
         }
@@ -168,7 +174,8 @@ final class MergeBench {
                         .incrementAndGet();
             }
         };
-        MergeSettings settings = new MergeSettings(2, Long.MAX_VALUE, dynamic, 1.0, 0.56, Duration.ofMillis(o.windowMs()), 0.25);
+        MergeSettings settings = new MergeSettings(2, Long.MAX_VALUE, dynamic, DEFAULTS.mergeAt(), DEFAULTS.stayAt(), o.mergeShare(),
+                o.stayShare(), Duration.ofMillis(o.windowMs()), DEFAULTS.starvationReserve());
         AdapterRuntime runtime = new AdapterRuntime(model, new AdapterSlots.Settings(keys.size(), RANK, EnumSet.allOf(Projection.class)),
                 keys.size(), source, null);
         SplittableRandom rnd = new SplittableRandom(seed);

@@ -50,6 +50,7 @@ public final class EngineLoop implements AutoCloseable {
     private final AdapterRuntime adapters; // null: base model only
     private final AdapterCache residency; // adapters' cache, null with them
     private final VariantRouter variants; // null: no merged variants
+    private final dev.chorus.engine.merged.MergedModels mergedModels; // NONE without variants
     private final Settings settings;
     private final KvCache cache;
     private final LinkedBlockingQueue<EngineCommand> commands = new LinkedBlockingQueue<>();
@@ -82,6 +83,7 @@ public final class EngineLoop implements AutoCloseable {
     /** With {@code variants} non-null, versions may also run on merged variants of the base (see {@link Variants}). */
     public EngineLoop(LoadedModel model, Settings settings, AdapterRuntime adapters, Variants variants) {
         this.model = model;
+        this.mergedModels = variants == null ? dev.chorus.engine.merged.MergedModels.NONE : variants.models();
         this.variants = variants == null ? null : new VariantRouter(model, variants, settings.maxBatch(), r -> commands.add(new VariantLoaded(r)));
         this.adapters = adapters;
         this.residency = adapters == null ? null : adapters.cache();
@@ -112,7 +114,7 @@ public final class EngineLoop implements AutoCloseable {
      * not fit the context, and with {@link EngineOverloadedException} when the queue is full.
      */
     public void submit(GenerationRequest request, TokenSink sink) {
-        RequestChecks.check(request, model, contextLength(), adapters != null);
+        RequestChecks.check(request, model, contextLength(), adapters != null, mergedModels);
         if (closed) {
             throw new EngineClosedException("engine is shut down");
         }

@@ -77,6 +77,9 @@ final class VariantRouter implements AutoCloseable {
             return true;
         }
         MergedModels.Form form = models.form(key);
+        if (form == MergedModels.Form.AWAITING_MERGE) {
+            throw new dev.chorus.engine.merged.MergePendingException(key);
+        }
         if (form == MergedModels.Form.UNMERGED || (form == MergedModels.Form.MERGEABLE && !residency.resident(key))) {
             return true;
         }
@@ -145,7 +148,7 @@ final class VariantRouter implements AutoCloseable {
             return;
         }
         long now = options.clock().getAsLong();
-        policy.observe(now, load);
+        policy.observe(now, load, waiting.size() + running.size() + prefilling.size());
         for (MergePolicy.Decision d : policy.decide(now, Set.copyOf(dynamic), k -> residency.failure(k).isEmpty())) {
             if (d.action() == MergePolicy.Action.MERGE) {
                 if (!residency.request(d.key())) {

@@ -13,8 +13,8 @@ import java.util.function.Predicate;
 /**
  * dLoRA's merge policy over a sliding window: each step samples every exactly-mergeable adapter's
  * running + waiting requests; once per window the averages decide. An unmerged adapter averaging at
- * least mergeAt × batch is merged (the hottest one per decision); a merged one averaging below
- * stayAt × batch is unmerged. The gap between the two thresholds keeps an adapter near the line
+ * least mergeAt × batch and mergeShare of all requests is merged (the hottest one per decision); a
+ * merged one averaging below stayAt × batch or stayShare of all requests is unmerged. The gap between the two thresholds keeps an adapter near the line
  * from flapping. Time comes from the caller, so tests drive it.
  */
 public final class MergePolicy {
@@ -36,11 +36,13 @@ public final class MergePolicy {
         }
     }
 
-    private record Sample(long nanos, Map<AdapterKey, Integer> load) {
+    private record Sample(long nanos, Map<AdapterKey, Integer> load, int total) {
     }
 
     private final double mergeAt; // requests, = settings.mergeAt × batch
     private final double stayAt;
+    private final double mergeShare; // of all running + waiting requests
+    private final double stayShare;
     private final long windowNanos;
     private final Deque<Sample> samples = new ArrayDeque<>();
     private long lastDecision;
@@ -48,13 +50,15 @@ public final class MergePolicy {
     public MergePolicy(MergeSettings settings, int batchSize, long startNanos) {
         this.mergeAt = settings.mergeAt() * batchSize;
         this.stayAt = settings.stayAt() * batchSize;
+        this.mergeShare = settings.mergeShare();
+        this.stayShare = settings.stayShare();
         this.windowNanos = settings.window().toNanos();
         this.lastDecision = startNanos;
     }
 
-    /** Records each mergeable adapter's running + waiting requests at {@code nanos}. */
-    public void observe(long nanos, Map<AdapterKey, Integer> load) {
-        samples.addLast(new Sample(nanos, Map.copyOf(load)));
+    /** Records each mergeable adapter's running + waiting requests at {@code nanos}, and all requests' ({@code total}). */
+    public void observe(long nanos, Map<AdapterKey, Integer> load, int total) {
+        samples.addLast(new Sample(nanos, Map.copyOf(load), total));
         while (!samples.isEmpty() && samples.peekFirst().nanos() <= nanos - windowNanos) { // the window is (now − window, now]
             samples.removeFirst();
         }
@@ -71,15 +75,17 @@ public final class MergePolicy {
         }
         lastDecision = nanos;
         Map<AdapterKey, Double> average = averages();
+        double total = samples.stream().mapToInt(Sample::total).average().orElse(0);
         List<Decision> out = new ArrayList<>();
         for (AdapterKey key : merged) {
             double a = average.getOrDefault(key, 0.0);
-            if (a < stayAt) {
-                out.add(new Decision(Action.UNMERGE, key, a, stayAt));
+            if (a < stayAt || a < stayShare * total) {
+                out.add(new Decision(Action.UNMERGE, key, a, Math.max(stayAt, stayShare * total)));
             }
         }
         average.entrySet().stream()
-                .filter(e -> !merged.contains(e.getKey()) && e.getValue() >= mergeAt && canMerge.test(e.getKey()))
+                .filter(e -> !merged.contains(e.getKey()) && e.getValue() >= mergeAt && e.getValue() >= mergeShare * total
+                        && canMerge.test(e.getKey()))
                 .max(Map.Entry.comparingByValue())
                 .ifPresent(e -> out.add(new Decision(Action.MERGE, e.getKey(), e.getValue(), mergeAt)));
         return out;

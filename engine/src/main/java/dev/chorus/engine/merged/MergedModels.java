@@ -13,10 +13,12 @@ public interface MergedModels {
         /** Either way, with identical outputs within the merge's tolerance: dynamic merge may move it onto a variant. */
         MERGEABLE,
         /** Only on its merged variant (sparse-peft, qa-sparse-peft): its requests wait while the variant loads. */
-        MERGED_ONLY
+        MERGED_ONLY,
+        /** Merged only, and its merged model for this base does not exist yet: refused ({@link MergePendingException}) until it does. */
+        AWAITING_MERGE
     }
 
-    /** Called on the engine thread: must answer from memory, never block. */
+    /** Called on the engine thread and by submitters: must answer from memory, never block, be thread-safe. */
     Form form(AdapterKey key);
 
     /** The version merged into the served base; may block (download, merge); never called on the engine thread. */

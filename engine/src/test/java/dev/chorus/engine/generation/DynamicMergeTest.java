@@ -29,7 +29,7 @@ class DynamicMergeTest {
     }
 
     static MergeSettings dynamic() {
-        return new MergeSettings(2, Long.MAX_VALUE, true, 1.0, 0.56, Duration.ofSeconds(1), 0.25);
+        return new MergeSettings(2, Long.MAX_VALUE, true, 1.0, 0.56, 0, 0, Duration.ofSeconds(1), 0.25);
     }
 
     @Test

@@ -82,7 +82,7 @@ class MergedServingTest {
     }
 
     static MergeSettings budget(int models, long bytes) {
-        return new MergeSettings(models, bytes, false, 1.0, 0.56, Duration.ofSeconds(1), 0.25);
+        return new MergeSettings(models, bytes, false, 1.0, 0.56, 0, 0, Duration.ofSeconds(1), 0.25);
     }
 
     @Test
