@@ -147,6 +147,33 @@ class MergedServingTest {
         }
     }
 
+    @Test
+    void aMergedOnlyVersionWithoutItsMergedModelIsRefusedUntilItHasOne() {
+        AdapterKey pending = new AdapterKey("acme", "pending", 1);
+        java.util.concurrent.atomic.AtomicBoolean merged = new java.util.concurrent.atomic.AtomicBoolean();
+        dev.chorus.engine.merged.MergedModels models = new dev.chorus.engine.merged.MergedModels() {
+            @Override
+            public Form form(AdapterKey key) {
+                return merged.get() ? Form.MERGED_ONLY : Form.AWAITING_MERGE;
+            }
+
+            @Override
+            public dev.chorus.engine.compressed.CompressedParameters merged(AdapterKey key) {
+                Adapter a = MergedBases.random(model.config(), AdapterType.SPARSE_PEFT, 81);
+                return a.kind().merge(a, FrozenLinears.read(basePath));
+            }
+        };
+        AdapterRuntime runtime = new AdapterRuntime(model, new AdapterSlots.Settings(2, 8, EnumSet.allOf(Projection.class)), 2, SOURCE, null);
+        try (EngineLoop e = new EngineLoop(model, new EngineLoop.Settings(2, 8, 512), runtime,
+                new Variants(models, budget(2, Long.MAX_VALUE), new MergeRecorder()))) {
+            var refused = org.junit.jupiter.api.Assertions.assertThrows(dev.chorus.engine.merged.MergePendingException.class,
+                    () -> e.submit(request("early", 4, pending), new RecordingSink()));
+            assertTrue(refused.getMessage().contains("being merged"), refused.getMessage());
+            merged.set(true); // training attached the merged model
+            assertEquals(4, run(e, "later", 4, pending).length);
+        }
+    }
+
     /** 100 builds, uses and drops: the NDArrays under the model's manager and the process RSS come back to where they were. */
     @Test
     void mergeCyclesLeakNothing() throws Exception {

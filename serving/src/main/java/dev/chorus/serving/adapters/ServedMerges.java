@@ -7,7 +7,9 @@ import dev.chorus.engine.compressed.CompressedParameters;
 import dev.chorus.engine.merged.AdapterMerges;
 import dev.chorus.engine.merged.MergedModels;
 import dev.chorus.kafka.AdapterManifest;
+import java.nio.file.Path;
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * Which versions serving runs merged, from the catalogue: a version whose merged artifact was made
@@ -16,21 +18,27 @@ import java.util.Optional;
  * demand ({@code dynamic}, absent when dynamic merging is off).
  */
 public final class ServedMerges implements MergedModels {
-    private final RegistryAdapters catalogue;
-    private final BlobCache blobs;
+    private final Function<AdapterKey, Optional<AdapterManifest.Version>> catalogue;
+    private final Function<String, Path> blobs; // sha256 -> unpacked directory, hash-checked and cached
     private final String baseFingerprint;
     private final AdapterMerges dynamic; // null: no dynamic merging
 
-    public ServedMerges(RegistryAdapters catalogue, String baseFingerprint, AdapterMerges dynamic) {
+    ServedMerges(Function<AdapterKey, Optional<AdapterManifest.Version>> catalogue, Function<String, Path> blobs, String baseFingerprint,
+            AdapterMerges dynamic) {
         this.catalogue = catalogue;
-        this.blobs = catalogue.blobs();
+        this.blobs = blobs;
         this.baseFingerprint = baseFingerprint;
         this.dynamic = dynamic;
     }
 
+    /** Over the registry's catalogue and blob cache. */
+    public static ServedMerges of(RegistryAdapters registry, String baseFingerprint, AdapterMerges dynamic) {
+        return new ServedMerges(registry::version, registry.blobs()::get, baseFingerprint, dynamic);
+    }
+
     @Override
     public Form form(AdapterKey key) {
-        Optional<AdapterManifest.Version> version = catalogue.version(key);
+        Optional<AdapterManifest.Version> version = catalogue.apply(key);
         if (version.isEmpty()) {
             return Form.UNMERGED;
         }
@@ -45,9 +53,9 @@ public final class ServedMerges implements MergedModels {
 
     @Override
     public CompressedParameters merged(AdapterKey key) {
-        Optional<AdapterManifest.MergedArtifact> artifact = catalogue.version(key).flatMap(this::artifact);
+        Optional<AdapterManifest.MergedArtifact> artifact = catalogue.apply(key).flatMap(this::artifact);
         if (artifact.isPresent()) {
-            return CompressedCheckpoint.read(blobs.get(artifact.get().sha256()));
+            return CompressedCheckpoint.read(blobs.apply(artifact.get().sha256()));
         }
         if (dynamic == null) {
             throw new IllegalStateException(key + " has no merged model for this base");

@@ -173,7 +173,7 @@ public class ModelService implements EngineStatsSource {
         LOG.infof("merged variants: up to %d models, %d bytes; dynamic merge %s (merge at %.2f x batch and %.2f of requests, stay while "
                 + "%.2f x and %.2f, window %s)", settings.maxModels(), settings.maxBytes(), settings.dynamic() ? "on" : "off", settings.mergeAt(),
                 settings.mergeShare(), settings.stayAt(), settings.stayShare(), settings.window());
-        return new Variants(new ServedMerges(registry, fingerprint, dynamic), settings, mergeDecisions);
+        return new Variants(ServedMerges.of(registry, fingerprint, dynamic), settings, mergeDecisions);
     }
 
     private static void closeAdapters(AdapterStore adapters) {
