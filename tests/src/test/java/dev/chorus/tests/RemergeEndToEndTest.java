@@ -53,8 +53,9 @@ import org.junit.jupiter.api.io.TempDir;
  * uploaded from a file, and the version a feedback-triggered job trains from it (keeping its type),
  * are each merged by training's re-merger and attached as a merged blob. Each blob is checked against
  * the base (same mask, every pruned weight 0, the base's scales and zero points byte for byte), against
- * the CLI's merge of the same version (byte for byte) and by greedy generation; a restarted training
- * service finds nothing left to merge; deleting a version deletes its merged blob.
+ * the CLI's merge of the same version (byte for byte) and by greedy generation; serving runs each
+ * version on its merged variant with exactly the CLI's greedy text; a restarted training service finds
+ * nothing left to merge; deleting a version deletes its merged blob.
  */
 @Timeout(value = 12, unit = TimeUnit.MINUTES)
 class RemergeEndToEndTest {
@@ -118,6 +119,8 @@ class RemergeEndToEndTest {
                         report("v1 (upload)", uploaded, merged1);
                         String text1 = verify(registry, "sqft", 1, merged1, base, fingerprint);
                         assertNotEquals(baseText, text1, "the adapter changes what the merged model says");
+                        assertEquals(text1, awaitServedText(serving, "sqft@1", 60_000), "served on its variant: chorus merge + generate's text");
+                        assertEquals(baseText, servedText(serving, null), "requests on the base are unchanged beside the variant");
 
                         // v2: a job that feedback triggers continues v1 and keeps its type; it is merged too.
                         for (int i = 0; i < 16; i++) {
@@ -134,7 +137,8 @@ class RemergeEndToEndTest {
                         assertEquals(1, v2.getInteger("parent_version"), v2.encodePrettily());
                         JsonObject merged2 = awaitMerged(registry, "sqft", 2, 120_000);
                         report("v2 (trained from feedback)", trainingStarted, merged2);
-                        verify(registry, "sqft", 2, merged2, base, fingerprint);
+                        String text2 = verify(registry, "sqft", 2, merged2, base, fingerprint);
+                        assertEquals(text2, awaitServedText(serving, "sqft@2", 60_000), "v2 served on its own variant");
                         assertNotEquals(merged1.getString("sha256"), merged2.getString("sha256"));
                     }
                     // A restarted training service reads what is merged from the manifests: nothing left to do.
@@ -226,6 +230,37 @@ class RemergeEndToEndTest {
         }
         assertTrue(pruned > 0.45 * p.linearBytesFp32() / 4, "about half the block weights are pruned: " + pruned);
         System.out.printf("re-merge: %d of the merged model's INT4 codes differ from the base's; %d pruned weights all 0%n", changedCodes, pruned);
+    }
+
+    /** Greedy completion of {@link #PROMPT} over serving (null model: the base), waiting while serving fetches the merged model (503). */
+    private static String awaitServedText(Service serving, String model, long millis) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        HttpResponse<String> r;
+        do {
+            r = complete(serving, model);
+            if (r.statusCode() == 200) {
+                JsonObject answer = new JsonObject(r.body());
+                assertEquals(model, answer.getString("model"));
+                return answer.getJsonArray("choices").getJsonObject(0).getString("text");
+            }
+            assertTrue(r.statusCode() == 503 || r.statusCode() == 404, "only 'not yet' answers while the variant loads: " + r.body());
+            Service.sleep(250);
+        } while (System.nanoTime() < deadline);
+        throw new AssertionError("serving did not answer on " + model + " within " + millis + " ms: " + r.statusCode() + " " + r.body());
+    }
+
+    private static String servedText(Service serving, String model) throws Exception {
+        HttpResponse<String> r = complete(serving, model);
+        assertEquals(200, r.statusCode(), r.body());
+        return new JsonObject(r.body()).getJsonArray("choices").getJsonObject(0).getString("text");
+    }
+
+    private static HttpResponse<String> complete(Service serving, String model) throws Exception {
+        JsonObject body = new JsonObject().put("prompt", PROMPT).put("max_tokens", 40).put("temperature", 0);
+        if (model != null) {
+            body.put("model", model);
+        }
+        return send(serving, "POST", "/v1/completions", ACME, body.encode().getBytes(StandardCharsets.UTF_8), "application/json");
     }
 
     private static byte[] bytes(SafetensorsFile f, String tensor) {
