@@ -18,6 +18,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongFunction;
 import org.apache.kafka.clients.admin.Admin;
@@ -111,6 +112,44 @@ public final class Catalogue implements AutoCloseable {
         }
     }
 
+    /**
+     * Stores a version's merged artifact and re-publishes the manifest with it attached; one already
+     * attached is replaced (its blob goes once nothing references it), the same one changes nothing.
+     */
+    public AdapterManifest attachMerged(String tenant, String name, int version, MergedUpload.Validated merged) {
+        String sha = Sha256.hex(merged.archive());
+        var artifact = new AdapterManifest.MergedArtifact(sha, merged.archive().length, merged.baseFingerprint());
+        AtomicBoolean replaced = new AtomicBoolean();
+        pendingBlobs.merge(sha, 1, Integer::sum); // before the blob exists, so garbage collection leaves it alone
+        boolean taken = false;
+        try {
+            AdapterManifest published = write(tenant, name, deadline -> {
+                AdapterManifest m = require(tenant, name);
+                AdapterManifest.Version v = m.version(version).orElseThrow(() -> new UnknownAdapterException("version " + version + " of adapter " + name));
+                if (artifact.equals(v.merged())) {
+                    return m;
+                }
+                replaced.set(v.merged() != null);
+                blobs.put(merged.archive()); // durable before any manifest names it
+                List<AdapterManifest.Version> versions = m.versions().stream().map(x -> x.version() == version ? x.withMerged(artifact) : x).toList();
+                return publish(new AdapterManifest(AdapterManifest.SCHEMA_VERSION, tenant, name, m.activeVersion(), m.nextVersion(), versions,
+                        Instant.now()), deadline);
+            });
+            taken = true;
+            return published;
+        } catch (ManifestWrittenException e) {
+            taken = true; // on the topic, only not read back yet: the blob is referenced
+            throw e;
+        } finally {
+            pendingBlobs.computeIfPresent(sha, (k, n) -> n == 1 ? null : n - 1);
+            if (!taken) {
+                deleteUnlessReferenced(sha);
+            } else if (replaced.get()) {
+                collectGarbage(); // the artifact it replaced
+            }
+        }
+    }
+
     /** Makes {@code version} the one new requests get (a rollback is a promote of an older version). */
     public AdapterManifest promote(String tenant, String name, int version) {
         return write(tenant, name, deadline -> {
@@ -159,9 +198,14 @@ public final class Catalogue implements AutoCloseable {
         return log.all().stream().filter(m -> !m.deleted() && (tenant == null || m.tenant().equals(tenant))).toList();
     }
 
-    /** Whether {@code tenant} (null: anyone) has a live version stored in blob {@code sha}. */
+    /** Whether {@code tenant} (null: anyone) has a live version stored in blob {@code sha}, as its adapter or as its merged model. */
     public boolean references(String tenant, String sha) {
-        return list(tenant).stream().flatMap(m -> m.versions().stream()).anyMatch(v -> v.blobSha256().equals(sha));
+        return list(tenant).stream().flatMap(m -> m.versions().stream()).anyMatch(v -> blobsOf(v).contains(sha));
+    }
+
+    /** The blobs a version keeps: its adapter's and, once merged, its merged model's. */
+    private static List<String> blobsOf(AdapterManifest.Version v) {
+        return v.merged() == null ? List.of(v.blobSha256()) : List.of(v.blobSha256(), v.merged().sha256());
     }
 
     /** Whether the catalogue follows its topic. */
@@ -238,7 +282,7 @@ public final class Catalogue implements AutoCloseable {
             Set<String> stored = blobs.list();
             Set<String> keep = new HashSet<>(pendingBlobs.keySet());
             for (AdapterManifest m : log.all()) {
-                m.versions().forEach(v -> keep.add(v.blobSha256()));
+                m.versions().forEach(v -> keep.addAll(blobsOf(v)));
             }
             int deleted = 0;
             for (String sha : stored) {

@@ -54,6 +54,20 @@ final class ManifestJson {
             view.put("status_reason", "the stored blob was found damaged and withdrawn; upload the adapter again");
         }
         ProvenanceJson.addTo(view, v.provenance());
+        view.put("merged", merged(v.merged(), damaged));
         return view;
+    }
+
+    /** The version's merged model (null until re-merged): what serving runs the version on. */
+    private static JsonObject merged(AdapterManifest.MergedArtifact m, Set<String> damaged) {
+        if (m == null) {
+            return null;
+        }
+        return new JsonObject()
+                .put("sha256", m.sha256())
+                .put("size_bytes", m.sizeBytes())
+                .put("base_fingerprint", m.baseFingerprint())
+                .put("status", damaged.contains(m.sha256()) ? "unusable" : "available")
+                .put("download", "/v1/blobs/" + m.sha256());
     }
 }

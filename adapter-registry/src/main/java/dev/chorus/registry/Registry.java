@@ -27,6 +27,7 @@ public class Registry {
     private final KafkaConnection kafka;
     private BlobStore blobs;
     private AdapterUpload uploads;
+    private MergedUpload mergedUploads;
     private Catalogue catalogue;
     private Semaphore validations;
 
@@ -43,6 +44,7 @@ public class Registry {
         String fingerprint = Fingerprint.of(base);
         blobs = new BlobStore(Path.of(config.blobDirectory()));
         uploads = new AdapterUpload(baseConfig, fingerprint, config.maxRank(), config.maxUploadBytes());
+        mergedUploads = new MergedUpload(baseConfig, fingerprint, config.maxMergedBytes());
         catalogue = new Catalogue(kafka, topics, blobs, config.writeTimeout());
         validations = new Semaphore(config.maxConcurrentUploads(), true);
         LOG.infof("adapter registry for base %s (%s), blobs in %s, Kafka %s", base.getFileName(), fingerprint,
@@ -63,12 +65,16 @@ public class Registry {
         return uploads;
     }
 
+    MergedUpload mergedUploads() {
+        return mergedUploads;
+    }
+
     public Catalogue catalogue() {
         return catalogue;
     }
 
     /**
-     * Runs one upload's unpacking and validation in one of the bounded places (memory and disk grow
+     * Runs one upload's (adapter or merged model) unpacking and validation in one of the bounded places (memory and disk grow
      * with each), waiting up to 30 s for one; {@link UploadsBusyException} after that.
      */
     public <T> T validating(Supplier<T> work) {
@@ -89,5 +95,9 @@ public class Registry {
 
     public long maxUploadBytes() {
         return config.maxUploadBytes();
+    }
+
+    public long maxMergedBytes() {
+        return config.maxMergedBytes();
     }
 }

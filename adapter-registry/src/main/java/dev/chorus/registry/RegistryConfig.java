@@ -26,6 +26,13 @@ public interface RegistryConfig {
     @WithDefault("134217728")
     long maxUploadBytes();
 
+    /**
+     * Largest accepted merged artifact (a version's merged compressed checkpoint, zipped), and largest
+     * unpacked one; held in memory while it is checked, like an upload.
+     */
+    @WithDefault("1073741824")
+    long maxMergedBytes();
+
     /** Uploads unpacked and validated at once (each may hold up to max-upload-bytes); more wait up to 30 s, then get 429. */
     @WithDefault("2")
     int maxConcurrentUploads();

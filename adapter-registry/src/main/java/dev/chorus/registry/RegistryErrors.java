@@ -22,6 +22,7 @@ public class RegistryErrors {
                 .on(UploadTooLargeException.class, e -> ApiException.of(413, "too_large", e.getMessage()))
                 .on(InvalidProvenanceException.class, e -> ApiException.of(400, "invalid_request", e.getMessage()))
                 .on(InvalidAdapterException.class, e -> ApiException.of(422, "invalid_adapter", e.getMessage()))
+                .on(InvalidMergedModelException.class, e -> ApiException.of(422, "invalid_merged_model", e.getMessage()))
                 .on(UploadsBusyException.class, e -> ApiException.of(429, "uploads_busy", e.getMessage()).retryAfter(5))
                 .on(UnknownAdapterException.class, e -> ApiException.of(404, "not_found", e.getMessage()))
                 .on(BlobNotFoundException.class, e -> ApiException.of(404, "not_found", e.getMessage()))

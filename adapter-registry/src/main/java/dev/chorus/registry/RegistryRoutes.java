@@ -39,6 +39,7 @@ public class RegistryRoutes {
     private static final String ADAPTER = "/v1/tenants/:tenant/adapters/:name";
 
     private static final long SMALL_BODY_BYTES = 64 * 1024;
+    private static final Set<String> MERGED_TYPES = Set.of("application/zip", "application/x-zip-compressed", "application/octet-stream");
     private static final Set<String> UPLOAD_TYPES = Set.of("application/zip", "application/x-zip-compressed", "application/octet-stream",
             "multipart/form-data");
 
@@ -70,6 +71,14 @@ public class RegistryRoutes {
         };
         router.put(ADAPTER).handler(keys.authenticateThen(admitUpload, uploadBody, this::rejected)).handler(this::upload)
                 .failureHandler(edge.failures(registry.maxUploadBytes()));
+        // A version's merged model: operators only (the training service attaches what it merged), body as uploads.
+        BodyHandler mergedBody = BodyHandler.create(false).setBodyLimit(registry.maxMergedBytes());
+        ApiKeys.Admission admitMerged = (ctx, caller, proceed) -> {
+            admitMerged(ctx, caller);
+            uploadsPerTenant.admission().admit(ctx, Caller.tenant(ctx.pathParam("tenant")), proceed);
+        };
+        router.put(ADAPTER + "/versions/:version/merged").handler(keys.authenticateThen(admitMerged, mergedBody, this::rejected))
+                .handler(this::attachMerged).failureHandler(edge.failures(registry.maxMergedBytes()));
         router.post(ADAPTER + "/promote").handler(keys.authenticateThen(ApiKeys.Admission.checking(RegistryRoutes::admitPathOnly), smallBody, this::rejected))
                 .handler(this::promote).failureHandler(edge.failures(SMALL_BODY_BYTES));
         router.get("/v1/tenants/:tenant/adapters").handler(authenticated).handler(this::list);
@@ -98,6 +107,26 @@ public class RegistryRoutes {
             AdapterManifest.Provenance p = provenance == null ? null : ProvenanceJson.parse(provenance);
             AdapterUpload.Validated upload = registry.validating(() -> validated(ctx));
             return ManifestJson.of(registry.catalogue().addVersion(tenant, name, upload, promote, p), damaged());
+        });
+    }
+
+    private void attachMerged(RoutingContext ctx) {
+        String tenant = tenant(ctx);
+        String name = name(ctx);
+        Integer v = tenant == null || name == null ? null : versionParam(ctx);
+        if (v == null) {
+            return;
+        }
+        String claimedBase = ctx.request().getParam("base_fingerprint");
+        if (ctx.body().buffer() == null || ctx.body().length() == 0) {
+            ErrorMapper.send(ctx.response(), ApiException.of(400, "invalid_request", "send the merged checkpoint's directory as a zip body"));
+            return;
+        }
+        respond(ctx, 200, () -> {
+            MergedUpload.Validated merged = registry.validating(() -> registry.mergedUploads().validate(ctx.body().buffer().getBytes(), claimedBase));
+            AdapterManifest m = registry.catalogue().attachMerged(tenant, name, v, merged);
+            return ManifestJson.version(m.version(v).orElseThrow(() -> new UnknownAdapterException("version " + v + " of adapter " + name)),
+                    m.activeVersion(), damaged());
         });
     }
 
@@ -219,6 +248,23 @@ public class RegistryRoutes {
         if (mediaType != null && !mediaType.isEmpty() && !UPLOAD_TYPES.contains(mediaType)) {
             throw new RequestRejectedException(RequestRejectedException.Reason.UNSUPPORTED_MEDIA_TYPE, "send the adapter as application/zip or "
                     + "as multipart/form-data with adapter_config.json and adapter_model.safetensors, not " + mediaType);
+        }
+    }
+
+    /** Before a merged model's body is read: an operator key, a version number, and a zip. */
+    private static void admitMerged(RoutingContext ctx, Caller caller) {
+        admitPathOnly(ctx, caller);
+        if (!caller.admin()) {
+            throw ApiException.of(403, "forbidden", "only an operator key attaches a version's merged model");
+        }
+        if (!ctx.pathParam("version").matches("[1-9][0-9]{0,9}")) {
+            throw ApiException.of(400, "invalid_request", "version must be a positive integer");
+        }
+        String type = ctx.request().getHeader(HttpHeaders.CONTENT_TYPE);
+        String mediaType = type == null ? null : type.split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
+        if (mediaType != null && !mediaType.isEmpty() && !MERGED_TYPES.contains(mediaType)) {
+            throw new RequestRejectedException(RequestRejectedException.Reason.UNSUPPORTED_MEDIA_TYPE,
+                    "send the merged checkpoint's directory as application/zip, not " + mediaType);
         }
     }
 

@@ -40,7 +40,8 @@ class KafkaAclTest {
                     "topic " + TopicNames.TRAINING_JOBS + " Write", // Jobs' producer
                     "topic " + TopicNames.TRAINING_EXAMPLES + " Read", // Datasets' TopicTail
                     "topic " + TopicNames.TRAINING_EXAMPLES + " Write", // Erasures' tombstones
-                    "topic " + DEAD_LETTER + " Write")); // ExampleWriter's dead letters, in its transaction
+                    "topic " + ADAPTERS + " Read", // ReMerger's AdapterManifestLog
+                    "topic " + DEAD_LETTER + " Write")); // ExampleWriter's dead letters, in its transaction; the re-merger's log's
 
     @Test
     void eachServicesAclsAreExactlyWhatItReadsAndWrites() {

@@ -14,19 +14,23 @@ import java.util.regex.Pattern;
  * (active 0), not a tombstone: version numbers are never reused, so a version number always names
  * the same weights, in every cache.
  *
- * <p>Schema 2 added each version's {@link Provenance}; a schema-1 record reads with none.
+ * <p>Schema 2 added each version's {@link Provenance}; a schema-1 record reads with none. Schema 3
+ * added each version's {@link MergedArtifact}; older records read with none.
  */
 public record AdapterManifest(int schemaVersion, String tenant, String name, int activeVersion, int nextVersion,
         List<Version> versions, Instant updatedAt) {
-    public static final int SCHEMA_VERSION = 2;
+    public static final int SCHEMA_VERSION = 3;
     private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
+    private static final Pattern FINGERPRINT = Pattern.compile("sha256:[0-9a-f]{64}");
 
     /**
      * One immutable version: its PEFT files live in the blob {@code blobSha256} (a zip of the two
      * files). {@code provenance}: where it came from when a job produced it; null for an upload.
+     * {@code merged}: the compressed model this version was merged into, once re-merged (merged-only
+     * types); null before that and for types served unmerged.
      */
     public record Version(int version, String blobSha256, long sizeBytes, String type, int rank, List<String> targetModules,
-            String baseFingerprint, Instant createdAt, Provenance provenance) {
+            String baseFingerprint, Instant createdAt, Provenance provenance, MergedArtifact merged) {
         public Version {
             if (version < 1) {
                 throw new IllegalArgumentException("version must be >= 1");
@@ -45,10 +49,40 @@ public record AdapterManifest(int schemaVersion, String tenant, String name, int
             }
         }
 
-        /** An uploaded version (no provenance). */
+        /** A version not (yet) merged. */
+        public Version(int version, String blobSha256, long sizeBytes, String type, int rank, List<String> targetModules,
+                String baseFingerprint, Instant createdAt, Provenance provenance) {
+            this(version, blobSha256, sizeBytes, type, rank, targetModules, baseFingerprint, createdAt, provenance, null);
+        }
+
+        /** An uploaded version (no provenance), not (yet) merged. */
         public Version(int version, String blobSha256, long sizeBytes, String type, int rank, List<String> targetModules,
                 String baseFingerprint, Instant createdAt) {
-            this(version, blobSha256, sizeBytes, type, rank, targetModules, baseFingerprint, createdAt, null);
+            this(version, blobSha256, sizeBytes, type, rank, targetModules, baseFingerprint, createdAt, null, null);
+        }
+
+        /** This version with its merged artifact attached (or detached, for null). */
+        public Version withMerged(MergedArtifact artifact) {
+            return new Version(version, blobSha256, sizeBytes, type, rank, targetModules, baseFingerprint, createdAt, provenance, artifact);
+        }
+    }
+
+    /**
+     * A version merged into the compressed base: blob {@code sha256} ({@code sizeBytes} bytes) is a
+     * zip of the merged compressed checkpoint's directory, made for the base whose engine fingerprint
+     * is {@code baseFingerprint}; a server whose base has another fingerprint cannot use it.
+     */
+    public record MergedArtifact(String sha256, long sizeBytes, String baseFingerprint) {
+        public MergedArtifact {
+            if (sha256 == null || !SHA256.matcher(sha256).matches()) {
+                throw new IllegalArgumentException("merged sha256 must be 64 lowercase hex digits");
+            }
+            if (sizeBytes < 0) {
+                throw new IllegalArgumentException("merged sizeBytes must be >= 0");
+            }
+            if (baseFingerprint == null || !FINGERPRINT.matcher(baseFingerprint).matches()) {
+                throw new IllegalArgumentException("merged baseFingerprint must be sha256: and 64 lowercase hex digits");
+            }
         }
     }
 

@@ -29,9 +29,12 @@ public final class EventCodec<T> implements Serializer<T>, Deserializer<T> {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
 
-    /** Reads schema 1 too: its versions lacked provenance, which is absent there. */
+    /**
+     * Reads schemas 1 and 2 too: schema 1's versions lacked provenance, schema 2's the merged
+     * artifact, which are absent there.
+     */
     public static final EventCodec<AdapterManifest> ADAPTER_MANIFEST = new EventCodec<>(AdapterManifest.class,
-            upgradeFrom(1, AdapterManifest.SCHEMA_VERSION, "versions[].provenance"));
+            inOrder(upgradeFrom(1, 2, "versions[].provenance"), upgradeFrom(2, AdapterManifest.SCHEMA_VERSION, "versions[].merged")));
     /** Reads schema 1 too: it lacked requestId, messages and metadata, which are absent there. */
     public static final EventCodec<FeedbackEvent> FEEDBACK = new EventCodec<>(FeedbackEvent.class,
             upgradeFrom(1, FeedbackEvent.SCHEMA_VERSION, "requestId", "messages", "metadata"));
@@ -62,6 +65,18 @@ public final class EventCodec<T> implements Serializer<T>, Deserializer<T> {
                 }
             }
             return tree;
+        };
+    }
+
+    /** Applies the upgrades one after the other, so a record climbs every step from its schema. */
+    @SafeVarargs
+    private static UnaryOperator<JsonNode> inOrder(UnaryOperator<JsonNode>... steps) {
+        return tree -> {
+            JsonNode t = tree;
+            for (UnaryOperator<JsonNode> step : steps) {
+                t = step.apply(t);
+            }
+            return t;
         };
     }
 

@@ -21,7 +21,8 @@ class EventCodecTest {
         return new AdapterManifest(AdapterManifest.SCHEMA_VERSION, "acme", "pirate", 2, 3, List.of(
                 new AdapterManifest.Version(2, SHA, 4096, "lora", 8, List.of("q_proj", "v_proj"), "sha256:" + "b".repeat(64), AT,
                         new AdapterManifest.Provenance(1, "ftjob-abc123", Map.of("held_out_loss", 2.5, "active_held_out_loss", 2.75),
-                                new AdapterManifest.GateVerdict(true, null))),
+                                new AdapterManifest.GateVerdict(true, null)),
+                        new AdapterManifest.MergedArtifact("d".repeat(64), 1 << 20, "sha256:" + "e".repeat(64))),
                 new AdapterManifest.Version(1, "c".repeat(64), 2048, "qa-lora", 4, List.of("q_proj"), null, AT)), AT);
     }
 
@@ -33,6 +34,8 @@ class EventCodecTest {
         assertEquals(List.of(1, 2), back.versions().stream().map(AdapterManifest.Version::version).toList(), "kept in version order");
         assertEquals("acme/pirate", back.key());
         assertEquals(2, back.active().orElseThrow().version());
+        assertEquals(1 << 20, back.active().orElseThrow().merged().sizeBytes(), "the merged artifact survives the trip");
+        assertNull(back.version(1).orElseThrow().merged());
 
         FeedbackEvent f = new FeedbackEvent(2, "e-1", "acme", "pirate", 2, "cmpl-1", "Tom found", null, " a key.", 1, null,
                 Map.of("source", "ui"), AT);
@@ -111,9 +114,48 @@ class EventCodecTest {
         AdapterManifest old = EventCodec.ADAPTER_MANIFEST.decode(v1.getBytes(StandardCharsets.UTF_8));
         assertEquals(AdapterManifest.SCHEMA_VERSION, old.schemaVersion());
         assertNull(old.active().orElseThrow().provenance(), "an uploaded version: no provenance");
+        assertNull(old.active().orElseThrow().merged(), "not merged");
         String noSha = v1.replace("\"blobSha256\":\"" + SHA + "\",", "");
         assertThrows(EventFormatException.class, () -> EventCodec.ADAPTER_MANIFEST.decode(noSha.getBytes(StandardCharsets.UTF_8)),
                 "a v1 version without its blob is still rejected");
+    }
+
+    @Test
+    void schemaTwoManifestsStillRead() {
+        String v2 = "{\"schemaVersion\":2,\"tenant\":\"acme\",\"name\":\"pirate\",\"activeVersion\":2,\"nextVersion\":3,"
+                + "\"versions\":[{\"version\":2,\"blobSha256\":\"" + SHA + "\",\"sizeBytes\":10,\"type\":\"qa-sparse-peft\",\"rank\":8,"
+                + "\"targetModules\":[\"q_proj\"],\"baseFingerprint\":null,\"createdAt\":\"2026-11-29T10:15:30Z\","
+                + "\"provenance\":{\"parentVersion\":1,\"jobId\":\"ftjob-abc\",\"metrics\":{},\"gate\":null}}],"
+                + "\"updatedAt\":\"2026-11-29T10:15:30Z\"}";
+        AdapterManifest old = EventCodec.ADAPTER_MANIFEST.decode(v2.getBytes(StandardCharsets.UTF_8));
+        assertEquals(AdapterManifest.SCHEMA_VERSION, old.schemaVersion());
+        assertEquals(1, old.active().orElseThrow().provenance().parentVersion(), "schema 2's provenance is kept");
+        assertNull(old.active().orElseThrow().merged(), "a schema-2 version is not merged");
+        String noProvenance = v2.replace(",\"provenance\":{\"parentVersion\":1,\"jobId\":\"ftjob-abc\",\"metrics\":{},\"gate\":null}", "");
+        EventFormatException e = assertThrows(EventFormatException.class,
+                () -> EventCodec.ADAPTER_MANIFEST.decode(noProvenance.getBytes(StandardCharsets.UTF_8)));
+        assertTrue(e.getMessage().contains("provenance"), "schema 2 always had provenance: " + e.getMessage());
+        String v3WithoutMerged = v2.replace("\"schemaVersion\":2", "\"schemaVersion\":3");
+        e = assertThrows(EventFormatException.class, () -> EventCodec.ADAPTER_MANIFEST.decode(v3WithoutMerged.getBytes(StandardCharsets.UTF_8)));
+        assertTrue(e.getMessage().contains("merged"), "schema 3 must say merged, even as null: " + e.getMessage());
+    }
+
+    @Test
+    void mergedArtifactIsChecked() {
+        String fp = "sha256:" + "e".repeat(64);
+        assertThrows(IllegalArgumentException.class, () -> new AdapterManifest.MergedArtifact("ABC", 1, fp), "sha256 form");
+        assertThrows(IllegalArgumentException.class, () -> new AdapterManifest.MergedArtifact(null, 1, fp), "sha256 present");
+        assertThrows(IllegalArgumentException.class, () -> new AdapterManifest.MergedArtifact(SHA, -1, fp), "size >= 0");
+        assertThrows(IllegalArgumentException.class, () -> new AdapterManifest.MergedArtifact(SHA, 1, null), "fingerprint present");
+        assertThrows(IllegalArgumentException.class, () -> new AdapterManifest.MergedArtifact(SHA, 1, "e".repeat(64)), "fingerprint form");
+        var version = new AdapterManifest.Version(1, SHA, 10, "sparse-peft", 8, List.of("q_proj"), null, AT);
+        var merged = version.withMerged(new AdapterManifest.MergedArtifact(SHA, 5, fp));
+        assertEquals(version, merged.withMerged(null), "attaching changes nothing else");
+        String json = new String(EventCodec.ADAPTER_MANIFEST.encode(new AdapterManifest(AdapterManifest.SCHEMA_VERSION, "acme", "p", 1, 2,
+                List.of(merged), AT)), StandardCharsets.UTF_8);
+        String bad = json.replace("\"sizeBytes\":5", "\"sizeBytes\":-5");
+        EventFormatException e = assertThrows(EventFormatException.class, () -> EventCodec.ADAPTER_MANIFEST.decode(bad.getBytes(StandardCharsets.UTF_8)));
+        assertTrue(e.getMessage().contains("merged sizeBytes"), e.getMessage());
     }
 
     @Test

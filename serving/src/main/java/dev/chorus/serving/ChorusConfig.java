@@ -25,6 +25,8 @@ public interface ChorusConfig {
 
     Feedback feedback();
 
+    Merged merged();
+
     interface Model {
         /** A Hugging Face directory or a llama2.c .bin, relative to the working directory. */
         @WithDefault("../shared/models/TinyStories-656K")
@@ -116,5 +118,48 @@ public interface ChorusConfig {
         /** Projections adapters may target (PEFT module names); slot tensors exist only for these. */
         @WithDefault("q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj")
         List<@WithConverter(ProjectionConverter.class) Projection> targetModules();
+    }
+
+    /**
+     * Merged variants beside the shared base: versions re-merged by training (sparse-peft,
+     * qa-sparse-peft) and, with {@code dynamic}, hot exactly-mergeable adapters merged on demand
+     * (dLoRA's policy). Both need adapters from the registry.
+     */
+    interface Merged {
+        /** Merged models resident at once besides the base (0: none, merged-only versions are then refused). */
+        @WithDefault("2")
+        int maxModels();
+
+        /** Device bytes all merged models together may add to the base's. */
+        @WithDefault("1073741824")
+        long maxBytes();
+
+        /** Merge hot lora (dense base), qa-lora / qa-hira / scale (quantized base) adapters on demand. */
+        @WithDefault("true")
+        boolean dynamic();
+
+        /** Merge when an adapter's running + waiting requests average this many batch sizes over the window. */
+        @WithDefault("1.0")
+        double mergeAt();
+
+        /** Stay merged while they average at least this many batch sizes. */
+        @WithDefault("0.56")
+        double stayAt();
+
+        /** And merge only when they are at least this share of all running + waiting requests (measured break-even: bench merge). */
+        @WithDefault("0.9")
+        double mergeShare();
+
+        /** Stay merged while they are at least this share. */
+        @WithDefault("0.8")
+        double stayShare();
+
+        /** The sliding window the averages are taken over, and how often the policy decides. */
+        @WithDefault("PT2S")
+        Duration window();
+
+        /** Share of the batch slots merged rows leave to other tenants while those wait (starvation guard). */
+        @WithDefault("0.25")
+        double starvationReserve();
     }
 }

@@ -120,6 +120,24 @@ final class Service implements AutoCloseable {
         return URI.create("http://127.0.0.1:" + port + path);
     }
 
+    /** Waits until the service's log has a line containing {@code text}; the line. */
+    String awaitLog(String text, long millis) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        while (System.nanoTime() < deadline) {
+            try {
+                for (String line : Files.readAllLines(log)) {
+                    if (line.contains(text)) {
+                        return line;
+                    }
+                }
+            } catch (IOException e) {
+                // not written yet
+            }
+            sleep(200);
+        }
+        throw new AssertionError(name + " logged no line with '" + text + "' within " + millis + " ms; see " + log + ":\n" + tail());
+    }
+
     String tail() {
         try {
             List<String> lines = Files.readAllLines(log);

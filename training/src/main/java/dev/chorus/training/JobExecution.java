@@ -2,9 +2,7 @@ package dev.chorus.training;
 
 import dev.chorus.engine.EngineException;
 import dev.chorus.engine.adapter.AdapterFormatException;
-import dev.chorus.engine.finetune.TrainingBase;
 import dev.chorus.kafka.TrainingJobEvent;
-import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -18,7 +16,7 @@ import org.jboss.logging.Logger;
 
 /**
  * Runs one job on the calling thread and records how it ended, whoever asked (the in-process runner,
- * or a job pod in job mode). The base model is read on the first job and kept. A job's failure is
+ * or a job pod in job mode), on the shared {@link BaseModel}. A job's failure is
  * recorded with its reason; recording it is retried until the jobs topic takes it, so no job stays
  * "running" while this process lives (and a restart marks it interrupted).
  */
@@ -32,10 +30,11 @@ public class JobExecution {
     private final FileStore files;
     private final Path workRoot;
     private final Clock clock;
-    private TrainingBase base; // read on the first job
+    private final BaseModel base;
 
-    public JobExecution(TrainingConfig config, Jobs jobs, Datasets datasets, FileStore files, DataDirectory data, Clock clock) {
+    public JobExecution(TrainingConfig config, Jobs jobs, Datasets datasets, FileStore files, DataDirectory data, Clock clock, BaseModel base) {
         this.config = config;
+        this.base = base;
         this.jobs = jobs;
         this.datasets = datasets;
         this.files = files;
@@ -77,11 +76,8 @@ public class JobExecution {
     private synchronized FineTuneJob.Context context() {
         String key = config.registry().apiKey()
                 .orElseThrow(() -> new JobFailure("registry_unavailable", "no registry key configured (chorus.training.registry.api-key)"));
-        if (base == null) {
-            base = TrainingBase.open(Path.of(config.baseModel()));
-        }
         RegistryClient registry = new RegistryClient(URI.create(config.registry().url()), key, config.registry().timeout());
-        return new FineTuneJob.Context(base, registry, datasets, files, jobs, new Gate(config.gateTolerance()), config, workRoot, clock);
+        return new FineTuneJob.Context(base.get(), registry, datasets, files, jobs, new Gate(config.gateTolerance()), config, workRoot, clock);
     }
 
     /** Publishes a final state, retrying while the jobs topic is unreachable (the job's outcome must not be lost). */
@@ -111,13 +107,6 @@ public class JobExecution {
             files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
         } catch (IOException | UncheckedIOException e) {
             LOG.warnf("cannot remove %s: %s", dir, e.getMessage());
-        }
-    }
-
-    @PreDestroy
-    synchronized void stop() {
-        if (base != null) {
-            base.close();
         }
     }
 }

@@ -6,6 +6,7 @@ import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -18,7 +19,7 @@ import java.util.Optional;
  * The adapter registry as a job needs it, over its HTTP API with an operator key (a service never
  * links another service's code): an adapter's active version, that version's blob (the zip of
  * adapter_config.json and adapter_model.safetensors, checked against its sha256), uploading a new
- * version and promoting it.
+ * version and promoting it, attaching a version's merged model.
  */
 public class RegistryClient {
     /** An adapter's active version and the blob that holds it. */
@@ -108,6 +109,17 @@ public class RegistryClient {
         HttpRequest.Builder post = request(adapterPath(tenant, adapter) + "/promote").header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(new JsonObject().put("version", version).encode()));
         expect(send(post), 200, "promote " + tenant + "/" + adapter + "@" + version);
+    }
+
+    /**
+     * Attaches {@code zip} (a merged compressed checkpoint's directory) to the version as its merged
+     * model, made for the base with engine fingerprint {@code baseFingerprint}.
+     */
+    public void attachMerged(String tenant, String adapter, int version, byte[] zip, String baseFingerprint) {
+        HttpRequest.Builder put = request(adapterPath(tenant, adapter) + "/versions/" + version + "/merged?base_fingerprint="
+                + URLEncoder.encode(baseFingerprint, StandardCharsets.UTF_8))
+                .header("Content-Type", "application/zip").PUT(HttpRequest.BodyPublishers.ofByteArray(zip));
+        expect(send(put), 200, "attach the merged model of " + tenant + "/" + adapter + "@" + version);
     }
 
     /** The registry's snake_case form of a version's provenance. */

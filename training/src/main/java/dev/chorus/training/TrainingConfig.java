@@ -93,6 +93,34 @@ public interface TrainingConfig {
     /** The adapter a job creates for an adapter that has no version yet. */
     NewAdapter newAdapter();
 
+    /** Re-merging versions of the merged-only types into the base. */
+    Remerge remerge();
+
+    interface Remerge {
+        /**
+         * Whether this instance follows the adapters topic and merges every version of a merged-only
+         * type (sparse-peft, qa-sparse-peft) that has no merged model yet into the base model, then
+         * attaches it in the registry (needs a compressed base and the registry key; job pods never do).
+         */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** Merges that run at once (each holds one merged copy of the base's block linears). */
+        @WithDefault("1")
+        int concurrency();
+
+        /** The wait before the first retry of a failed merge; it doubles with each failure up to {@link #maxBackoff()}. */
+        @WithDefault("PT5S")
+        Duration backoff();
+
+        @WithDefault("PT5M")
+        Duration maxBackoff();
+
+        /** How long start-up waits for the adapters topic before re-merging starts later, in the background. */
+        @WithDefault("PT60S")
+        Duration catchUpTimeout();
+    }
+
     /** How much worse (in held-out loss, nats per token) a new version may be and still be promoted. */
     @WithDefault("0")
     double gateTolerance();
@@ -188,7 +216,10 @@ public interface TrainingConfig {
     }
 
     interface NewAdapter {
-        /** lora, qa-lora, qa-hira, scale (the kinds serving runs unmerged). */
+        /**
+         * lora, qa-lora, qa-hira, scale (served unmerged), or sparse-peft, qa-sparse-peft (SQFT: trained
+         * against a compressed base's mask and grid, served merged: the re-merger merges each version).
+         */
         @WithDefault("lora")
         String type();
 

@@ -4,7 +4,10 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.chorus.engine.compressed.CompressedMatrix;
 import dev.chorus.engine.compressed.CompressedParameters;
+import dev.chorus.engine.compressed.MaskedMatrix;
+import dev.chorus.engine.compressed.QuantizedMatrix;
 import dev.chorus.engine.llama.DenseParameters;
 import dev.chorus.engine.llama.ModelConfig;
 import dev.chorus.engine.llama.Projection;
@@ -18,7 +21,8 @@ import java.util.function.Supplier;
 /**
  * Scale (AlphaTuning / PEQA): y = α ⊙ Ŵx, one trained scale per output channel on the shared
  * quantized product; stored as {@code <module>.chorus_scale} [out]. PEFT's r is 0. Served unmerged
- * (one multiply per slot); there is nothing to merge.
+ * (one multiply per slot); merged, α folds into each output row: a quantized row's group scales
+ * s' = α·s (codes and zero points unchanged), a sparse or dense row's values α·w (zeros stay 0).
  */
 public record ChannelScale(float alpha) implements AdapterKind {
     static final String SCALES = "chorus_scale";
@@ -115,12 +119,39 @@ public record ChannelScale(float alpha) implements AdapterKind {
 
     @Override
     public CompressedParameters merge(Adapter a, FrozenLinears frozen) {
-        throw Merging.servedUnmerged(type());
+        return Merging.rewrite(frozen.base(), (m, w) -> {
+            ModuleWeights aw = a.modules().get(m);
+            return aw == null ? w : scaled(w, ((ModuleWeights.ChannelScales) aw).scales(), m);
+        }, frozen.base().manifest());
     }
 
     @Override
     public CompressedParameters mergeDense(Adapter a, DenseParameters base, String fingerprint) {
-        throw Merging.notOnDense(type(), " has nothing to merge");
+        return Merging.denseBase(base, fingerprint, "scale-merge", (m, w) -> {
+            ModuleWeights aw = a.modules().get(m);
+            return aw == null ? w : scaled(w, ((ModuleWeights.ChannelScales) aw).scales(), m);
+        });
+    }
+
+    /** α folded into each output row of {@code w}. */
+    private static CompressedMatrix scaled(CompressedMatrix w, float[] alpha, Adapter.Module m) {
+        if (w instanceof QuantizedMatrix q) {
+            int groups = q.spec().groups(q.cols());
+            float[] scales = q.scales().clone();
+            for (int i = 0; i < scales.length; i++) {
+                scales[i] *= alpha[i / groups];
+            }
+            return new QuantizedMatrix(q.rows(), q.cols(), q.spec(), q.codes(), scales, q.zeros(), q.mask(), q.zeroShift());
+        }
+        if (w instanceof MaskedMatrix d) {
+            float[] values = d.values().clone();
+            for (int i = 0; i < values.length; i++) {
+                values[i] *= alpha[i / d.cols()];
+            }
+            return new MaskedMatrix(d.rows(), d.cols(), values, d.mask());
+        }
+        throw new UnmergeableAdapterException("scale adapters fold into group-quantized, sparse or dense linears; layer " + m.layer() + " "
+                + m.projection().moduleName() + " is binary-coded");
     }
 
     private static float[] ones(int n) {

@@ -2,18 +2,10 @@ package dev.chorus.engine.adapter;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import dev.chorus.engine.compressed.CompressedMatrix;
 import dev.chorus.engine.compressed.CompressedParameters;
-import dev.chorus.engine.compressed.CompressionManifest;
 import dev.chorus.engine.compressed.MaskedMatrix;
-import dev.chorus.engine.compressed.SparsityMask;
 import dev.chorus.engine.llama.DenseParameters;
 import dev.chorus.engine.llama.ModelConfig;
-import dev.chorus.engine.llama.Projection;
-import java.util.ArrayList;
-import java.util.EnumMap;
-import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Supplier;
 
@@ -57,33 +49,25 @@ public record Lora(int rank, float alpha, float scaling) implements FullInputLow
     /** W' = W + s·B·A. */
     @Override
     public CompressedParameters mergeDense(Adapter adapter, DenseParameters base, String fingerprint) {
-        ModelConfig c = base.config();
-        List<CompressedParameters.Block> blocks = new ArrayList<>();
-        for (int layer = 0; layer < c.numLayers(); layer++) {
-            var l = base.layers().get(layer);
-            Map<Projection, CompressedMatrix> linears = new EnumMap<>(Projection.class);
-            for (Projection p : Projection.values()) {
-                int out = p.outFeatures(c);
-                int in = p.inFeatures(c);
-                float[] w = p.of(l).clone();
-                ModuleWeights.LowRank aw = (ModuleWeights.LowRank) adapter.modules().get(new Adapter.Module(layer, p));
-                if (aw != null) {
-                    for (int o = 0; o < out; o++) {
-                        for (int i = 0; i < in; i++) {
-                            double delta = 0;
-                            for (int k = 0; k < rank; k++) {
-                                delta += (double) aw.b()[o * rank + k] * aw.a()[k * in + i];
-                            }
-                            w[o * in + i] += (float) (scaling * delta);
-                        }
-                    }
-                }
-                linears.put(p, new MaskedMatrix(out, in, w, SparsityMask.allKept(out, in)));
+        return Merging.denseBase(base, fingerprint, "lora-merge", (m, dense) -> {
+            ModuleWeights.LowRank aw = (ModuleWeights.LowRank) adapter.modules().get(m);
+            if (aw == null) {
+                return dense;
             }
-            blocks.add(new CompressedParameters.Block(l.attentionNorm(), l.ffnNorm(), linears));
-        }
-        CompressionManifest manifest = new CompressionManifest(CompressionManifest.FORMAT_VERSION, "dense", 0.0, null, null, null, "lora-merge",
-                false, false, null, fingerprint, null);
-        return new CompressedParameters(c, base.tokenEmbedding(), base.classifier(), base.finalNorm(), blocks, manifest);
+            MaskedMatrix d = (MaskedMatrix) dense;
+            int out = d.rows();
+            int in = d.cols();
+            float[] w = d.values().clone();
+            for (int o = 0; o < out; o++) {
+                for (int i = 0; i < in; i++) {
+                    double delta = 0;
+                    for (int k = 0; k < rank; k++) {
+                        delta += (double) aw.b()[o * rank + k] * aw.a()[k * in + i];
+                    }
+                    w[o * in + i] += (float) (scaling * delta);
+                }
+            }
+            return new MaskedMatrix(out, in, w, d.mask());
+        });
     }
 }

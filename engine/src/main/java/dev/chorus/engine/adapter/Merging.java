@@ -3,7 +3,11 @@ package dev.chorus.engine.adapter;
 import dev.chorus.engine.compressed.CompressedMatrix;
 import dev.chorus.engine.compressed.CompressedParameters;
 import dev.chorus.engine.compressed.CompressionManifest;
+import dev.chorus.engine.compressed.MaskedMatrix;
 import dev.chorus.engine.compressed.QuantizedMatrix;
+import dev.chorus.engine.compressed.SparsityMask;
+import dev.chorus.engine.llama.DenseParameters;
+import dev.chorus.engine.llama.ModelConfig;
 import dev.chorus.engine.llama.Projection;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -39,6 +43,28 @@ final class Merging {
     }
 
     /**
+     * A dense base in the compressed format with nothing pruned (every linear a fully kept
+     * {@link MaskedMatrix}), each linear then rewritten; {@code method} names the merge in the manifest.
+     */
+    static CompressedParameters denseBase(DenseParameters base, String fingerprint, String method, LinearRewrite rewrite) {
+        ModelConfig c = base.config();
+        List<CompressedParameters.Block> blocks = new ArrayList<>();
+        for (int layer = 0; layer < c.numLayers(); layer++) {
+            var l = base.layers().get(layer);
+            Map<Projection, CompressedMatrix> linears = new EnumMap<>(Projection.class);
+            for (Projection p : Projection.values()) {
+                int out = p.outFeatures(c);
+                int in = p.inFeatures(c);
+                linears.put(p, rewrite.apply(new Adapter.Module(layer, p), new MaskedMatrix(out, in, p.of(l), SparsityMask.allKept(out, in))));
+            }
+            blocks.add(new CompressedParameters.Block(l.attentionNorm(), l.ffnNorm(), linears));
+        }
+        CompressionManifest manifest = new CompressionManifest(CompressionManifest.FORMAT_VERSION, "dense", 0.0, null, null, null, method,
+                false, false, null, fingerprint, null);
+        return new CompressedParameters(c, base.tokenEmbedding(), base.classifier(), base.finalNorm(), blocks, manifest);
+    }
+
+    /**
      * A delta constant over each quantization group folds exactly into the zero points,
      * z' = z − ΔW/s_q per (row, group); codes and scales stay the base's.
      */
@@ -68,7 +94,7 @@ final class Merging {
     /** The refusal of kinds that stay unmerged on a compressed base. */
     static UnmergeableAdapterException servedUnmerged(AdapterType type) {
         return new UnmergeableAdapterException(type.label() + " adapters are served unmerged on a compressed base (a " + type.label()
-                + " delta is not constant over quantization groups); merge takes sparse-peft, qa-sparse-peft and qa-lora");
+                + " delta is not constant over quantization groups); merge takes sparse-peft, qa-sparse-peft, qa-lora, qa-hira and scale");
     }
 
     /** The refusal of kinds other than lora on a dense base. */

@@ -25,7 +25,8 @@ final class BenchCommand {
     static final String USAGE = """
             bench decode --model PATH [--batch B] [--tokens N] [--trials T] [--json] [--device cpu|gpu]
             bench multi-lora --model PATH [--adapters N] [--rank R] [--targets all|qkvo] [--batch B] [--tokens T]
-                     [--pattern distinct|identical|zipf] [--trials T] [--json] [--device cpu|gpu]""";
+                     [--pattern distinct|identical|zipf] [--trials T] [--json] [--device cpu|gpu]
+            """ + MergeBench.USAGE;
     private static final int PROMPT = 4;
 
     record Options(Path model, int batch, int tokens, int trials, boolean json, String device) {
@@ -51,8 +52,12 @@ final class BenchCommand {
         if (!argv.isEmpty() && (argv.get(0).equals("--help") || argv.get(0).equals("-h"))) {
             throw new HelpRequested();
         }
-        if (argv.isEmpty() || !(argv.get(0).equals("decode") || argv.get(0).equals("multi-lora"))) {
-            throw new UsageException("usage: chorus bench decode|multi-lora --model PATH [--batch B] [--tokens N] [--json]");
+        if (argv.isEmpty() || !(argv.get(0).equals("decode") || argv.get(0).equals("multi-lora") || argv.get(0).equals("merge"))) {
+            throw new UsageException("usage: chorus bench decode|multi-lora|merge --model PATH [--batch B] [--tokens N] [--json]");
+        }
+        if (argv.get(0).equals("merge")) {
+            MergeBench.run(MergeBench.Options.parse(argv.subList(1, argv.size())), out);
+            return;
         }
         if (argv.get(0).equals("multi-lora")) {
             MultiLoraBench.run(MultiLoraBench.Options.parse(argv.subList(1, argv.size())), out);

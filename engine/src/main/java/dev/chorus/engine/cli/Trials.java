@@ -24,6 +24,12 @@ final class Trials {
         figures.computeIfAbsent(name, k -> new ArrayList<>()).add(value);
     }
 
+    /** The figure's value in the latest trial. */
+    double last(String name) {
+        List<Double> values = figures.get(name);
+        return values.get(values.size() - 1);
+    }
+
     double median(String name) {
         return sorted(name)[trials(name) / 2];
     }

@@ -79,7 +79,10 @@ final class AdamW {
             double correction1 = 1 - Math.pow(BETA1, step);
             double correction2 = 1 - Math.pow(BETA2, step);
             for (int i = 0; i < parameters.size(); i++) {
-                NDArray p = parameters.get(i);
+                // The update goes into the parameter's storage through a detached handle: a thread whose
+                // grad mode was never switched off (PyTorch's default on a new thread; DJL switches it off
+                // only on the thread that starts the engine) would refuse an in-place op on a leaf.
+                NDArray p = parameters.get(i).stopGradient();
                 NDArray g = gradients.get(i).mul(clip);
                 NDArray m = firstMoments.get(i).muli(BETA1).addi(g.mul(1 - BETA1));
                 NDArray v = secondMoments.get(i).muli(BETA2).addi(g.square().mul(1 - BETA2));

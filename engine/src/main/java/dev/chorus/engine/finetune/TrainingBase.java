@@ -9,6 +9,7 @@ import dev.chorus.engine.adapter.FrozenLinears;
 import dev.chorus.engine.checkpoint.Checkpoint;
 import dev.chorus.engine.checkpoint.CheckpointFormatException;
 import dev.chorus.engine.checkpoint.Checkpoints;
+import dev.chorus.engine.checkpoint.CompressedCheckpoint;
 import dev.chorus.engine.checkpoint.Fingerprint;
 import dev.chorus.engine.llama.DenseParameters;
 import dev.chorus.engine.llama.ModelConfig;
@@ -97,6 +98,16 @@ public final class TrainingBase implements AutoCloseable {
     /** Mean log π(chosen) − log π(rejected) over {@code pairs} with {@code adapter} (null: the base alone). */
     public double preferenceMargin(Adapter adapter, List<PreferenceExample> pairs, NDManager parent) {
         return AdapterTrainer.preferenceMargin(parameters, frozen, tokenizer, config().eosId(), adapter, pairs, parent);
+    }
+
+    /**
+     * Folds {@code adapter} into this compressed base by its kind's exact merge and writes the
+     * result to {@code dir} as {@code chorus merge} does (with the base's tokenizer files); a dense
+     * base or a kind served unmerged refuses ({@link InvalidRequestException},
+     * {@link dev.chorus.engine.adapter.UnmergeableAdapterException}).
+     */
+    public void writeMerged(Adapter adapter, Path dir) {
+        CompressedCheckpoint.write(AdapterMerge.merge(frozenLinears(), adapter), dir, Checkpoints.open(path).companionFiles());
     }
 
     private synchronized FrozenLinears frozenLinears() {

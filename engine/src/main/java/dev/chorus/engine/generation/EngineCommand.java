@@ -32,4 +32,8 @@ sealed interface EngineCommand {
     /** {@code active} replaced {@code retired} (null: none) for new requests: prefetch it, evict the other once unused. */
     record Swap(AdapterKey retired, AdapterKey active) implements EngineCommand {
     }
+
+    /** A merged variant's background build finished: it becomes resident here (or failed). */
+    record VariantLoaded(dev.chorus.engine.merged.VariantResidency.LoadResult result) implements EngineCommand {
+    }
 }

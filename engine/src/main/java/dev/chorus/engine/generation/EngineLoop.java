@@ -13,15 +13,14 @@ import dev.chorus.engine.generation.EngineCommand.Evict;
 import dev.chorus.engine.generation.EngineCommand.Loaded;
 import dev.chorus.engine.generation.EngineCommand.Prefetch;
 import dev.chorus.engine.generation.EngineCommand.Swap;
+import dev.chorus.engine.generation.EngineCommand.VariantLoaded;
+import dev.chorus.engine.merged.VariantResidency;
 import dev.chorus.engine.model.KvCache;
 import dev.chorus.engine.model.LoadedModel;
 import dev.chorus.engine.tokenizer.StreamingDetokenizer;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
-import java.util.PriorityQueue;
-import java.util.Set;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -50,14 +49,15 @@ public final class EngineLoop implements AutoCloseable {
     private final LoadedModel model;
     private final AdapterRuntime adapters; // null: base model only
     private final AdapterCache residency; // adapters' cache, null with them
+    private final VariantRouter variants; // null: no merged variants
+    private final dev.chorus.engine.merged.MergedModels mergedModels; // NONE without variants
     private final Settings settings;
     private final KvCache cache;
     private final LinkedBlockingQueue<EngineCommand> commands = new LinkedBlockingQueue<>();
-    private final Deque<Sequence> waiting = new ArrayDeque<>();
+    private final Admission admission;
+    private final Deque<Sequence> waiting; // admission's queue
     private final Prefills prefilling = new Prefills();
     private final List<Sequence> running = new ArrayList<>();
-    // Lowest slot first keeps running sequences packed, so decode rows usually cover consecutive slots.
-    private final PriorityQueue<Integer> freeSlots = new PriorityQueue<>();
     private final Thread thread;
     private final StepRunner steps;
     private volatile boolean closed;
@@ -77,7 +77,14 @@ public final class EngineLoop implements AutoCloseable {
      * they run, and owns the runtime from here on (closes it with the loop).
      */
     public EngineLoop(LoadedModel model, Settings settings, AdapterRuntime adapters) {
+        this(model, settings, adapters, null);
+    }
+
+    /** With {@code variants} non-null, versions may also run on merged variants of the base (see {@link Variants}). */
+    public EngineLoop(LoadedModel model, Settings settings, AdapterRuntime adapters, Variants variants) {
         this.model = model;
+        this.mergedModels = variants == null ? dev.chorus.engine.merged.MergedModels.NONE : variants.models();
+        this.variants = variants == null ? null : new VariantRouter(model, variants, settings.maxBatch(), r -> commands.add(new VariantLoaded(r)));
         this.adapters = adapters;
         this.residency = adapters == null ? null : adapters.cache();
         if (residency != null) {
@@ -85,9 +92,8 @@ public final class EngineLoop implements AutoCloseable {
         }
         this.settings = settings;
         this.cache = model.model().newCache(settings.maxBatch(), model.config().maxPositions());
-        for (int s = 0; s < settings.maxBatch(); s++) {
-            freeSlots.add(s);
-        }
+        this.admission = new Admission(settings.maxBatch(), residency, this.variants, this::fail);
+        this.waiting = admission.waiting();
         this.steps = new StepRunner(model, cache, adapters);
         this.thread = new Thread(this::run, "chorus-engine");
         thread.setDaemon(true);
@@ -108,22 +114,7 @@ public final class EngineLoop implements AutoCloseable {
      * not fit the context, and with {@link EngineOverloadedException} when the queue is full.
      */
     public void submit(GenerationRequest request, TokenSink sink) {
-        int needed = request.promptIds().length + request.maxTokens();
-        if (needed > contextLength()) {
-            throw new InvalidRequestException("prompt (" + request.promptIds().length + " tokens) + max_tokens (" + request.maxTokens()
-                    + ") exceeds the context length of " + contextLength());
-        }
-        for (int id : request.promptIds()) {
-            if (id < 0 || id >= model.config().vocabSize()) {
-                throw new InvalidRequestException("token id " + id + " outside the vocabulary");
-            }
-        }
-        if (request.adapter() != null && adapters == null) {
-            throw new InvalidRequestException("this engine serves no adapters");
-        }
-        if (!request.stopStrings().isEmpty() && model.tokenizer().isEmpty()) {
-            throw new InvalidRequestException("stop strings need a tokenizer, and this model has none");
-        }
+        RequestChecks.check(request, model, contextLength(), adapters != null, mergedModels);
         if (closed) {
             throw new EngineClosedException("engine is shut down");
         }
@@ -186,7 +177,10 @@ public final class EngineLoop implements AutoCloseable {
         while (!closed) {
             try {
                 drainCommands();
-                admit();
+                if (variants != null) {
+                    variants.tick(waiting, running, prefilling.all());
+                }
+                admission.admit(prefilling, settings.prefillBudget());
                 prefill();
                 decode();
                 publishStats();
@@ -194,25 +188,24 @@ public final class EngineLoop implements AutoCloseable {
                 break;
             } catch (RuntimeException e) {
                 LOG.log(Level.SEVERE, "engine step failed; failing the running requests", e);
-                EngineException error = new EngineException("engine step failed: " + e.getMessage(), e);
-                for (Sequence s : running) {
-                    fail(s, error);
-                }
-                running.clear();
-                prefilling.removeIf(s -> {
-                    fail(s, error);
-                    return true;
-                });
+                failStarted(new EngineException("engine step failed: " + e.getMessage(), e));
             }
         }
         EngineException shutdown = new EngineClosedException("engine shut down");
         drainQuietly();
-        running.forEach(s -> fail(s, shutdown));
-        prefilling.all().forEach(s -> fail(s, shutdown));
+        failStarted(shutdown);
         waiting.forEach(s -> fail(s, shutdown));
-        running.clear();
-        prefilling.removeIf(s -> true);
         waiting.clear();
+    }
+
+    /** Fails every running and prefilling sequence. */
+    private void failStarted(EngineException error) {
+        running.forEach(s -> fail(s, error));
+        running.clear();
+        prefilling.removeIf(s -> {
+            fail(s, error);
+            return true;
+        });
     }
 
     private void drainCommands() throws InterruptedException {
@@ -244,17 +237,27 @@ public final class EngineLoop implements AutoCloseable {
             EngineException error = l.result().error();
             // Only this load's own failure fails the requests waiting for it; they fail once, later ones retry.
             if (residency.loaded(l.result()).orElse(null) instanceof AdapterResidency.Failed f && f.error() == error) {
-                failWaiting(l.result().key(), error);
+                admission.failWaiting(l.result().key(), error);
             }
+        } else if (command instanceof VariantLoaded v) {
+            variants.loaded(v.result()).ifPresent(error -> admission.failWaiting(v.result().key(), error));
         } else if (command instanceof Evict e) {
             residency.evict(e.adapter());
+            dropVariant(e.adapter());
         } else if (command instanceof Swap s) {
             if (s.retired() != null && !s.retired().equals(s.active())) {
                 residency.evict(s.retired()); // requests running on it keep it until they finish
+                dropVariant(s.retired());
             }
             residency.prefetch(s.active());
         } else {
             throw new IllegalStateException("unhandled engine command " + command);
+        }
+    }
+
+    private void dropVariant(AdapterKey key) {
+        if (variants != null) {
+            variants.drop(key);
         }
     }
 
@@ -265,29 +268,6 @@ public final class EngineLoop implements AutoCloseable {
             if (next instanceof Admit a) {
                 waiting.add(a.sequence());
             }
-        }
-    }
-
-    /**
-     * Moves waiting requests into free slots while the prompt tokens not yet prefilled fit one
-     * iteration's budget (a longer prompt is admitted alone and then prefilled in chunks).
-     */
-    private void admit() {
-        int pending = prefilling.pendingTokens();
-        for (var it = waiting.iterator(); it.hasNext() && !freeSlots.isEmpty() && pending < settings.prefillBudget(); ) {
-            Sequence s = it.next();
-            try {
-                if (!pinAdapter(s)) {
-                    continue; // its adapter is loading or every adapter slot is pinned: later requests may go first
-                }
-            } catch (EngineException e) {
-                failWaiting(s.request.adapter(), e); // the slots rejected it: only this adapter's requests fail
-                break; // the queue changed under the iterator; the rest are admitted next iteration
-            }
-            it.remove();
-            s.slot = freeSlots.poll();
-            prefilling.add(s);
-            pending += s.request.promptIds().length;
         }
     }
 
@@ -318,32 +298,6 @@ public final class EngineLoop implements AutoCloseable {
         running.removeIf(this::releaseIfDone);
     }
 
-    /** True when the sequence may start: base model, or its adapter pinned in a slot. Throws when the adapter is unusable. */
-    private boolean pinAdapter(Sequence s) {
-        AdapterKey key = s.request.adapter();
-        if (key == null || s.adapterPinned) {
-            return true;
-        }
-        int slot = residency.acquire(key);
-        if (slot == AdapterCache.WAIT) {
-            return false;
-        }
-        s.adapterSlot = slot;
-        s.adapterPinned = true;
-        return true;
-    }
-
-    /** Fails every waiting request for {@code adapter}: its load or upload failed, which hurts no one else. */
-    private void failWaiting(AdapterKey adapter, EngineException error) {
-        waiting.removeIf(s -> {
-            if (!adapter.equals(s.request.adapter())) {
-                return false;
-            }
-            fail(s, error);
-            return true;
-        });
-    }
-
     private void decode() {
         if (running.isEmpty()) {
             return;
@@ -372,59 +326,34 @@ public final class EngineLoop implements AutoCloseable {
 
     private void releaseSlot(Sequence s) {
         if (s.slot >= 0) {
-            freeSlots.add(s.slot);
+            admission.freeSlot(s.slot);
             s.slot = -1;
         }
         if (s.adapterPinned) {
             residency.release(s.request.adapter());
             s.adapterPinned = false;
         }
+        if (variants != null) {
+            variants.release(s);
+        }
         queued.decrementAndGet();
     }
 
     private boolean finish(Sequence s, FinishReason reason) {
         releaseSlot(s);
-        try {
-            s.sink.onFinish(reason, s.request.promptIds().length, s.generated);
-        } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "token sink of " + s.request.id() + " failed on finish", e);
-        }
+        s.finished(reason);
         return true;
     }
 
     private void fail(Sequence s, EngineException error) {
         releaseSlot(s);
-        try {
-            s.sink.onError(error);
-        } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "token sink of " + s.request.id() + " failed on error", e);
-        }
+        s.failed(error);
     }
 
     private void publishStats() {
-        long used = 0;
-        for (Sequence s : running) {
-            used += s.position;
-        }
-        for (Sequence s : prefilling.all()) {
-            used += s.position;
-        }
-        double usage = (double) used / ((long) cache.slots() * cache.capacity());
-        // Submitted and unfinished, minus running: waiting requests incl. those whose command is still queued.
-        int waitingRequests = Math.max(0, queued.get() - running.size());
-        stats = new EngineStats(running.size(), waitingRequests, usage, lastBatchSize, decodeSteps, generatedTokens, adapterNames(running),
-                adapterNames(waiting), adapters == null ? 0 : adapters.maxAdapters(),
-                residency == null ? AdapterCache.Stats.NONE : residency.stats());
-    }
-
-    private static Set<String> adapterNames(java.util.Collection<Sequence> sequences) {
-        Set<String> names = new java.util.TreeSet<>();
-        for (Sequence s : sequences) {
-            if (s.request.adapter() != null) {
-                names.add(s.request.adapter().toString());
-            }
-        }
-        return names;
+        stats = EngineStats.snapshot(running, prefilling.all(), waiting, cache, queued.get(), lastBatchSize, decodeSteps, generatedTokens,
+                adapters == null ? 0 : adapters.maxAdapters(), residency == null ? AdapterCache.Stats.NONE : residency.stats(),
+                variants == null ? VariantResidency.Stats.NONE : variants.stats());
     }
 
     /** Stops the thread; requests still queued or running get onError. */
@@ -436,6 +365,9 @@ public final class EngineLoop implements AutoCloseable {
             thread.join(10_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        if (variants != null) {
+            variants.close();
         }
         cache.close();
         if (adapters != null) {

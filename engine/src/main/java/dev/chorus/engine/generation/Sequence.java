@@ -22,6 +22,7 @@ final class Sequence {
     FinishReason done; // set once the sequence must leave the batch
     int adapterSlot; // 0: the base model
     boolean adapterPinned; // holds a pin on its adapter version until it finishes
+    dev.chorus.engine.merged.MergedVariant variant; // null: the base model (with its adapter, if any); pinned until it finishes
 
     Sequence(GenerationRequest request, TokenSink sink, StreamingDetokenizer detokenizer) {
         this.request = request;
@@ -51,6 +52,23 @@ final class Sequence {
             text += heldBackText();
         }
         emit(token, text);
+    }
+
+    /** Tells the sink the sequence ended; a failing sink hurts no one else. */
+    void finished(FinishReason reason) {
+        try {
+            sink.onFinish(reason, request.promptIds().length, generated);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "token sink of " + request.id() + " failed on finish", e);
+        }
+    }
+
+    void failed(dev.chorus.engine.EngineException error) {
+        try {
+            sink.onError(error);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "token sink of " + request.id() + " failed on error", e);
+        }
     }
 
     private String heldBackText() {

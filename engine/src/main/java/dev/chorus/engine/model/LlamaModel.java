@@ -35,12 +35,25 @@ public final class LlamaModel implements AutoCloseable {
     private final long[] gateUpSplit; // gate | up
 
     public LlamaModel(LlamaWeights weights) {
+        this(weights, null);
+    }
+
+    /** {@code sharing} non-null: a model of the same shape whose position tables this one reuses (a merged variant). */
+    private LlamaModel(LlamaWeights weights, LlamaModel sharing) {
         this.weights = weights;
         this.config = weights.config;
         this.manager = weights.manager().newSubManager();
-        rotations = RopeRotations.table(config, config.maxPositions(), manager);
+        rotations = sharing == null ? RopeRotations.table(config, config.maxPositions(), manager) : sharing.rotations;
         qkvSplits = new long[] {config.hiddenSize(), config.hiddenSize() + config.kvDim()};
         gateUpSplit = new long[] {config.intermediateSize()};
+    }
+
+    /** A model over {@code variantWeights} (see {@link LlamaWeights#variant}) sharing this one's position tables; it reads caches of this shape. */
+    public LlamaModel variant(LlamaWeights variantWeights) {
+        if (!variantWeights.config.equals(config)) {
+            throw new IllegalArgumentException("a variant must have its base's shape");
+        }
+        return new LlamaModel(variantWeights, this);
     }
 
     public ModelConfig config() {

@@ -41,12 +41,73 @@ public final class LlamaWeights implements AutoCloseable {
 
     private LlamaWeights(ModelConfig config, NDManager manager, NDArray tokenEmbedding, List<Block> blocks, float[] finalNorm,
             LinearLayer classifier) {
+        this(config, manager, tokenEmbedding, blocks, new RmsNorm(manager, finalNorm, config.rmsNormEps()), classifier);
+    }
+
+    private LlamaWeights(ModelConfig config, NDManager manager, NDArray tokenEmbedding, List<Block> blocks, RmsNorm finalNorm,
+            LinearLayer classifier) {
         this.config = config;
         this.manager = manager;
         this.tokenEmbedding = tokenEmbedding;
         this.blocks = List.copyOf(blocks);
-        this.finalNorm = new RmsNorm(manager, finalNorm, config.rmsNormEps());
+        this.finalNorm = finalNorm;
         this.classifier = classifier;
+    }
+
+    /**
+     * A merged variant of {@code base}: block linears from {@code merged}, uploaded into a new child
+     * manager of {@code parent} in the base's form (stacked dense on a dense base, compressed otherwise);
+     * the token embedding, classifier and every norm are the base's own arrays, shared and not copied,
+     * after checking that the merge left them unchanged. Closing the variant frees only its linears.
+     */
+    public static LlamaWeights variant(LlamaWeights base, CompressedParameters merged, NDManager parent) {
+        ModelConfig c = base.config;
+        if (!c.equals(merged.config())) {
+            throw new IllegalArgumentException("the merged model's config differs from the base's");
+        }
+        requireEqual(base.tokenEmbedding.toFloatArray(), merged.tokenEmbedding(), "token embedding");
+        requireEqual(base.finalNorm.weight().toFloatArray(), merged.finalNorm(), "final norm");
+        if (base.classifierSharesEmbedding() != merged.tied()) {
+            throw new IllegalArgumentException("the merged model's classifier tying differs from the base's");
+        }
+        if (!base.classifierSharesEmbedding() && base.classifier instanceof DenseLinear d) {
+            requireEqual(d.weight().toFloatArray(), merged.classifier(), "classifier");
+        }
+        boolean dense = base.blocks.get(0).qkv() instanceof DenseLinear;
+        NDManager m = parent.newSubManager();
+        try {
+            DequantScratch scratch = new DequantScratch(m);
+            List<Block> blocks = new ArrayList<>();
+            for (int i = 0; i < base.blocks.size(); i++) {
+                Block shared = base.blocks.get(i);
+                CompressedParameters.Block b = merged.blocks().get(i);
+                requireEqual(shared.attentionNorm().weight().toFloatArray(), b.attentionNorm(), "attention norm " + i);
+                requireEqual(shared.ffnNorm().weight().toFloatArray(), b.ffnNorm(), "ffn norm " + i);
+                java.util.function.Function<List<Projection>, LinearLayer> stacked = projections -> dense
+                        ? new DenseLinear(m, concat(projections.stream().map(p -> b.linear(p).dequantize()).toArray(float[][]::new)),
+                                projections.stream().mapToInt(p -> p.outFeatures(c)).sum(), projections.get(0).inFeatures(c))
+                        : projections.size() == 1 ? compressedLinear(m, b.linear(projections.get(0)), scratch)
+                        : new StackedLinear(projections.stream().map(p -> compressedLinear(m, b.linear(p), scratch)).toList());
+                blocks.add(new Block(shared.attentionNorm(), stacked.apply(List.of(Projection.Q, Projection.K, Projection.V)),
+                        stacked.apply(List.of(Projection.O)), shared.ffnNorm(), stacked.apply(List.of(Projection.GATE, Projection.UP)),
+                        stacked.apply(List.of(Projection.DOWN))));
+            }
+            return new LlamaWeights(c, m, base.tokenEmbedding, blocks, base.finalNorm, base.classifier);
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    private static void requireEqual(float[] base, float[] merged, String what) {
+        if (!java.util.Arrays.equals(base, merged)) {
+            throw new IllegalArgumentException("the merged model's " + what + " differs from the base's (merges change block linears only)");
+        }
+    }
+
+    /** Bytes resident in this model's own arrays, not counting what it shares with {@code base}. */
+    public long bytesOwnedBeyond(LlamaWeights base) {
+        return base == this ? bytesResident() : linearBytesResident();
     }
 
     /** Uploads dense parameters into a new child manager of {@code parent}. */

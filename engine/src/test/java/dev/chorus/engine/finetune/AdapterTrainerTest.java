@@ -97,4 +97,26 @@ class AdapterTrainerTest {
                 + ", got " + v2.firstTrainLoss());
         assertTrue(v2.firstTrainLoss() < v1.firstTrainLoss() / 4, "not from the base's loss " + v1.firstTrainLoss());
     }
+
+    /**
+     * A service trains on its own threads, and the engine may have been started on another one (a merge
+     * ran first): PyTorch's grad mode is per thread and on by default, and the update must not care.
+     */
+    @Test
+    void trainingOnAFreshThreadGivesTheSameAdapter() throws Exception {
+        Adapter here = train(lora(4, 3e-3f, 5), null, List.of()).adapter();
+        java.util.concurrent.atomic.AtomicReference<Object> there = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread fresh = new Thread(() -> {
+            try {
+                there.set(train(lora(4, 3e-3f, 5), null, List.of()).adapter());
+            } catch (RuntimeException e) {
+                there.set(e);
+            }
+        }, "fresh-training-thread");
+        fresh.start();
+        fresh.join(120_000);
+        assertTrue(there.get() instanceof Adapter, "trained on a fresh thread: " + there.get());
+        Adapter.Module m = new Adapter.Module(1, Projection.V);
+        assertArrayEquals(((ModuleWeights.LowRank) here.modules().get(m)).b(), ((ModuleWeights.LowRank) ((Adapter) there.get()).modules().get(m)).b());
+    }
 }

@@ -118,6 +118,15 @@ public final class RegistryAdapters implements AdapterStore {
         }
     }
 
+    /** The catalogue's entry of one version, if it is (still) there. */
+    public Optional<AdapterManifest.Version> version(AdapterKey key) {
+        return log.get(key.tenant(), key.name()).filter(m -> !m.deleted()).flatMap(m -> m.version(key.version()));
+    }
+
+    BlobCache blobs() {
+        return blobs;
+    }
+
     /** Whether the version's blob is on local disk already: then loading it never waits for the registry. */
     @Override
     public boolean local(AdapterKey key) {

@@ -10,6 +10,7 @@ import dev.chorus.engine.InvalidRequestException;
 import dev.chorus.engine.adapter.AdapterFormatException;
 import dev.chorus.engine.adapter.AdapterNotFoundException;
 import dev.chorus.engine.adapter.AdapterUnavailableException;
+import dev.chorus.engine.merged.MergePendingException;
 import dev.chorus.engine.generation.EngineClosedException;
 import dev.chorus.engine.generation.EngineOverloadedException;
 import dev.chorus.engine.tokenizer.ChatTemplateException;
@@ -26,6 +27,8 @@ import org.jboss.logging.Logger;
 @ApplicationScoped
 public class ServingErrors {
     private static final Logger LOG = Logger.getLogger(ServingErrors.class);
+    /** A re-merge of the small models served here takes seconds (training merges on publish). */
+    private static final int MERGE_RETRY_AFTER_SECONDS = 10;
 
     /** Each tenant's share of request preparation, shared by every route that reads a body. */
     @Produces
@@ -51,6 +54,9 @@ public class ServingErrors {
                 })
                 .on(ModelNotFoundException.class, e -> OpenAiErrors.modelNotFound(e.model()))
                 .on(AdapterNotFoundException.class, e -> OpenAiErrors.modelNotFound(e.key().name())) // removed after we resolved it
+                // a merged-only version before training attached its merged model: it will be served soon
+                .on(MergePendingException.class, e -> ApiException.openAi(503, "server_error", e.getMessage(), "model", "adapter_being_merged")
+                        .retryAfter(MERGE_RETRY_AFTER_SECONDS))
                 .on(AdapterUnavailableException.class, e -> {
                     LOG.warnf("adapter not loadable now: %s", e.getMessage());
                     return ApiException.openAi(503, "server_error", e.getMessage(), "model", "adapter_unavailable").retryAfter(5);

@@ -7,6 +7,9 @@ import dev.chorus.engine.adapter.DirectoryAdapterSource;
 import dev.chorus.engine.checkpoint.Fingerprint;
 import dev.chorus.engine.generation.EngineLoop;
 import dev.chorus.engine.generation.EngineStats;
+import dev.chorus.engine.generation.Variants;
+import dev.chorus.engine.merged.AdapterMerges;
+import dev.chorus.engine.merged.MergeSettings;
 import dev.chorus.engine.llama.Projection;
 import dev.chorus.engine.model.LoadedModel;
 import dev.chorus.engine.tokenizer.ModelChatTemplate;
@@ -17,6 +20,8 @@ import dev.chorus.kafka.TopicNames;
 import dev.chorus.serving.ChorusConfig;
 import dev.chorus.serving.adapters.BlobCache;
 import dev.chorus.serving.adapters.RegistryAdapters;
+import dev.chorus.serving.adapters.ServedMerges;
+import dev.chorus.serving.ops.MergeDecisions;
 import dev.chorus.serving.ops.AdapterLoadTimer;
 import dev.chorus.serving.ops.EngineStatsSource;
 import io.quarkus.runtime.ShutdownEvent;
@@ -44,6 +49,8 @@ public class ModelService implements EngineStatsSource {
     private final ChorusConfig.Engine engineConfig;
     private final ChorusConfig.Adapters adapterConfig;
     private final AdapterLoadTimer loadTimer;
+    private final ChorusConfig.Merged mergedConfig;
+    private final MergeDecisions mergeDecisions;
     private final Object lock = new Object();
     private volatile ServedModel served;
     private volatile String failure;
@@ -54,8 +61,10 @@ public class ModelService implements EngineStatsSource {
     private final Provider<KafkaConnection> kafka; // only with adapters from the registry
     private final TopicNames topics;
 
-    public ModelService(ChorusConfig config, AdapterLoadTimer loadTimer, @ConfigProperty(name = "quarkus.http.port") int httpPort,
-            Provider<KafkaConnection> kafka, TopicNames topics) {
+    public ModelService(ChorusConfig config, AdapterLoadTimer loadTimer, MergeDecisions mergeDecisions,
+            @ConfigProperty(name = "quarkus.http.port") int httpPort, Provider<KafkaConnection> kafka, TopicNames topics) {
+        this.mergedConfig = config.merged();
+        this.mergeDecisions = mergeDecisions;
         this.kafka = kafka;
         this.topics = topics;
         this.modelConfig = config.model();
@@ -112,12 +121,14 @@ public class ModelService implements EngineStatsSource {
         LoadedModel model = LoadedModel.load(path, modelConfig.tokenizer().map(Path::of), modelConfig.device());
         try {
             Tokenizer tokenizer = model.requireTokenizer(); // text prompts need one; fail at load, not per request
-            AdapterStore adapters = adapterStore(model, Fingerprint.of(path));
+            String fingerprint = Fingerprint.of(path);
+            AdapterStore adapters = adapterStore(model, fingerprint);
             try {
                 AdapterRuntime runtime = new AdapterRuntime(model, slotSettings(), adapterConfig.maxCpuLoras(), adapters, null);
                 runtime.onLoadLatency((key, nanos) -> loadTimer.record(nanos));
                 EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(
-                        engineConfig.maxBatch(), engineConfig.maxWaiting(), engineConfig.prefillBudget()), runtime);
+                        engineConfig.maxBatch(), engineConfig.maxWaiting(), engineConfig.prefillBudget()), runtime,
+                        variants(path, adapters, fingerprint));
                 adapters.subscribe(engine.adapterChanges()); // a new active version is prefetched, the old one retired
                 long maxPromptChars = (long) engine.contextLength() * tokenizer.longestTokenChars();
                 return new ServedModel(model, engine, tokenizer, adapters, ModelChatTemplate.load(path), maxPromptChars);
@@ -145,6 +156,24 @@ public class ModelService implements EngineStatsSource {
                 "chorus.adapters.source=registry needs chorus.adapters.registry-key (an operator key of the registry)"));
         BlobCache cache = new BlobCache(Path.of(adapterConfig.cacheDirectory()), registry, key);
         return new RegistryAdapters(kafka.get(), topics, cache, model.config(), adapterConfig.maxRank(), fingerprint);
+    }
+
+    /**
+     * Merged variants when adapters come from the registry (its catalogue says which versions have a
+     * merged model and which kinds they are); none for a local directory.
+     */
+    private Variants variants(Path path, AdapterStore adapters, String fingerprint) {
+        if (!(adapters instanceof RegistryAdapters registry) || mergedConfig.maxModels() == 0) {
+            return null;
+        }
+        MergeSettings settings = new MergeSettings(mergedConfig.maxModels(), mergedConfig.maxBytes(), mergedConfig.dynamic(),
+                mergedConfig.mergeAt(), mergedConfig.stayAt(), mergedConfig.mergeShare(), mergedConfig.stayShare(), mergedConfig.window(),
+                mergedConfig.starvationReserve());
+        AdapterMerges dynamic = settings.dynamic() ? AdapterMerges.of(path, registry, key -> ServedMerges.type(registry, key)) : null;
+        LOG.infof("merged variants: up to %d models, %d bytes; dynamic merge %s (merge at %.2f x batch and %.2f of requests, stay while "
+                + "%.2f x and %.2f, window %s)", settings.maxModels(), settings.maxBytes(), settings.dynamic() ? "on" : "off", settings.mergeAt(),
+                settings.mergeShare(), settings.stayAt(), settings.stayShare(), settings.window());
+        return new Variants(ServedMerges.of(registry, fingerprint, dynamic), settings, mergeDecisions);
     }
 
     private static void closeAdapters(AdapterStore adapters) {

@@ -96,6 +96,9 @@ public class ServingMetrics {
                 AdapterCache.Stats::evictions);
         gauge("chorus.adapter.resident.device", "Adapters in device slots", models, s -> s.adapterCache().deviceResident());
         gauge("chorus.adapter.resident.host", "Parsed adapters in the host tier", models, s -> s.adapterCache().hostResident());
+        gauge("chorus.merged.models.resident", "Merged variants resident beside the base", models, s -> s.mergedModels().resident());
+        gauge("chorus.merged.models.bytes", "Device bytes the resident merged variants add to the base's", models,
+                s -> s.mergedModels().bytes());
         refreshLoraInfo();
         // Its labels change with the traffic, so the series is re-registered when they do.
         vertx.setPeriodic(LORA_INFO_REFRESH_MILLIS, id -> refreshLoraInfo());
