@@ -16,12 +16,12 @@ import dev.chorus.engine.generation.EngineCommand.Swap;
 import dev.chorus.engine.model.KvCache;
 import dev.chorus.engine.model.LoadedModel;
 import dev.chorus.engine.tokenizer.StreamingDetokenizer;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
+import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -53,7 +53,7 @@ public final class EngineLoop implements AutoCloseable {
     private final Settings settings;
     private final KvCache cache;
     private final LinkedBlockingQueue<EngineCommand> commands = new LinkedBlockingQueue<>();
-    private final Deque<Sequence> waiting = new ArrayDeque<>();
+    private final TenantQueues waiting = new TenantQueues();
     private final Prefills prefilling = new Prefills();
     private final List<Sequence> running = new ArrayList<>();
     // Lowest slot first keeps running sequences packed, so decode rows usually cover consecutive slots.
@@ -62,6 +62,9 @@ public final class EngineLoop implements AutoCloseable {
     private final StepRunner steps;
     private volatile boolean closed;
     private final AtomicInteger queued = new AtomicInteger(); // submitted and not yet finished
+    private final Map<String, Integer> queuedByTenant = new ConcurrentHashMap<>(); // the same, per tenant
+    // What one tenant may hold: every slot and half the waiting places (rounded up); the rest stay for the others.
+    private final int tenantShare;
     private volatile EngineStats stats = EngineStats.IDLE;
     // Engine-thread counters, published through stats.
     private int lastBatchSize;
@@ -84,6 +87,7 @@ public final class EngineLoop implements AutoCloseable {
             residency.onLoadFinished(result -> commands.add(new Loaded(result))); // also wakes an idle loop
         }
         this.settings = settings;
+        this.tenantShare = settings.maxBatch() + (settings.maxWaiting() + 1) / 2;
         this.cache = model.model().newCache(settings.maxBatch(), model.config().maxPositions());
         for (int s = 0; s < settings.maxBatch(); s++) {
             freeSlots.add(s);
@@ -127,13 +131,23 @@ public final class EngineLoop implements AutoCloseable {
         if (closed) {
             throw new EngineClosedException("engine is shut down");
         }
+        if (queuedByTenant.merge(request.tenant(), 1, Integer::sum) > tenantShare) {
+            leave(request.tenant());
+            throw new EngineOverloadedException("this tenant has " + tenantShare + " requests queued or running, its share of the engine; "
+                    + "retry later");
+        }
         if (queued.incrementAndGet() > settings.maxWaiting() + settings.maxBatch()) {
             queued.decrementAndGet();
+            leave(request.tenant());
             throw new EngineOverloadedException("too many requests waiting (" + settings.maxWaiting() + "); retry later");
         }
         StreamingDetokenizer detokenizer = model.tokenizer().map(t -> new StreamingDetokenizer(t, request.promptIds())).orElse(null);
         Sequence sequence = new Sequence(request, sink, detokenizer);
         commands.add(new Admit(sequence));
+    }
+
+    private void leave(String tenant) {
+        queuedByTenant.computeIfPresent(tenant, (t, n) -> n <= 1 ? null : n - 1);
     }
 
     /** Stops a request early; its sink gets onFinish(CANCELLED). Unknown ids are ignored. */
@@ -209,7 +223,7 @@ public final class EngineLoop implements AutoCloseable {
         drainQuietly();
         running.forEach(s -> fail(s, shutdown));
         prefilling.all().forEach(s -> fail(s, shutdown));
-        waiting.forEach(s -> fail(s, shutdown));
+        waiting.all().forEach(s -> fail(s, shutdown));
         running.clear();
         prefilling.removeIf(s -> true);
         waiting.clear();
@@ -269,12 +283,12 @@ public final class EngineLoop implements AutoCloseable {
     }
 
     /**
-     * Moves waiting requests into free slots while the prompt tokens not yet prefilled fit one
-     * iteration's budget (a longer prompt is admitted alone and then prefilled in chunks).
+     * Moves waiting requests into free slots, round-robin by tenant, while the prompt tokens not yet
+     * prefilled fit one iteration's budget (a longer prompt is admitted alone and then prefilled in chunks).
      */
     private void admit() {
         int pending = prefilling.pendingTokens();
-        for (var it = waiting.iterator(); it.hasNext() && !freeSlots.isEmpty() && pending < settings.prefillBudget(); ) {
+        for (var it = waiting.inTurn().iterator(); it.hasNext() && !freeSlots.isEmpty() && pending < settings.prefillBudget(); ) {
             Sequence s = it.next();
             try {
                 if (!pinAdapter(s)) {
@@ -284,7 +298,7 @@ public final class EngineLoop implements AutoCloseable {
                 failWaiting(s.request.adapter(), e); // the slots rejected it: only this adapter's requests fail
                 break; // the queue changed under the iterator; the rest are admitted next iteration
             }
-            it.remove();
+            waiting.admitted(s);
             s.slot = freeSlots.poll();
             prefilling.add(s);
             pending += s.request.promptIds().length;
@@ -380,6 +394,7 @@ public final class EngineLoop implements AutoCloseable {
             s.adapterPinned = false;
         }
         queued.decrementAndGet();
+        leave(s.request.tenant());
     }
 
     private boolean finish(Sequence s, FinishReason reason) {
@@ -413,7 +428,7 @@ public final class EngineLoop implements AutoCloseable {
         // Submitted and unfinished, minus running: waiting requests incl. those whose command is still queued.
         int waitingRequests = Math.max(0, queued.get() - running.size());
         stats = new EngineStats(running.size(), waitingRequests, usage, lastBatchSize, decodeSteps, generatedTokens, adapterNames(running),
-                adapterNames(waiting), adapters == null ? 0 : adapters.maxAdapters(),
+                adapterNames(waiting.all()), adapters == null ? 0 : adapters.maxAdapters(),
                 residency == null ? AdapterCache.Stats.NONE : residency.stats());
     }
 
