@@ -50,6 +50,10 @@ public interface ChorusConfig {
         /** Prompt tokens prefilled per engine iteration before the running batch decodes again. */
         @WithDefault("512")
         int prefillBudget();
+
+        /** Slots no one tenant may take: another tenant's request finds one free at once (0: every slot open to everyone). */
+        @WithDefault("2")
+        int reservedSlots();
     }
 
     interface Api {

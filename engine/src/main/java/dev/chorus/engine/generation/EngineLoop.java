@@ -17,6 +17,7 @@ import dev.chorus.engine.model.KvCache;
 import dev.chorus.engine.model.LoadedModel;
 import dev.chorus.engine.tokenizer.StreamingDetokenizer;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
@@ -38,12 +39,24 @@ import java.util.logging.Logger;
 public final class EngineLoop implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(EngineLoop.class.getName());
 
-    /** maxBatch = KV cache slots; prefillBudget = prompt tokens prefilled per iteration before decoding again (prompts in one pass, long ones in chunks). */
-    public record Settings(int maxBatch, int maxWaiting, int prefillBudget) {
+    /**
+     * maxBatch = KV cache slots; prefillBudget = prompt tokens prefilled per iteration before decoding
+     * again (prompts in one pass, long ones in chunks); tenantSlots = slots one tenant may hold, so
+     * that another tenant's request finds one free at once (maxBatch: no such reserve).
+     */
+    public record Settings(int maxBatch, int maxWaiting, int prefillBudget, int tenantSlots) {
         public Settings {
             if (maxBatch < 1 || maxWaiting < 0 || prefillBudget < 1) {
                 throw new IllegalArgumentException("maxBatch and prefillBudget must be >= 1, maxWaiting >= 0");
             }
+            if (tenantSlots < 1 || tenantSlots > maxBatch) {
+                throw new IllegalArgumentException("tenantSlots must be between 1 and maxBatch (" + maxBatch + "), got " + tenantSlots);
+            }
+        }
+
+        /** Every slot open to every tenant. */
+        public Settings(int maxBatch, int maxWaiting, int prefillBudget) {
+            this(maxBatch, maxWaiting, prefillBudget, maxBatch);
         }
     }
 
@@ -63,6 +76,7 @@ public final class EngineLoop implements AutoCloseable {
     private volatile boolean closed;
     private final AtomicInteger queued = new AtomicInteger(); // submitted and not yet finished
     private final Map<String, Integer> queuedByTenant = new ConcurrentHashMap<>(); // the same, per tenant
+    private final Map<String, Integer> slotsByTenant = new HashMap<>(); // engine thread only
     // What one tenant may hold: every slot and half the waiting places (rounded up); the rest stay for the others.
     private final int tenantShare;
     private volatile EngineStats stats = EngineStats.IDLE;
@@ -290,6 +304,9 @@ public final class EngineLoop implements AutoCloseable {
         int pending = prefilling.pendingTokens();
         for (var it = waiting.inTurn().iterator(); it.hasNext() && !freeSlots.isEmpty() && pending < settings.prefillBudget(); ) {
             Sequence s = it.next();
+            if (slotsByTenant.getOrDefault(s.request.tenant(), 0) >= settings.tenantSlots()) {
+                continue; // the rest of the slots stay free for other tenants
+            }
             try {
                 if (!pinAdapter(s)) {
                     continue; // its adapter is loading or every adapter slot is pinned: later requests may go first
@@ -300,6 +317,7 @@ public final class EngineLoop implements AutoCloseable {
             }
             waiting.admitted(s);
             s.slot = freeSlots.poll();
+            slotsByTenant.merge(s.request.tenant(), 1, Integer::sum);
             prefilling.add(s);
             pending += s.request.promptIds().length;
         }
@@ -388,6 +406,7 @@ public final class EngineLoop implements AutoCloseable {
         if (s.slot >= 0) {
             freeSlots.add(s.slot);
             s.slot = -1;
+            slotsByTenant.computeIfPresent(s.request.tenant(), (t, n) -> n <= 1 ? null : n - 1);
         }
         if (s.adapterPinned) {
             residency.release(s.request.adapter());

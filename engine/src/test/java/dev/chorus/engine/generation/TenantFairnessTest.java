@@ -111,6 +111,22 @@ class TenantFairnessTest {
     }
 
     @Test
+    void slotsBeyondATenantsShareStayFreeForAnotherTenant() {
+        // Two slots, one per tenant: acme's second request waits although a slot is free, and globex, arriving
+        // while acme's first runs, starts at once and finishes first (with both slots open to acme, it would
+        // wait for one of acme's long requests to end).
+        try (EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(2, 16, 512, 1))) {
+            ConcurrentLinkedQueue<String> finishOrder = new ConcurrentLinkedQueue<>();
+            RecordingSink first = submit(engine, "acme-0", "acme", finishOrder, 200);
+            RecordingSink second = submit(engine, "acme-1", "acme", finishOrder, 200);
+            RecordingSink globex = submit(engine, "globex", "globex", finishOrder, 8);
+            List.of(first, second, globex).forEach(RecordingSink::await);
+            assertEquals(List.of("globex", "acme-0", "acme-1"), new ArrayList<>(finishOrder));
+        }
+        assertThrows(IllegalArgumentException.class, () -> new EngineLoop.Settings(2, 16, 512, 3));
+    }
+
+    @Test
     void oneTenantHoldsEverySlotButOnlyHalfOfTheWaitingPlaces() {
         // 2 slots + 6 waiting places = 8; a tenant's share is 2 + 3 = 5, the other 3 places stay for the others.
         try (EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(2, 6, 512))) {
@@ -133,6 +149,10 @@ class TenantFairnessTest {
     }
 
     static RecordingSink submit(EngineLoop engine, String id, String tenant, ConcurrentLinkedQueue<String> finishOrder) {
+        return submit(engine, id, tenant, finishOrder, 24);
+    }
+
+    static RecordingSink submit(EngineLoop engine, String id, String tenant, ConcurrentLinkedQueue<String> finishOrder, int maxTokens) {
         RecordingSink sink = new RecordingSink() {
             @Override
             public void onFinish(FinishReason reason, int promptTokens, int completionTokens) {
@@ -141,7 +161,7 @@ class TenantFairnessTest {
             }
         };
         int[] prompt = model.requireTokenizer().encode("Once upon a time there was a little girl named Lily");
-        engine.submit(new GenerationRequest(id, prompt, 24, SamplingParams.GREEDY, List.of(), null, tenant), sink);
+        engine.submit(new GenerationRequest(id, prompt, maxTokens, SamplingParams.GREEDY, List.of(), null, tenant), sink);
         return sink;
     }
 }
