@@ -297,15 +297,17 @@ public final class EngineLoop implements AutoCloseable {
     }
 
     /**
-     * Moves waiting requests into free slots, round-robin by tenant, while the prompt tokens not yet
-     * prefilled fit one iteration's budget (a longer prompt is admitted alone and then prefilled in chunks).
+     * Moves waiting requests into free slots, round-robin by tenant, while their tenant's prompt
+     * tokens not yet prefilled fit one iteration's budget (a longer prompt is admitted alone and then
+     * prefilled in chunks): one tenant's backlog of prompts never keeps another's from a free slot.
      */
     private void admit() {
-        int pending = prefilling.pendingTokens();
-        for (var it = waiting.inTurn().iterator(); it.hasNext() && !freeSlots.isEmpty() && pending < settings.prefillBudget(); ) {
+        Map<String, Integer> pending = prefilling.pendingTokensByTenant();
+        for (var it = waiting.inTurn().iterator(); it.hasNext() && !freeSlots.isEmpty(); ) {
             Sequence s = it.next();
-            if (slotsByTenant.getOrDefault(s.request.tenant(), 0) >= settings.tenantSlots()) {
-                continue; // the rest of the slots stay free for other tenants
+            String tenant = s.request.tenant();
+            if (slotsByTenant.getOrDefault(tenant, 0) >= settings.tenantSlots() || pending.getOrDefault(tenant, 0) >= settings.prefillBudget()) {
+                continue; // the rest of the slots, and of the prefill passes, stay for other tenants
             }
             try {
                 if (!pinAdapter(s)) {
@@ -319,17 +321,21 @@ public final class EngineLoop implements AutoCloseable {
             s.slot = freeSlots.poll();
             slotsByTenant.merge(s.request.tenant(), 1, Integer::sum);
             prefilling.add(s);
-            pending += s.request.promptIds().length;
+            pending.merge(tenant, s.request.promptIds().length, Integer::sum);
         }
     }
 
     /**
-     * One pass over the admitted prompts, oldest first, at most prefillBudget tokens in all (the last
-     * one taken may be a chunk of its prompt), so decoding rows wait at most one such pass. A
-     * sequence whose whole prompt is in the cache samples its first token and starts decoding.
+     * One pass over the admitted prompts within prefillBudget tokens, shared out by tenant
+     * ({@link Prefills#next}), so decoding rows wait at most one such pass. Tenants that are only
+     * decoding keep their share of the budget unspent: another tenant's prompts make each of their
+     * steps no longer than that. A sequence whose whole prompt is in the cache samples its first token
+     * and starts decoding.
      */
     private void prefill() {
-        Prefills.Pass pass = prefilling.next(settings.prefillBudget());
+        Set<String> decoding = new java.util.HashSet<>();
+        running.forEach(s -> decoding.add(s.request.tenant()));
+        Prefills.Pass pass = prefilling.next(settings.prefillBudget(), decoding);
         if (pass == null) {
             return;
         }

@@ -2,14 +2,16 @@ package dev.chorus.engine.generation;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Predicate;
 
 /**
  * Sequences holding a cache slot whose prompts are not all in the cache yet, in admission order,
- * and how the next prefill pass shares its token budget among them: an equal share per tenant, then
- * oldest first, a prompt that does not fit taken as a chunk. Touched only by the engine thread.
+ * and how the next prefill pass shares its token budget among them: an equal share per active tenant,
+ * then oldest first, a prompt that does not fit taken as a chunk. Touched only by the engine thread.
  */
 final class Prefills {
     /** One pass: row i feeds chunks[i] more prompt tokens of rows.get(i). */
@@ -23,22 +25,24 @@ final class Prefills {
         sequences.add(s);
     }
 
-    /** Prompt tokens admitted and not yet prefilled. */
-    int pendingTokens() {
-        int pending = 0;
+    /** Prompt tokens admitted and not yet prefilled, by tenant. */
+    Map<String, Integer> pendingTokensByTenant() {
+        Map<String, Integer> pending = new HashMap<>();
         for (Sequence s : sequences) {
-            pending += s.request.promptIds().length - s.position;
+            pending.merge(s.request.tenant(), s.request.promptIds().length - s.position, Integer::sum);
         }
         return pending;
     }
 
     /**
-     * The next pass within {@code budget} tokens, or null when nothing waits for prefill. Each tenant
-     * with prompts pending gets an equal share of the budget first (its oldest prompts, the last one
-     * possibly a chunk), then what is left goes oldest first: a tenant's long prompts cannot hold
-     * another tenant's short one back for more than this pass. With one tenant: oldest first.
+     * The next pass within {@code budget} tokens, or null when nothing waits for prefill. The budget
+     * is shared equally among the tenants with prompts pending and those only {@code decoding}; the
+     * latter's shares go unspent, so a tenant's prompts cannot lengthen another tenant's decode steps
+     * by more than its share. Each tenant with prompts pending gets its share first (its oldest
+     * prompts, the last one possibly a chunk), then what is left of the pending tenants' shares goes
+     * oldest first. With one tenant: oldest first within the whole budget.
      */
-    Pass next(int budget) {
+    Pass next(int budget, Set<String> decoding) {
         Map<String, Integer> shareLeft = new HashMap<>();
         for (Sequence s : sequences) {
             if (s.request.promptIds().length > s.position) {
@@ -48,10 +52,12 @@ final class Prefills {
         if (shareLeft.isEmpty()) {
             return null;
         }
-        int share = Math.max(1, budget / shareLeft.size());
+        Set<String> active = new HashSet<>(decoding);
+        active.addAll(shareLeft.keySet());
+        int share = Math.max(1, budget / active.size());
         shareLeft.replaceAll((tenant, none) -> share);
         Map<Sequence, Integer> chunks = new HashMap<>();
-        int left = budget;
+        int left = active.size() == shareLeft.size() ? budget : share * shareLeft.size();
         for (Sequence s : sequences) { // each tenant's share, its oldest prompts first
             int allowance = shareLeft.getOrDefault(s.request.tenant(), 0);
             int chunk = Math.min(Math.min(allowance, left), s.request.promptIds().length - s.position);

@@ -12,6 +12,7 @@ import dev.chorus.engine.sampling.SamplingParams;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -77,7 +78,7 @@ class TenantFairnessTest {
         p.add(a2);
         p.add(g1);
         // Budget 100, two tenants: acme's share 50 goes to a1; globex's 20 to g1; the 30 left oldest first: a1.
-        Prefills.Pass pass = p.next(100);
+        Prefills.Pass pass = p.next(100, Set.of("acme"));
         assertEquals(List.of(a1, g1), pass.rows());
         assertArrayEquals(new int[] {80, 20}, pass.chunks());
         // One tenant alone: oldest first, the last a chunk (as before tenants were counted).
@@ -85,12 +86,18 @@ class TenantFairnessTest {
         alone.add(a1);
         alone.add(a2);
         a1.position = 250;
-        Prefills.Pass oldestFirst = alone.next(100);
+        Prefills.Pass oldestFirst = alone.next(100, Set.of());
         assertEquals(List.of(a1, a2), oldestFirst.rows());
         assertArrayEquals(new int[] {50, 50}, oldestFirst.chunks());
         a1.position = 300;
         a2.position = 300;
-        assertNull(alone.next(100), "nothing left to prefill");
+        assertNull(alone.next(100, Set.of("acme")), "nothing left to prefill");
+        // globex only decoding: acme's prompts get half the budget, globex's half goes unspent.
+        a1.position = 0;
+        a2.position = 0;
+        Prefills.Pass halved = alone.next(100, Set.of("globex"));
+        assertEquals(List.of(a1), halved.rows());
+        assertArrayEquals(new int[] {50}, halved.chunks());
     }
 
     @Test
