@@ -54,6 +54,10 @@ public interface ChorusConfig {
         /** Slots no one tenant may take: another tenant's request finds one free at once (0: every slot open to everyone). */
         @WithDefault("2")
         int reservedSlots();
+
+        /** Prompt tokens of one tenant prefilled per iteration while another tenant's requests decode (their steps stay short). */
+        @WithDefault("64")
+        int tenantPrefillBudget();
     }
 
     interface Api {

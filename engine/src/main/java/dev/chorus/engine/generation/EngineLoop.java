@@ -42,9 +42,11 @@ public final class EngineLoop implements AutoCloseable {
     /**
      * maxBatch = KV cache slots; prefillBudget = prompt tokens prefilled per iteration before decoding
      * again (prompts in one pass, long ones in chunks); tenantSlots = slots one tenant may hold, so
-     * that another tenant's request finds one free at once (maxBatch: no such reserve).
+     * that another tenant's request finds one free at once (maxBatch: no such reserve);
+     * tenantPrefillBudget = prompt tokens of one tenant prefilled per iteration while another tenant's
+     * requests are decoding, so its prompts lengthen their steps little (prefillBudget: no such bound).
      */
-    public record Settings(int maxBatch, int maxWaiting, int prefillBudget, int tenantSlots) {
+    public record Settings(int maxBatch, int maxWaiting, int prefillBudget, int tenantSlots, int tenantPrefillBudget) {
         public Settings {
             if (maxBatch < 1 || maxWaiting < 0 || prefillBudget < 1) {
                 throw new IllegalArgumentException("maxBatch and prefillBudget must be >= 1, maxWaiting >= 0");
@@ -52,11 +54,14 @@ public final class EngineLoop implements AutoCloseable {
             if (tenantSlots < 1 || tenantSlots > maxBatch) {
                 throw new IllegalArgumentException("tenantSlots must be between 1 and maxBatch (" + maxBatch + "), got " + tenantSlots);
             }
+            if (tenantPrefillBudget < 1) {
+                throw new IllegalArgumentException("tenantPrefillBudget must be >= 1, got " + tenantPrefillBudget);
+            }
         }
 
         /** Every slot open to every tenant. */
         public Settings(int maxBatch, int maxWaiting, int prefillBudget) {
-            this(maxBatch, maxWaiting, prefillBudget, maxBatch);
+            this(maxBatch, maxWaiting, prefillBudget, maxBatch, prefillBudget);
         }
     }
 
@@ -327,15 +332,15 @@ public final class EngineLoop implements AutoCloseable {
 
     /**
      * One pass over the admitted prompts within prefillBudget tokens, shared out by tenant
-     * ({@link Prefills#next}), so decoding rows wait at most one such pass. Tenants that are only
-     * decoding keep their share of the budget unspent: another tenant's prompts make each of their
-     * steps no longer than that. A sequence whose whole prompt is in the cache samples its first token
+     * ({@link Prefills#next}), so decoding rows wait at most one such pass. While some tenant is only
+     * decoding, each other tenant prefills at most tenantPrefillBudget tokens per pass: its prompts
+     * make the decoding tenant's steps little longer. A sequence whose whole prompt is in the cache samples its first token
      * and starts decoding.
      */
     private void prefill() {
         Set<String> decoding = new java.util.HashSet<>();
         running.forEach(s -> decoding.add(s.request.tenant()));
-        Prefills.Pass pass = prefilling.next(settings.prefillBudget(), decoding);
+        Prefills.Pass pass = prefilling.next(settings.prefillBudget(), settings.tenantPrefillBudget(), decoding);
         if (pass == null) {
             return;
         }

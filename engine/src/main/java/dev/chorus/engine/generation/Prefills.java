@@ -2,7 +2,6 @@ package dev.chorus.engine.generation;
 
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -10,8 +9,8 @@ import java.util.function.Predicate;
 
 /**
  * Sequences holding a cache slot whose prompts are not all in the cache yet, in admission order,
- * and how the next prefill pass shares its token budget among them: an equal share per active tenant,
- * then oldest first, a prompt that does not fit taken as a chunk. Touched only by the engine thread.
+ * and how the next prefill pass shares its token budget among them: an equal share per tenant (a
+ * small one while another tenant decodes), then oldest first, a prompt that does not fit taken as a chunk. Touched only by the engine thread.
  */
 final class Prefills {
     /** One pass: row i feeds chunks[i] more prompt tokens of rows.get(i). */
@@ -36,13 +35,13 @@ final class Prefills {
 
     /**
      * The next pass within {@code budget} tokens, or null when nothing waits for prefill. The budget
-     * is shared equally among the tenants with prompts pending and those only {@code decoding}; the
-     * latter's shares go unspent, so a tenant's prompts cannot lengthen another tenant's decode steps
-     * by more than its share. Each tenant with prompts pending gets its share first (its oldest
-     * prompts, the last one possibly a chunk), then what is left of the pending tenants' shares goes
-     * oldest first. With one tenant: oldest first within the whole budget.
+     * is shared equally among the tenants with prompts pending; while a tenant is only {@code decoding},
+     * each pending tenant's share is at most {@code tenantBudget} and the rest goes unspent, so one
+     * tenant's prompts lengthen another tenant's decode steps by little. Each pending tenant gets its
+     * share first (its oldest prompts, the last one possibly a chunk), then what is left of the shares
+     * goes oldest first. With one tenant: oldest first within the whole budget.
      */
-    Pass next(int budget, Set<String> decoding) {
+    Pass next(int budget, int tenantBudget, Set<String> decoding) {
         Map<String, Integer> shareLeft = new HashMap<>();
         for (Sequence s : sequences) {
             if (s.request.promptIds().length > s.position) {
@@ -52,12 +51,11 @@ final class Prefills {
         if (shareLeft.isEmpty()) {
             return null;
         }
-        Set<String> active = new HashSet<>(decoding);
-        active.addAll(shareLeft.keySet());
-        int share = Math.max(1, budget / active.size());
+        boolean othersDecoding = !shareLeft.keySet().containsAll(decoding);
+        int share = othersDecoding ? Math.max(1, Math.min(tenantBudget, budget / shareLeft.size())) : Math.max(1, budget / shareLeft.size());
         shareLeft.replaceAll((tenant, none) -> share);
         Map<Sequence, Integer> chunks = new HashMap<>();
-        int left = active.size() == shareLeft.size() ? budget : share * shareLeft.size();
+        int left = othersDecoding ? share * shareLeft.size() : budget;
         for (Sequence s : sequences) { // each tenant's share, its oldest prompts first
             int allowance = shareLeft.getOrDefault(s.request.tenant(), 0);
             int chunk = Math.min(Math.min(allowance, left), s.request.promptIds().length - s.position);

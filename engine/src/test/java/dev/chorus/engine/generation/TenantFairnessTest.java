@@ -78,7 +78,7 @@ class TenantFairnessTest {
         p.add(a2);
         p.add(g1);
         // Budget 100, two tenants: acme's share 50 goes to a1; globex's 20 to g1; the 30 left oldest first: a1.
-        Prefills.Pass pass = p.next(100, Set.of("acme"));
+        Prefills.Pass pass = p.next(100, 100, Set.of("acme"));
         assertEquals(List.of(a1, g1), pass.rows());
         assertArrayEquals(new int[] {80, 20}, pass.chunks());
         // One tenant alone: oldest first, the last a chunk (as before tenants were counted).
@@ -86,18 +86,18 @@ class TenantFairnessTest {
         alone.add(a1);
         alone.add(a2);
         a1.position = 250;
-        Prefills.Pass oldestFirst = alone.next(100, Set.of());
+        Prefills.Pass oldestFirst = alone.next(100, 8, Set.of("acme"));
         assertEquals(List.of(a1, a2), oldestFirst.rows());
         assertArrayEquals(new int[] {50, 50}, oldestFirst.chunks());
         a1.position = 300;
         a2.position = 300;
-        assertNull(alone.next(100, Set.of("acme")), "nothing left to prefill");
-        // globex only decoding: acme's prompts get half the budget, globex's half goes unspent.
-        a1.position = 0;
+        assertNull(alone.next(100, 8, Set.of("acme")), "nothing left to prefill");
+        // globex decoding: acme's prompts advance by at most the per-tenant budget, 8 tokens, the rest goes unspent.
+        a1.position = 295;
         a2.position = 0;
-        Prefills.Pass halved = alone.next(100, Set.of("globex"));
-        assertEquals(List.of(a1), halved.rows());
-        assertArrayEquals(new int[] {50}, halved.chunks());
+        Prefills.Pass bounded = alone.next(100, 8, Set.of("acme", "globex"));
+        assertEquals(List.of(a1, a2), bounded.rows());
+        assertArrayEquals(new int[] {5, 3}, bounded.chunks());
     }
 
     @Test
@@ -122,7 +122,7 @@ class TenantFairnessTest {
         // Two slots, one per tenant: acme's second request waits although a slot is free, and globex, arriving
         // while acme's first runs, starts at once and finishes first (with both slots open to acme, it would
         // wait for one of acme's long requests to end).
-        try (EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(2, 16, 512, 1))) {
+        try (EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(2, 16, 512, 1, 512))) {
             ConcurrentLinkedQueue<String> finishOrder = new ConcurrentLinkedQueue<>();
             RecordingSink first = submit(engine, "acme-0", "acme", finishOrder, 200);
             RecordingSink second = submit(engine, "acme-1", "acme", finishOrder, 200);
@@ -130,7 +130,7 @@ class TenantFairnessTest {
             List.of(first, second, globex).forEach(RecordingSink::await);
             assertEquals(List.of("globex", "acme-0", "acme-1"), new ArrayList<>(finishOrder));
         }
-        assertThrows(IllegalArgumentException.class, () -> new EngineLoop.Settings(2, 16, 512, 3));
+        assertThrows(IllegalArgumentException.class, () -> new EngineLoop.Settings(2, 16, 512, 3, 512));
     }
 
     @Test
