@@ -13,6 +13,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -27,6 +28,7 @@ public final class BlobStore {
     private final Path root;
     private final Path incoming;
     private final Path corrupt;
+    private final AtomicLong damagedFound = new AtomicLong();
 
     public BlobStore(Path root) {
         this.root = root;
@@ -88,10 +90,16 @@ public final class BlobStore {
             throw new UncheckedIOException("cannot read blob " + sha, e);
         }
         if (!actual.equals(sha)) {
+            damagedFound.incrementAndGet();
             quarantine(sha, file);
             throw new CorruptBlobException("blob " + sha + " is damaged on disk (its bytes hash to " + actual + "); it was moved aside");
         }
         return file;
+    }
+
+    /** How many times a blob was found damaged (and withdrawn) since this store opened. */
+    public long damagedFound() {
+        return damagedFound.get();
     }
 
     /** Blobs found damaged and moved aside since they were last stored whole. */

@@ -4,6 +4,7 @@ import dev.chorus.engine.checkpoint.Fingerprint;
 import dev.chorus.engine.checkpoint.HfCheckpoint;
 import dev.chorus.engine.checkpoint.Llama2cCheckpoint;
 import dev.chorus.engine.llama.ModelConfig;
+import dev.chorus.kafka.AdapterManifest;
 import dev.chorus.kafka.KafkaConnection;
 import dev.chorus.kafka.TopicNames;
 import io.quarkus.runtime.ShutdownEvent;
@@ -12,6 +13,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Set;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -91,6 +93,26 @@ public class Registry {
         } finally {
             validations.release();
         }
+    }
+
+    /** Versions in the catalogue whose blob was found damaged and withdrawn (status "unusable"); 0 before startup. */
+    public int unusableVersions() {
+        if (catalogue == null) {
+            return 0;
+        }
+        Set<String> damaged = blobs.damaged();
+        if (damaged.isEmpty()) {
+            return 0;
+        }
+        int count = 0;
+        for (AdapterManifest m : catalogue.list(null)) {
+            for (AdapterManifest.Version v : m.versions()) {
+                if (damaged.contains(v.blobSha256())) {
+                    count++;
+                }
+            }
+        }
+        return count;
     }
 
     public long maxUploadBytes() {

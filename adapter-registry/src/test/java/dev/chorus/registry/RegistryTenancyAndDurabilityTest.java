@@ -7,7 +7,9 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.everyItem;
 import static org.hamcrest.Matchers.hasItems;
+import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.chorus.engine.adapter.AdapterType;
@@ -16,6 +18,7 @@ import dev.chorus.kafka.KafkaConnection;
 import dev.chorus.kafka.TopicNames;
 import dev.chorus.kafka.embedded.EmbeddedKafkaResource;
 import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.common.http.TestHTTPResourceManager;
 import io.quarkus.test.junit.QuarkusTest;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -117,9 +120,14 @@ class RegistryTenancyAndDurabilityTest {
                 .extract().path("versions[0].sha256");
         Path file = TestUploads.blobDir().resolve(sha.substring(0, 2)).resolve(sha);
         byte[] bytes = Files.readAllBytes(file);
+        double unusableBefore = metric("chorus_registry_unusable_versions");
+        double damagedBefore = metric("chorus_registry_damaged_blobs_total");
         bytes[bytes.length / 2] ^= 0x01; // one flipped bit
         Files.write(file, bytes);
         as(ACME).get("/v1/blobs/" + sha).then().statusCode(500).body("error.code", equalTo("corrupt_blob"));
+        // The operators' alert: one more unusable version, one more damaged blob found.
+        assertEquals(unusableBefore + 1, metric("chorus_registry_unusable_versions"));
+        assertEquals(damagedBefore + 1, metric("chorus_registry_damaged_blobs_total"));
         as(ACME).get("/v1/blobs/" + sha).then().statusCode(404); // withdrawn, not served on a second try either
         // The catalogue's view says so, instead of listing an "active" version nobody can load.
         as(ACME).get("/v1/tenants/acme/adapters/fragile/versions").then().statusCode(200)
@@ -129,5 +137,23 @@ class RegistryTenancyAndDurabilityTest {
         byte[] healed = as(ACME).get("/v1/blobs/" + sha).then().statusCode(200).extract().asByteArray();
         assertEquals(sha, TestUploads.sha256(healed));
         as(ACME).get("/v1/tenants/acme/adapters/fragile/versions").then().statusCode(200).body("versions.status", everyItem(equalTo("available")));
+        assertEquals(unusableBefore, metric("chorus_registry_unusable_versions"), "healed: the alert clears");
+        assertEquals(damagedBefore + 1, metric("chorus_registry_damaged_blobs_total"), "the finding stays counted");
+    }
+
+    @Test
+    void metricsAreOnlyOnTheManagementInterfaceAndNameNoTenant() {
+        given().get("/q/metrics").then().statusCode(404);
+        String metrics = given().baseUri(TestHTTPResourceManager.getManagementUri()).get("/metrics").then().statusCode(200).extract().asString();
+        assertTrue(metrics.contains("chorus_registry_unusable_versions"), metrics);
+        assertFalse(metrics.contains("acme") || metrics.contains("globex"), "no tenant names in the operators' metrics");
+        given().get("/q/health/ready").then().statusCode(200); // probes stay on the API port
+    }
+
+    /** One unlabelled series' value from the management interface's Prometheus text. */
+    static double metric(String name) {
+        String metrics = given().baseUri(TestHTTPResourceManager.getManagementUri()).get("/metrics").then().statusCode(200).extract().asString();
+        return metrics.lines().filter(l -> l.startsWith(name + " ")).mapToDouble(l -> Double.parseDouble(l.substring(name.length() + 1).trim()))
+                .findFirst().orElseThrow(() -> new AssertionError("no series " + name + " in " + metrics));
     }
 }

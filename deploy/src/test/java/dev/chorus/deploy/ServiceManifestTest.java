@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.stream.StreamSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.FieldSource;
@@ -111,13 +112,36 @@ class ServiceManifestTest {
 
     @ParameterizedTest
     @FieldSource("OVERLAYS")
-    void metricsAreScrapedOnTheServicesPorts(String name) {
+    void metricsAreScrapedOnTheManagementInterfacesFromTheMonitoringNamespaceOnly(String name) {
         Overlay overlay = Overlay.of(name);
-        for (String workload : List.of("chorus-serving", "chorus-training")) {
+        for (ServiceConfig service : ServiceConfig.ALL) {
+            String workload = service.workload();
+            int metricsPort = service.metricsPort();
+            assertTrue(metricsPort != service.httpPort(), workload + " serves its metrics on a management interface");
             JsonNode annotations = overlay.workload(workload).at("/spec/template/metadata/annotations");
             assertEquals("true", annotations.path("prometheus.io/scrape").asText(), workload);
             assertEquals("/q/metrics", annotations.path("prometheus.io/path").asText(), workload);
-            assertEquals(Integer.toString(ServiceConfig.of(workload).metricsPort()), annotations.path("prometheus.io/port").asText(), workload);
+            assertEquals(Integer.toString(metricsPort), annotations.path("prometheus.io/port").asText(), workload);
+            JsonNode container = container(overlay, service);
+            assertEquals(metricsPort, container.at("/ports/1/containerPort").asInt(), workload);
+            assertEquals("management", container.at("/ports/1/name").asText(), workload);
+            // Bound to localhost by the application; the pod network here, so that the scraper reaches it.
+            assertEquals("127.0.0.1", service.applicationProperties().getProperty("quarkus.management.host"), workload);
+            assertTrue(StreamSupport.stream(container.path("env").spliterator(), false).anyMatch(env ->
+                    env.path("name").asText().equals("QUARKUS_MANAGEMENT_HOST") && env.path("value").asText().equals("0.0.0.0")), workload);
+            // Never through the Service, and in the network policy only from the monitoring namespace.
+            overlay.get("Service", workload).at("/spec/ports").forEach(p -> assertTrue(p.path("port").asInt() != metricsPort, workload));
+            List<JsonNode> rules = new ArrayList<>();
+            overlay.get("NetworkPolicy", workload).at("/spec/ingress").forEach(rule -> {
+                if (StreamSupport.stream(rule.path("ports").spliterator(), false).anyMatch(p -> p.path("port").asInt() == metricsPort)) {
+                    rules.add(rule);
+                }
+            });
+            assertEquals(1, rules.size(), workload + ": one rule admits its metrics port");
+            JsonNode from = rules.get(0).path("from");
+            assertEquals(1, from.size(), workload);
+            assertEquals("monitoring", from.at("/0/namespaceSelector/matchLabels/kubernetes.io~1metadata.name").asText(), workload);
+            assertEquals(1, rules.get(0).path("ports").size(), workload + ": the monitoring namespace reaches the metrics port only");
         }
     }
 

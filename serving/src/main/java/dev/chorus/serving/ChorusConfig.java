@@ -52,6 +52,14 @@ public interface ChorusConfig {
         /** Prompt tokens prefilled per engine iteration before the running batch decodes again. */
         @WithDefault("512")
         int prefillBudget();
+
+        /** Slots no one tenant may take: another tenant's request finds one free at once (0: every slot open to everyone). */
+        @WithDefault("2")
+        int reservedSlots();
+
+        /** Prompt tokens of one tenant prefilled per iteration while another tenant's requests decode (their steps stay short). */
+        @WithDefault("64")
+        int tenantPrefillBudget();
     }
 
     interface Api {

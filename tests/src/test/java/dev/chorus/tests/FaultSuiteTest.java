@@ -223,41 +223,82 @@ class FaultSuiteTest {
     @Test
     @Order(4)
     void oneTenantsFloodDoesNotStallAnother() throws Exception {
-        scenario("one tenant floods", "32 concurrent ~1 MB prompts from acme", () -> {
-            String huge = new JsonObject().put("prompt", "a ".repeat(520_000)).put("max_tokens", 16).encode();
+        scenario("one tenant floods", "acme, another process: 32 x 1 MB prompts; then those + 32 long valid ones", () -> {
             for (int i = 0; i < 3; i++) {
                 smallRequestMillis();
             }
-            List<Long> unloaded = new ArrayList<>();
-            for (int i = 0; i < 15; i++) {
-                unloaded.add(smallRequestMillis());
-            }
-            CompletableFuture<List<Integer>> flood = CompletableFuture.supplyAsync(() -> Faults.fill(32, () -> {
-                HttpRequest r = HttpRequest.newBuilder(serving.url("/v1/completions")).header("Authorization", ACME)
-                        .header("Content-Type", "application/json").timeout(Duration.ofMinutes(2))
-                        .POST(HttpRequest.BodyPublishers.ofString(huge)).build();
-                return HTTP.send(r, HttpResponse.BodyHandlers.discarding()).statusCode();
-            }));
-            Thread.sleep(300);
-            List<Long> flooded = new ArrayList<>();
-            for (int i = 0; i < 15 && !flood.isDone(); i++) {
-                flooded.add(smallRequestMillis());
-            }
-            List<Integer> statuses = flood.get(3, TimeUnit.MINUTES);
-            assertTrue(statuses.stream().allMatch(s -> s == 400 || s == 429), "every oversized prompt is refused: " + statuses);
-            Collections.sort(unloaded);
-            Collections.sort(flooded);
-            long p99Unloaded = unloaded.get(unloaded.size() - 1); // 15 samples: the maximum stands for p99
-            long p99Flooded = flooded.isEmpty() ? 0 : flooded.get(flooded.size() - 1);
-            long p50Unloaded = unloaded.get(unloaded.size() / 2);
-            long p50Flooded = flooded.isEmpty() ? 0 : flooded.get(flooded.size() / 2);
-            String numbers = String.format("other tenant p50/p99 ms: unloaded %d/%d, flooded %d/%d (%d samples; p99 ratio %.1f, target 3)",
-                    p50Unloaded, p99Unloaded, p50Flooded, p99Flooded, flooded.size(), (double) p99Flooded / Math.max(1, p99Unloaded));
+            // Rounds interleave the unloaded and flooded measurements, so a change in the machine's load hits both.
+            FloodRounds oversized = floodRounds(32, 0);
+            FloodRounds engine = floodRounds(32, 32);
+            String numbers = "oversized only: " + oversized + "; with valid ones: " + engine;
             System.out.println("flood: " + numbers);
-            // Generous for a shared 2-core machine; before the fix a flood held the other tenant for 12-19 s.
-            assertTrue(p99Flooded <= Math.max(10 * p99Unloaded, 3000), numbers);
+            assertTrue(oversized.statuses.stream().allMatch(s -> s.equals("{400=32}")), "every oversized prompt is refused: " + numbers);
+            // Another tenant's p99 within 3x its unloaded p99, plus 500 ms: the flooding process shares this machine's CPUs
+            // (it sends 32 MB), which no server-side fairness gives back. Medians over the rounds.
+            assertTrue(oversized.p99Flooded() <= 3 * oversized.p99Unloaded() + 500, "oversized: " + numbers);
+            // Valid prompts keep the engine busy (every step is shared with them): measured and printed, not yet within 3x
+            // on this machine (p99 about 5 s against 0.1-0.4 s unloaded, as with first-come-first-served admission at this
+            // flood's size); asserted only not to starve: every request answered 200 (smallRequestMillis), none after 15 s.
+            assertTrue(engine.p99Flooded() <= 15_000, "valid prompts: " + numbers);
             return numbers;
         });
+    }
+
+    static final int FLOOD_ROUNDS = 3;
+
+    /** Per round: the other tenant's small requests unloaded, then while a flood runs. */
+    record FloodRounds(List<List<Long>> unloaded, List<List<Long>> flooded, List<String> statuses) {
+        long p99Unloaded() {
+            return median(unloaded.stream().map(FaultSuiteTest::p99).toList());
+        }
+
+        long p99Flooded() {
+            return median(flooded.stream().map(FaultSuiteTest::p99).toList());
+        }
+
+        long p50(List<List<Long>> rounds) {
+            return median(rounds.stream().map(FaultSuiteTest::median).toList());
+        }
+
+        @Override
+        public String toString() {
+            return String.format("other tenant p50/p99 ms unloaded %d/%d, flooded %d/%d (medians of %d rounds; p99 ratio %.1f, "
+                    + "target 3; flood answers %s)", p50(unloaded), p99Unloaded(), p50(flooded), p99Flooded(), unloaded.size(),
+                    (double) p99Flooded() / Math.max(1, p99Unloaded()), statuses);
+        }
+    }
+
+    static FloodRounds floodRounds(int oversized, int valid) throws Exception {
+        FloodRounds rounds = new FloodRounds(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        for (int round = 0; round < FLOOD_ROUNDS; round++) {
+            List<Long> unloaded = new ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                unloaded.add(smallRequestMillis());
+            }
+            Faults.Flood flood = Faults.flood(serving.url("/v1/completions"), ACME, oversized, valid);
+            List<Long> flooded = new ArrayList<>();
+            do { // at least one sample, however quickly the flood is answered
+                flooded.add(smallRequestMillis());
+            } while (flooded.size() < 15 && flood.running());
+            rounds.statuses.add(flood.statuses());
+            rounds.unloaded.add(unloaded);
+            rounds.flooded.add(flooded);
+        }
+        return rounds;
+    }
+
+    /** The largest of a round's samples stands for its p99 (at most 15 samples). */
+    static long p99(List<Long> samples) {
+        return samples.isEmpty() ? 0 : Collections.max(samples);
+    }
+
+    static long median(List<Long> values) {
+        if (values.isEmpty()) {
+            return 0;
+        }
+        List<Long> sorted = new ArrayList<>(values);
+        Collections.sort(sorted);
+        return sorted.get(sorted.size() / 2);
     }
 
     /** The registry's resident memory may grow by at most this much under an upload storm (the stated budget). */
@@ -301,6 +342,42 @@ class FaultSuiteTest {
             assertEquals(201, upload("after-storm", 5).statusCode(), "the registry still takes real uploads");
             return numbers;
         });
+    }
+
+    @Test
+    @Order(6)
+    void aBlobDamagedOnTheRegistryRaisesTheOperatorsAlert() throws Exception {
+        scenario("blob damaged on the registry", "flip one bit of a stored blob", () -> {
+            String gauge = "chorus_registry_unusable_versions";
+            assertEquals(0, metric(registry, gauge), "no alert before");
+            upload("fragile", 7);
+            HttpResponse<String> second = upload("fragile", 8); // inactive: nothing prefetches it, so the finding is ours
+            assertEquals(201, second.statusCode(), second.body());
+            JsonArray versions = new JsonObject(second.body()).getJsonArray("versions");
+            String sha = versions.getJsonObject(versions.size() - 1).getString("sha256");
+            Faults.corrupt(dir.resolve("blobs").resolve(sha.substring(0, 2)).resolve(sha));
+            HttpResponse<String> read = send(HttpRequest.newBuilder(registry.url("/v1/blobs/" + sha)).header("Authorization", "Bearer operator-key")
+                    .GET().build());
+            assertEquals(500, read.statusCode(), read.body());
+            HttpResponse<String> view = send(HttpRequest.newBuilder(registry.url("/v1/tenants/acme/adapters/fragile/versions"))
+                    .header("Authorization", ACME).GET().build());
+            String status = new JsonObject(view.body()).getJsonArray("versions").getJsonObject(1).getString("status");
+            assertEquals("unusable", status);
+            double alert = metric(registry, gauge);
+            String metrics = send(HttpRequest.newBuilder(registry.managementUrl("/q/metrics")).GET().build()).body();
+            assertTrue(!metrics.contains("acme") && !metrics.contains("fragile"), "the alert names no tenant and no adapter");
+            assertEquals(404, status(registry, "/q/metrics"), "metrics are not on the API port");
+            assertEquals(1, alert, "one unusable version");
+            return String.format("read 500 corrupt_blob; version 2 \"%s\"; %s %.0f -> %.0f on the management port (none on the API port)",
+                    status, gauge, 0.0, alert);
+        });
+    }
+
+    /** One unlabelled series of {@code service}'s metrics (management interface). */
+    static double metric(Service service, String name) throws Exception {
+        String metrics = send(HttpRequest.newBuilder(service.managementUrl("/q/metrics")).GET().build()).body();
+        return metrics.lines().filter(l -> l.startsWith(name + " ")).mapToDouble(l -> Double.parseDouble(l.substring(name.length() + 1).trim()))
+                .findFirst().orElseThrow(() -> new AssertionError("no " + name + " in the metrics"));
     }
 
     /** About 1 MB of zip whose weights entry inflates to 1 GiB of zeros. */

@@ -64,6 +64,40 @@ final class Faults {
         }
     }
 
+    /** A flood running in its own process ({@link Flooder}). */
+    record Flood(Process process, java.io.BufferedReader output) {
+        boolean running() {
+            return process.isAlive();
+        }
+
+        /** The count of each status the flood's requests got, once all are answered. */
+        String statuses() throws IOException, InterruptedException {
+            String line = output.readLine();
+            process.waitFor(3, TimeUnit.MINUTES);
+            return line;
+        }
+    }
+
+    /**
+     * Starts {@code oversized} ~1 MB prompts and {@code valid} long prompts at once from another process
+     * (a hostile tenant is another client), and returns once they are being sent.
+     */
+    static Flood flood(java.net.URI completions, String authorization, int oversized, int valid) {
+        try {
+            Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m", "-cp",
+                    System.getProperty("java.class.path"), Flooder.class.getName(), completions.toString(), authorization,
+                    Integer.toString(oversized), Integer.toString(valid)).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
+                    java.nio.charset.StandardCharsets.UTF_8));
+            if (!"started".equals(out.readLine())) {
+                throw new IllegalStateException("the flooder did not start");
+            }
+            return new Flood(p, out);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** The resident set of a process, from /proc (Linux). */
     static long rssBytes(long pid) {
         try {

@@ -37,6 +37,8 @@ class ServeScriptTest {
         builder.environment().put("CHORUS_REGISTRY_PORT", Integer.toString(registry));
         builder.environment().put("CHORUS_SERVING_PORT", Integer.toString(serving));
         builder.environment().put("CHORUS_MANAGEMENT_PORT", Integer.toString(Service.freePort()));
+        builder.environment().put("CHORUS_REGISTRY_MANAGEMENT_PORT", Integer.toString(Service.freePort()));
+        builder.environment().put("CHORUS_TRAINING_MANAGEMENT_PORT", Integer.toString(Service.freePort()));
         builder.environment().put("CHORUS_TRAINING_PORT", Integer.toString(Service.freePort())); // used once training is a component
         builder.environment().put("CHORUS_CONSOLE_PORT", Integer.toString(console));
         builder.environment().put("CHORUS_JAVA_OPTS", "-Xmx512m");

@@ -21,15 +21,18 @@ final class Service implements AutoCloseable {
     private final String name;
     private final Process process;
     private final int port;
+    private final int managementPort;
     private final Path log;
     private final Path jar;
     private final Map<String, String> config;
     private final Path logDir;
 
-    private Service(String name, Process process, int port, Path log, Path jar, Map<String, String> config, Path logDir) {
+    private Service(String name, Process process, int port, int managementPort, Path log, Path jar, Map<String, String> config,
+            Path logDir) {
         this.name = name;
         this.process = process;
         this.port = port;
+        this.managementPort = managementPort;
         this.log = log;
         this.jar = jar;
         this.config = config;
@@ -71,7 +74,8 @@ final class Service implements AutoCloseable {
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx1g");
         command.add("-Dquarkus.http.port=" + port);
-        command.add("-Dquarkus.management.port=" + freePort()); // where a service has one (serving's metrics)
+        int managementPort = freePort();
+        command.add("-Dquarkus.management.port=" + managementPort); // every service's metrics
         config.forEach((k, v) -> command.add("-D" + k + "=" + v));
         command.add("-jar");
         command.add(jar.toString());
@@ -83,7 +87,7 @@ final class Service implements AutoCloseable {
             builder.environment().put("DJL_OFFLINE", "true");
             // Three JVMs and the test share two cores: one PyTorch thread each, so no op waits on a descheduled sibling thread.
             builder.environment().put("OMP_NUM_THREADS", "1");
-            Service service = new Service(name, builder.start(), port, log, jar, Map.copyOf(config), logDir);
+            Service service = new Service(name, builder.start(), port, managementPort, log, jar, Map.copyOf(config), logDir);
             service.awaitReady();
             return service;
         } catch (IOException e) {
@@ -114,6 +118,11 @@ final class Service implements AutoCloseable {
         }
         close();
         throw new IllegalStateException(name + " not ready within 120 s; see " + log + ":\n" + tail());
+    }
+
+    /** On the management interface (metrics), 127.0.0.1 only. */
+    URI managementUrl(String path) {
+        return URI.create("http://127.0.0.1:" + managementPort + path);
     }
 
     URI url(String path) {

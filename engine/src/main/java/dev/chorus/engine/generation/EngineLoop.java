@@ -19,8 +19,11 @@ import dev.chorus.engine.model.KvCache;
 import dev.chorus.engine.model.LoadedModel;
 import dev.chorus.engine.tokenizer.StreamingDetokenizer;
 import java.util.ArrayList;
-import java.util.Deque;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -37,12 +40,29 @@ import java.util.logging.Logger;
 public final class EngineLoop implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(EngineLoop.class.getName());
 
-    /** maxBatch = KV cache slots; prefillBudget = prompt tokens prefilled per iteration before decoding again (prompts in one pass, long ones in chunks). */
-    public record Settings(int maxBatch, int maxWaiting, int prefillBudget) {
+    /**
+     * maxBatch = KV cache slots; prefillBudget = prompt tokens prefilled per iteration before decoding
+     * again (prompts in one pass, long ones in chunks); tenantSlots = slots one tenant may hold, so
+     * that another tenant's request finds one free at once (maxBatch: no such reserve);
+     * tenantPrefillBudget = prompt tokens of one tenant prefilled per iteration while another tenant's
+     * requests are decoding, so its prompts lengthen their steps little (prefillBudget: no such bound).
+     */
+    public record Settings(int maxBatch, int maxWaiting, int prefillBudget, int tenantSlots, int tenantPrefillBudget) {
         public Settings {
             if (maxBatch < 1 || maxWaiting < 0 || prefillBudget < 1) {
                 throw new IllegalArgumentException("maxBatch and prefillBudget must be >= 1, maxWaiting >= 0");
             }
+            if (tenantSlots < 1 || tenantSlots > maxBatch) {
+                throw new IllegalArgumentException("tenantSlots must be between 1 and maxBatch (" + maxBatch + "), got " + tenantSlots);
+            }
+            if (tenantPrefillBudget < 1) {
+                throw new IllegalArgumentException("tenantPrefillBudget must be >= 1, got " + tenantPrefillBudget);
+            }
+        }
+
+        /** Every slot open to every tenant. */
+        public Settings(int maxBatch, int maxWaiting, int prefillBudget) {
+            this(maxBatch, maxWaiting, prefillBudget, maxBatch, prefillBudget);
         }
     }
 
@@ -55,13 +75,16 @@ public final class EngineLoop implements AutoCloseable {
     private final KvCache cache;
     private final LinkedBlockingQueue<EngineCommand> commands = new LinkedBlockingQueue<>();
     private final Admission admission;
-    private final Deque<Sequence> waiting; // admission's queue
+    private final TenantQueues waiting; // admission's queue
     private final Prefills prefilling = new Prefills();
     private final List<Sequence> running = new ArrayList<>();
     private final Thread thread;
     private final StepRunner steps;
     private volatile boolean closed;
     private final AtomicInteger queued = new AtomicInteger(); // submitted and not yet finished
+    private final Map<String, Integer> queuedByTenant = new ConcurrentHashMap<>(); // the same, per tenant
+    // What one tenant may hold: every slot and half the waiting places (rounded up); the rest stay for the others.
+    private final int tenantShare;
     private volatile EngineStats stats = EngineStats.IDLE;
     // Engine-thread counters, published through stats.
     private int lastBatchSize;
@@ -91,8 +114,9 @@ public final class EngineLoop implements AutoCloseable {
             residency.onLoadFinished(result -> commands.add(new Loaded(result))); // also wakes an idle loop
         }
         this.settings = settings;
+        this.tenantShare = settings.maxBatch() + (settings.maxWaiting() + 1) / 2;
         this.cache = model.model().newCache(settings.maxBatch(), model.config().maxPositions());
-        this.admission = new Admission(settings.maxBatch(), residency, this.variants, this::fail);
+        this.admission = new Admission(settings, residency, this.variants, this::fail);
         this.waiting = admission.waiting();
         this.steps = new StepRunner(model, cache, adapters);
         this.thread = new Thread(this::run, "chorus-engine");
@@ -118,13 +142,23 @@ public final class EngineLoop implements AutoCloseable {
         if (closed) {
             throw new EngineClosedException("engine is shut down");
         }
+        if (queuedByTenant.merge(request.tenant(), 1, Integer::sum) > tenantShare) {
+            leave(request.tenant());
+            throw new EngineOverloadedException("this tenant has " + tenantShare + " requests queued or running, its share of the engine; "
+                    + "retry later");
+        }
         if (queued.incrementAndGet() > settings.maxWaiting() + settings.maxBatch()) {
             queued.decrementAndGet();
+            leave(request.tenant());
             throw new EngineOverloadedException("too many requests waiting (" + settings.maxWaiting() + "); retry later");
         }
         StreamingDetokenizer detokenizer = model.tokenizer().map(t -> new StreamingDetokenizer(t, request.promptIds())).orElse(null);
         Sequence sequence = new Sequence(request, sink, detokenizer);
         commands.add(new Admit(sequence));
+    }
+
+    private void leave(String tenant) {
+        queuedByTenant.computeIfPresent(tenant, (t, n) -> n <= 1 ? null : n - 1);
     }
 
     /** Stops a request early; its sink gets onFinish(CANCELLED). Unknown ids are ignored. */
@@ -178,9 +212,9 @@ public final class EngineLoop implements AutoCloseable {
             try {
                 drainCommands();
                 if (variants != null) {
-                    variants.tick(waiting, running, prefilling.all());
+                    variants.tick(waiting.all(), running, prefilling.all());
                 }
-                admission.admit(prefilling, settings.prefillBudget());
+                admission.admit(prefilling);
                 prefill();
                 decode();
                 publishStats();
@@ -194,7 +228,7 @@ public final class EngineLoop implements AutoCloseable {
         EngineException shutdown = new EngineClosedException("engine shut down");
         drainQuietly();
         failStarted(shutdown);
-        waiting.forEach(s -> fail(s, shutdown));
+        waiting.all().forEach(s -> fail(s, shutdown));
         waiting.clear();
     }
 
@@ -272,12 +306,16 @@ public final class EngineLoop implements AutoCloseable {
     }
 
     /**
-     * One pass over the admitted prompts, oldest first, at most prefillBudget tokens in all (the last
-     * one taken may be a chunk of its prompt), so decoding rows wait at most one such pass. A
-     * sequence whose whole prompt is in the cache samples its first token and starts decoding.
+     * One pass over the admitted prompts within prefillBudget tokens, shared out by tenant
+     * ({@link Prefills#next}), so decoding rows wait at most one such pass. While some tenant is only
+     * decoding, each other tenant prefills at most tenantPrefillBudget tokens per pass: its prompts
+     * make the decoding tenant's steps little longer. A sequence whose whole prompt is in the cache samples its first token
+     * and starts decoding.
      */
     private void prefill() {
-        Prefills.Pass pass = prefilling.next(settings.prefillBudget());
+        Set<String> decoding = new HashSet<>();
+        running.forEach(s -> decoding.add(s.request.tenant()));
+        Prefills.Pass pass = prefilling.next(settings.prefillBudget(), settings.tenantPrefillBudget(), decoding);
         if (pass == null) {
             return;
         }
@@ -325,10 +363,7 @@ public final class EngineLoop implements AutoCloseable {
     }
 
     private void releaseSlot(Sequence s) {
-        if (s.slot >= 0) {
-            admission.freeSlot(s.slot);
-            s.slot = -1;
-        }
+        admission.freeSlot(s);
         if (s.adapterPinned) {
             residency.release(s.request.adapter());
             s.adapterPinned = false;
@@ -337,6 +372,7 @@ public final class EngineLoop implements AutoCloseable {
             variants.release(s);
         }
         queued.decrementAndGet();
+        leave(s.request.tenant());
     }
 
     private boolean finish(Sequence s, FinishReason reason) {
@@ -351,7 +387,7 @@ public final class EngineLoop implements AutoCloseable {
     }
 
     private void publishStats() {
-        stats = EngineStats.snapshot(running, prefilling.all(), waiting, cache, queued.get(), lastBatchSize, decodeSteps, generatedTokens,
+        stats = EngineStats.snapshot(running, prefilling.all(), waiting.all(), cache, queued.get(), lastBatchSize, decodeSteps, generatedTokens,
                 adapters == null ? 0 : adapters.maxAdapters(), residency == null ? AdapterCache.Stats.NONE : residency.stats(),
                 variants == null ? VariantResidency.Stats.NONE : variants.stats());
     }

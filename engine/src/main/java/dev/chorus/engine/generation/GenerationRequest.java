@@ -5,10 +5,23 @@ import dev.chorus.engine.adapter.AdapterKey;
 import dev.chorus.engine.sampling.SamplingParams;
 import java.util.List;
 
-/** One completion to run: already-tokenized prompt, limits, sampling and the adapter version to use (null: the base model). */
-public record GenerationRequest(String id, int[] promptIds, int maxTokens, SamplingParams sampling, List<String> stopStrings, AdapterKey adapter) {
+/**
+ * One completion to run: already-tokenized prompt, limits, sampling, the adapter version to use
+ * (null: the base model) and the tenant it runs for, whose requests share the engine fairly with
+ * other tenants' ({@link EngineLoop}: admission and prefill round-robin by tenant).
+ */
+public record GenerationRequest(String id, int[] promptIds, int maxTokens, SamplingParams sampling, List<String> stopStrings, AdapterKey adapter,
+        String tenant) {
+    /** Requests without a tenant of their own share this one (the CLI, operators). */
+    public static final String NO_TENANT = "";
+
     public GenerationRequest(String id, int[] promptIds, int maxTokens, SamplingParams sampling, List<String> stopStrings) {
         this(id, promptIds, maxTokens, sampling, stopStrings, null);
+    }
+
+    /** For the adapter's tenant, or for no tenant on the base model. */
+    public GenerationRequest(String id, int[] promptIds, int maxTokens, SamplingParams sampling, List<String> stopStrings, AdapterKey adapter) {
+        this(id, promptIds, maxTokens, sampling, stopStrings, adapter, adapter == null ? NO_TENANT : adapter.tenant());
     }
 
     public GenerationRequest {
@@ -19,5 +32,6 @@ public record GenerationRequest(String id, int[] promptIds, int maxTokens, Sampl
             throw new InvalidRequestException("max_tokens must be >= 1, got " + maxTokens);
         }
         stopStrings = List.copyOf(stopStrings);
+        tenant = tenant == null ? NO_TENANT : tenant;
     }
 }

@@ -7,7 +7,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /** Collects one request's output for assertions. */
-final class RecordingSink implements TokenSink {
+class RecordingSink implements TokenSink {
     final List<Integer> tokens = new ArrayList<>();
     final StringBuilder text = new StringBuilder();
     final CompletableFuture<FinishReason> finished = new CompletableFuture<>();

@@ -49,10 +49,17 @@ public final class TenantGate {
 
     private final int concurrency;
     private final int queue;
+    private final String activity;
     private final Map<String, Integer> running = new HashMap<>();
     private final Map<String, ArrayDeque<Waiting>> waiting = new HashMap<>();
 
     public TenantGate(int concurrency, int queue) {
+        this(concurrency, queue, "being prepared");
+    }
+
+    /** {@code activity} says in the 429's message what the tenant has too many requests doing ("being prepared", "in flight"). */
+    public TenantGate(int concurrency, int queue, String activity) {
+        this.activity = activity;
         if (concurrency < 1 || queue < 0) {
             throw new IllegalArgumentException("a tenant needs at least one concurrent request and a non-negative queue");
         }
@@ -76,8 +83,8 @@ public final class TenantGate {
             } else {
                 ArrayDeque<Waiting> line = waiting.computeIfAbsent(tenant, t -> new ArrayDeque<>());
                 if (line.size() >= queue) {
-                    throw new RequestRejectedException(RequestRejectedException.Reason.BUSY, "too many requests of this tenant are being "
-                            + "prepared at once (" + concurrency + " running, " + queue + " waiting); retry shortly", 1);
+                    throw new RequestRejectedException(RequestRejectedException.Reason.BUSY, "too many requests of this tenant are "
+                            + activity + " at once (" + concurrency + " running, " + queue + " waiting); retry shortly", 1);
                 }
                 line.add(new Waiting(Vertx.currentContext(), entry));
                 return;

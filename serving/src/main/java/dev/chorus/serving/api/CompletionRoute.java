@@ -130,7 +130,10 @@ public class CompletionRoute {
             limits.tokens(ApiKeys.caller(ctx), (long) promptIds.length + maxTokens, ctx.response());
             long seed = request.seed().orElseGet(() -> ThreadLocalRandom.current().nextLong());
             SamplingParams sampling = new SamplingParams(request.temperature(), request.topK(), request.topP(), seed);
-            GenerationRequest generation = new GenerationRequest(id, promptIds, maxTokens, sampling, request.stop(), target.adapter());
+            Caller caller = ApiKeys.caller(ctx);
+            // the engine shares its slots and prefill passes out by tenant (operators count as one)
+            GenerationRequest generation = new GenerationRequest(id, promptIds, maxTokens, sampling, request.stop(), target.adapter(),
+                    caller.admin() ? GenerationRequest.NO_TENANT : caller.tenant());
             CompletionResponder.Exchange exchange = new CompletionResponder.Exchange(ctx.response(), context, served.engine(), id,
                     new CompletionJson(id, Instant.now().getEpochSecond(), target.name(), request.chat()), metrics, errors, startNanos,
                     remember(ApiKeys.caller(ctx), id, target, request), ApiKeys.caller(ctx).tenant());

@@ -126,9 +126,9 @@ public class ModelService implements EngineStatsSource {
             try {
                 AdapterRuntime runtime = new AdapterRuntime(model, slotSettings(), adapterConfig.maxCpuLoras(), adapters, null);
                 runtime.onLoadLatency((key, nanos) -> loadTimer.record(nanos));
-                EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(
-                        engineConfig.maxBatch(), engineConfig.maxWaiting(), engineConfig.prefillBudget()), runtime,
-                        variants(path, adapters, fingerprint));
+                EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(engineConfig.maxBatch(), engineConfig.maxWaiting(),
+                        engineConfig.prefillBudget(), Math.max(1, engineConfig.maxBatch() - engineConfig.reservedSlots()),
+                        engineConfig.tenantPrefillBudget()), runtime, variants(path, adapters, fingerprint));
                 adapters.subscribe(engine.adapterChanges()); // a new active version is prefetched, the old one retired
                 long maxPromptChars = (long) engine.contextLength() * tokenizer.longestTokenChars();
                 return new ServedModel(model, engine, tokenizer, adapters, ModelChatTemplate.load(path), maxPromptChars);

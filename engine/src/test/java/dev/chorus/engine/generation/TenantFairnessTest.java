@@ -1,0 +1,174 @@
+package dev.chorus.engine.generation;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.chorus.engine.TestModels;
+import dev.chorus.engine.model.LoadedModel;
+import dev.chorus.engine.sampling.SamplingParams;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The engine shares itself out by tenant: waiting requests are admitted round-robin, a prefill pass
+ * gives each tenant an equal share of its budget first, and one tenant holds at most every slot and
+ * half of the waiting places.
+ */
+class TenantFairnessTest {
+    static LoadedModel model;
+
+    @BeforeAll
+    static void load() {
+        model = LoadedModel.load(TestModels.tinyStories656k(), Optional.empty(), "cpu");
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    static Sequence seq(String id, String tenant, int promptTokens) {
+        int[] prompt = new int[promptTokens];
+        java.util.Arrays.fill(prompt, 1);
+        return new Sequence(new GenerationRequest(id, prompt, 4, SamplingParams.GREEDY, List.of(), null, tenant), new RecordingSink(), null);
+    }
+
+    static List<String> ids(List<Sequence> sequences) {
+        return sequences.stream().map(s -> s.request.id()).toList();
+    }
+
+    @Test
+    void waitingRequestsAreOfferedRoundRobinByTenantStartingAfterTheLastServed() {
+        TenantQueues q = new TenantQueues();
+        for (int i = 1; i <= 4; i++) {
+            q.add(seq("a" + i, "acme", 10));
+        }
+        q.add(seq("g1", "globex", 10));
+        q.add(seq("i1", "initech", 10));
+        q.add(seq("g2", "globex", 10));
+        assertEquals(List.of("a1", "g1", "i1", "a2", "g2", "a3", "a4"), ids(q.inTurn()));
+        Sequence a1 = q.inTurn().get(0);
+        q.admitted(a1); // acme was served: its next request waits for globex's and initech's turn
+        assertEquals(List.of("g1", "i1", "a2", "g2", "a3", "a4"), ids(q.inTurn()));
+        q.removeIf(s -> s.request.tenant().equals("globex"));
+        assertEquals(List.of("i1", "a2", "a3", "a4"), ids(q.inTurn()));
+        assertEquals(4, q.size());
+        q.admitted(q.inTurn().get(0)); // initech leaves the turn when it has nothing waiting
+        assertEquals(List.of("a2", "a3", "a4"), ids(q.inTurn()));
+        q.add(seq("i2", "initech", 10)); // and joins at the back
+        assertEquals(List.of("a2", "i2", "a3", "a4"), ids(q.inTurn()));
+    }
+
+    @Test
+    void aPrefillPassGivesEachTenantAnEqualShareFirstThenTheRestOldestFirst() {
+        Prefills p = new Prefills();
+        Sequence a1 = seq("a1", "acme", 300);
+        Sequence a2 = seq("a2", "acme", 300);
+        Sequence g1 = seq("g1", "globex", 20);
+        p.add(a1);
+        p.add(a2);
+        p.add(g1);
+        // Budget 100, two tenants: acme's share 50 goes to a1; globex's 20 to g1; the 30 left oldest first: a1.
+        Prefills.Pass pass = p.next(100, 100, Set.of("acme"));
+        assertEquals(List.of(a1, g1), pass.rows());
+        assertArrayEquals(new int[] {80, 20}, pass.chunks());
+        // One tenant alone: oldest first, the last a chunk (as before tenants were counted).
+        Prefills alone = new Prefills();
+        alone.add(a1);
+        alone.add(a2);
+        a1.position = 250;
+        Prefills.Pass oldestFirst = alone.next(100, 8, Set.of("acme"));
+        assertEquals(List.of(a1, a2), oldestFirst.rows());
+        assertArrayEquals(new int[] {50, 50}, oldestFirst.chunks());
+        a1.position = 300;
+        a2.position = 300;
+        assertNull(alone.next(100, 8, Set.of("acme")), "nothing left to prefill");
+        // globex decoding: acme's prompts advance by at most the per-tenant budget, 8 tokens, the rest goes unspent.
+        a1.position = 295;
+        a2.position = 0;
+        Prefills.Pass bounded = alone.next(100, 8, Set.of("acme", "globex"));
+        assertEquals(List.of(a1, a2), bounded.rows());
+        assertArrayEquals(new int[] {5, 3}, bounded.chunks());
+    }
+
+    @Test
+    void aFloodingTenantDoesNotHoldBackAnotherTenantsRequest() {
+        // One slot: requests run one at a time. acme queues eight, then globex one; globex's runs second or
+        // third (round-robin), not ninth (first come, first served).
+        try (EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(1, 32, 512))) {
+            ConcurrentLinkedQueue<String> finished = new ConcurrentLinkedQueue<>();
+            List<RecordingSink> sinks = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                sinks.add(submit(engine, "acme-" + i, "acme", finished));
+            }
+            sinks.add(submit(engine, "globex", "globex", finished));
+            sinks.forEach(RecordingSink::await);
+            int place = new ArrayList<>(finished).indexOf("globex");
+            assertTrue(place <= 2, "globex finished at place " + place + " of " + finished);
+        }
+    }
+
+    @Test
+    void slotsBeyondATenantsShareStayFreeForAnotherTenant() {
+        // Two slots, one per tenant: acme's second request waits although a slot is free, and globex, arriving
+        // while acme's first runs, starts at once and finishes first (with both slots open to acme, it would
+        // wait for one of acme's long requests to end).
+        try (EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(2, 16, 512, 1, 512))) {
+            ConcurrentLinkedQueue<String> finishOrder = new ConcurrentLinkedQueue<>();
+            RecordingSink first = submit(engine, "acme-0", "acme", finishOrder, 200);
+            RecordingSink second = submit(engine, "acme-1", "acme", finishOrder, 200);
+            RecordingSink globex = submit(engine, "globex", "globex", finishOrder, 8);
+            List.of(first, second, globex).forEach(RecordingSink::await);
+            assertEquals(List.of("globex", "acme-0", "acme-1"), new ArrayList<>(finishOrder));
+        }
+        assertThrows(IllegalArgumentException.class, () -> new EngineLoop.Settings(2, 16, 512, 3, 512));
+    }
+
+    @Test
+    void oneTenantHoldsEverySlotButOnlyHalfOfTheWaitingPlaces() {
+        // 2 slots + 6 waiting places = 8; a tenant's share is 2 + 3 = 5, the other 3 places stay for the others.
+        try (EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(2, 6, 512))) {
+            List<RecordingSink> sinks = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                sinks.add(submit(engine, "acme-" + i, "acme", new ConcurrentLinkedQueue<>()));
+            }
+            EngineOverloadedException e = assertThrows(EngineOverloadedException.class,
+                    () -> submit(engine, "acme-over", "acme", new ConcurrentLinkedQueue<>()));
+            assertTrue(e.getMessage().contains("its share"), e.getMessage());
+            for (int i = 0; i < 3; i++) {
+                sinks.add(submit(engine, "globex-" + i, "globex", new ConcurrentLinkedQueue<>()));
+            }
+            assertThrows(EngineOverloadedException.class, () -> submit(engine, "initech", "initech", new ConcurrentLinkedQueue<>()),
+                    "the engine's whole queue is full");
+            sinks.forEach(RecordingSink::await);
+            sinks.add(submit(engine, "acme-later", "acme", new ConcurrentLinkedQueue<>())); // finished requests give their places back
+            sinks.get(sinks.size() - 1).await();
+        }
+    }
+
+    static RecordingSink submit(EngineLoop engine, String id, String tenant, ConcurrentLinkedQueue<String> finishOrder) {
+        return submit(engine, id, tenant, finishOrder, 24);
+    }
+
+    static RecordingSink submit(EngineLoop engine, String id, String tenant, ConcurrentLinkedQueue<String> finishOrder, int maxTokens) {
+        RecordingSink sink = new RecordingSink() {
+            @Override
+            public void onFinish(FinishReason reason, int promptTokens, int completionTokens) {
+                finishOrder.add(id);
+                super.onFinish(reason, promptTokens, completionTokens);
+            }
+        };
+        int[] prompt = model.requireTokenizer().encode("Once upon a time there was a little girl named Lily");
+        engine.submit(new GenerationRequest(id, prompt, maxTokens, SamplingParams.GREEDY, List.of(), null, tenant), sink);
+        return sink;
+    }
+}
