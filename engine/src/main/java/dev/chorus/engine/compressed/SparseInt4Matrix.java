@@ -3,6 +3,7 @@ package dev.chorus.engine.compressed;
 import java.util.List;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
@@ -22,7 +23,9 @@ import jdk.incubator.vector.VectorSpecies;
 public final class SparseInt4Matrix {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_256; // codes are widened to int lanes: x86 has no byte shifts
     private static final int LANES = 8;
+    private static final int SLAB = 2 * LANES; // inputs multiplied together when the batch has several
     private static final VectorShuffle<Float>[] EXPAND = expandShuffles(); // mask byte -> lane i takes kept value rank(i)
     private static final VectorMask<Float>[] PRUNED = prunedMasks(); // mask byte -> lanes whose bit is clear
 
@@ -121,23 +124,20 @@ public final class SparseInt4Matrix {
         if (x.length != batch * cols || y.length != batch * rows) {
             throw new IllegalArgumentException("x must be [" + batch + ", " + cols + "] and y [" + batch + ", " + rows + "]");
         }
-        int padded = maskStride * LANES;
-        float[] xs = x;
-        if (padded != cols) { // whole 8-lane chunks: pad each input row with zeros
-            xs = new float[batch * padded];
-            for (int b = 0; b < batch; b++) {
-                System.arraycopy(x, b * cols, xs, b * padded, cols);
-            }
-        }
         float[] unpacked = new float[groupSize + 2 * LANES];
-        float[] weightRow = batch == 1 ? null : new float[padded];
-        for (int r = 0; r < rows; r++) {
-            if (batch == 1) {
-                y[r] = rowTimes(r, xs, unpacked);
-            } else {
-                expandRow(r, weightRow, unpacked);
-                dotAll(weightRow, xs, batch, padded, y, r);
+        if (batch == 1) {
+            int padded = maskStride * LANES;
+            float[] xs = x;
+            if (padded != cols) { // whole 8-lane chunks: pad the input with zeros
+                xs = java.util.Arrays.copyOf(x, padded);
             }
+            for (int r = 0; r < rows; r++) {
+                y[r] = rowTimes(r, xs, unpacked);
+            }
+            return;
+        }
+        for (int b0 = 0; b0 < batch; b0 += SLAB) {
+            slabTimes(x, b0, Math.min(SLAB, batch - b0), y, batch, unpacked);
         }
     }
 
@@ -164,6 +164,38 @@ public final class SparseInt4Matrix {
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
+    /**
+     * Rows of W times up to {@link #SLAB} inputs at once, vectorized across the inputs: x is transposed
+     * to [cols, SLAB]; each row is expanded once into a one-row buffer and each of its weights is
+     * broadcast against one column of inputs, so no horizontal sums are needed.
+     */
+    private void slabTimes(float[] x, int b0, int width, float[] y, int batch, float[] unpacked) {
+        int padded = maskStride * LANES;
+        float[] xt = new float[padded * SLAB]; // [ceil(cols/8)·8, SLAB], padding stays zero
+        for (int b = 0; b < width; b++) {
+            for (int c = 0; c < cols; c++) {
+                xt[c * SLAB + b] = x[(b0 + b) * cols + c];
+            }
+        }
+        float[] weightRow = new float[padded];
+        float[] out = new float[SLAB];
+        for (int r = 0; r < rows; r++) {
+            expandRow(r, weightRow, unpacked);
+            FloatVector lo = FloatVector.zero(F);
+            FloatVector hi = FloatVector.zero(F);
+            for (int c = 0; c < padded; c++) {
+                FloatVector w = FloatVector.broadcast(F, weightRow[c]);
+                lo = w.fma(FloatVector.fromArray(F, xt, c * SLAB), lo);
+                hi = w.fma(FloatVector.fromArray(F, xt, c * SLAB + LANES), hi);
+            }
+            lo.intoArray(out, 0);
+            hi.intoArray(out, LANES);
+            for (int b = 0; b < width; b++) {
+                y[(b0 + b) * rows + r] = out[b];
+            }
+        }
+    }
+
     /** Row r of W into {@code out} [ceil(cols/8)·8] (a single row: the kernel's only dense scratch). */
     private void expandRow(int r, float[] out, float[] unpacked) {
         int at = rowStart[r];
@@ -172,7 +204,7 @@ public final class SparseInt4Matrix {
             int chunk0 = g * groupSize / LANES;
             int chunk1 = Math.min(maskStride, chunk0 + groupSize / LANES);
             at += unpackGroup(r, g, at, keptBytes(maskRow, chunk0, chunk1), unpacked);
-            float scale = scales[r * groups + g];
+            FloatVector scale = FloatVector.broadcast(F, scales[r * groups + g]);
             FloatVector pruned = FloatVector.broadcast(F, prunedValue(r, g));
             int k = 0;
             for (int chunk = chunk0; chunk < chunk1; chunk++) {
@@ -184,47 +216,17 @@ public final class SparseInt4Matrix {
         }
     }
 
-    /** y[b, r] = w · x[b] for every input row, four at a time so each loaded weight chunk serves four products. */
-    private static void dotAll(float[] w, float[] x, int batch, int n, float[] y, int r) {
-        int rows = y.length / batch;
-        int b = 0;
-        for (; b + 4 <= batch; b += 4) {
-            FloatVector a0 = FloatVector.zero(F);
-            FloatVector a1 = FloatVector.zero(F);
-            FloatVector a2 = FloatVector.zero(F);
-            FloatVector a3 = FloatVector.zero(F);
-            for (int c = 0; c < n; c += LANES) {
-                FloatVector wv = FloatVector.fromArray(F, w, c);
-                a0 = wv.fma(FloatVector.fromArray(F, x, b * n + c), a0);
-                a1 = wv.fma(FloatVector.fromArray(F, x, (b + 1) * n + c), a1);
-                a2 = wv.fma(FloatVector.fromArray(F, x, (b + 2) * n + c), a2);
-                a3 = wv.fma(FloatVector.fromArray(F, x, (b + 3) * n + c), a3);
-            }
-            y[b * rows + r] = a0.reduceLanes(VectorOperators.ADD);
-            y[(b + 1) * rows + r] = a1.reduceLanes(VectorOperators.ADD);
-            y[(b + 2) * rows + r] = a2.reduceLanes(VectorOperators.ADD);
-            y[(b + 3) * rows + r] = a3.reduceLanes(VectorOperators.ADD);
-        }
-        for (; b < batch; b++) {
-            FloatVector a = FloatVector.zero(F);
-            for (int c = 0; c < n; c += LANES) {
-                a = FloatVector.fromArray(F, w, c).fma(FloatVector.fromArray(F, x, b * n + c), a);
-            }
-            y[b * rows + r] = a.reduceLanes(VectorOperators.ADD);
-        }
-    }
-
     /** Unpacks the group's n kept codes as (Q − z) into out[0..n); returns the group's byte count. */
     private int unpackGroup(int r, int g, int at, int n, float[] out) {
         int h = (n + 1) / 2;
         float zero = effectiveZero(r, g);
         for (int j = 0; j < h; j += LANES) { // low nibbles: kept codes 0..h-1
-            ByteVector b = ByteVector.fromArray(B, codes, at + j).and((byte) 0x0F);
-            ((FloatVector) b.convertShape(VectorOperators.B2F, F, 0)).sub(zero).intoArray(out, j);
+            IntVector b = (IntVector) ByteVector.fromArray(B, codes, at + j).convertShape(VectorOperators.B2I, I, 0);
+            ((FloatVector) b.and(0x0F).convert(VectorOperators.I2F, 0)).sub(zero).intoArray(out, j);
         }
         for (int j = 0; j < h; j += LANES) { // high nibbles: kept codes h..2h-1 (after the low ones: they may overrun into this range)
-            ByteVector b = ByteVector.fromArray(B, codes, at + j).lanewise(VectorOperators.LSHR, 4).and((byte) 0x0F);
-            ((FloatVector) b.convertShape(VectorOperators.B2F, F, 0)).sub(zero).intoArray(out, h + j);
+            IntVector b = (IntVector) ByteVector.fromArray(B, codes, at + j).convertShape(VectorOperators.B2I, I, 0);
+            ((FloatVector) b.lanewise(VectorOperators.LSHR, 4).and(0x0F).convert(VectorOperators.I2F, 0)).sub(zero).intoArray(out, h + j);
         }
         return h;
     }
