@@ -37,6 +37,7 @@ public final class SparseInt4Matrix {
     private final byte[] codes; // kept codes, KeptInt4Codes layout, plus LANES bytes of padding for vector loads
     private final int[] rowStart; // [rows]: offset of each row's codes
     private final byte[] mask; // [rows, ceil(cols/8)], bit set = kept
+    private final byte[] kept; // [rows, groups]: kept entries per group (unsigned, at most 128), so rows need no popcounts
     private final float[] scales; // [rows, groups]
     private final byte[] zeros; // [rows, groups] unsigned integer zero points
     private final float[] zeroShift; // [rows, groups] or null
@@ -54,6 +55,17 @@ public final class SparseInt4Matrix {
         this.scales = scales;
         this.zeros = zeros;
         this.zeroShift = zeroShift;
+        this.kept = new byte[rows * groups];
+        for (int r = 0; r < rows; r++) {
+            for (int g = 0; g < groups; g++) {
+                int chunk0 = g * groupSize / LANES;
+                int n = 0;
+                for (int chunk = chunk0; chunk < Math.min(maskStride, chunk0 + groupSize / LANES); chunk++) {
+                    n += Integer.bitCount(mask[r * maskStride + chunk] & 0xFF);
+                }
+                kept[r * groups + g] = (byte) n;
+            }
+        }
     }
 
     /** The matrices (all INT4 with the same inputs and group size) stacked along the output axis. */
@@ -113,9 +125,9 @@ public final class SparseInt4Matrix {
         return cols;
     }
 
-    /** Bytes held: kept codes, row offsets, mask, scales, zero points (and folded shifts). */
+    /** Bytes held: kept codes, row offsets, mask, kept counts, scales, zero points (and folded shifts). */
     public long residentBytes() {
-        return (long) codes.length + (long) rowStart.length * Integer.BYTES + mask.length + (long) scales.length * Float.BYTES
+        return (long) codes.length + (long) rowStart.length * Integer.BYTES + mask.length + kept.length + (long) scales.length * Float.BYTES
                 + zeros.length + (zeroShift == null ? 0 : (long) zeroShift.length * Float.BYTES);
     }
 
@@ -149,7 +161,7 @@ public final class SparseInt4Matrix {
         for (int g = 0; g < groups; g++) {
             int chunk0 = g * groupSize / LANES;
             int chunk1 = Math.min(maskStride, chunk0 + groupSize / LANES);
-            at += unpackGroup(r, g, at, keptBytes(maskRow, chunk0, chunk1), unpacked);
+            at += unpackGroup(r, g, at, kept[r * groups + g] & 0xFF, unpacked);
             FloatVector pruned = FloatVector.broadcast(F, prunedValue(r, g));
             FloatVector sum = FloatVector.zero(F);
             int k = 0;
@@ -203,7 +215,7 @@ public final class SparseInt4Matrix {
         for (int g = 0; g < groups; g++) {
             int chunk0 = g * groupSize / LANES;
             int chunk1 = Math.min(maskStride, chunk0 + groupSize / LANES);
-            at += unpackGroup(r, g, at, keptBytes(maskRow, chunk0, chunk1), unpacked);
+            at += unpackGroup(r, g, at, kept[r * groups + g] & 0xFF, unpacked);
             FloatVector scale = FloatVector.broadcast(F, scales[r * groups + g]);
             FloatVector pruned = FloatVector.broadcast(F, prunedValue(r, g));
             int k = 0;
@@ -239,14 +251,6 @@ public final class SparseInt4Matrix {
     /** What a pruned entry holds before scaling: its code is the integer zero point, so (z_int − z) = −shift. */
     private float prunedValue(int r, int g) {
         return zeroShift == null ? 0f : -zeroShift[r * groups + g];
-    }
-
-    private int keptBytes(int maskRow, int chunk0, int chunk1) {
-        int n = 0;
-        for (int chunk = chunk0; chunk < chunk1; chunk++) {
-            n += Integer.bitCount(mask[maskRow + chunk] & 0xFF);
-        }
-        return n;
     }
 
     private static int keptInGroup(byte[] mask, int row, int c0, int c1, int stride) {
