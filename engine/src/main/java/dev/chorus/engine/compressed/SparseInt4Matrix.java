@@ -125,9 +125,9 @@ public final class SparseInt4Matrix {
         return cols;
     }
 
-    /** Bytes held: kept codes, row offsets, mask, kept counts, scales, zero points (and folded shifts). */
+    /** Bytes held: kept codes, row offsets, mask, kept counts, scales, zero points (and folded shifts); not the 8 bytes of load padding. */
     public long residentBytes() {
-        return (long) codes.length + (long) rowStart.length * Integer.BYTES + mask.length + kept.length + (long) scales.length * Float.BYTES
+        return (long) codes.length - LANES + (long) rowStart.length * Integer.BYTES + mask.length + kept.length + (long) scales.length * Float.BYTES
                 + zeros.length + (zeroShift == null ? 0 : (long) zeroShift.length * Float.BYTES);
     }
 
