@@ -343,7 +343,7 @@ class RemergeEndToEndTest {
     /** The engine's command line in its own JVM, as bin/chorus runs it; its standard output. */
     static String cli(String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
-                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", System.getProperty("java.class.path"), "dev.chorus.engine.cli.Chorus"));
+                "--add-modules=jdk.incubator.vector", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", System.getProperty("java.class.path"), "dev.chorus.engine.cli.Chorus"));
         command.addAll(List.of(args));
         Path err = Files.createTempFile(WORK, "cli-", ".err");
         ProcessBuilder builder = new ProcessBuilder(command).redirectError(err.toFile());

@@ -73,6 +73,7 @@ final class Service implements AutoCloseable {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx1g");
+        command.add("--add-modules=jdk.incubator.vector"); // the engine's sparse INT4 kernel, as bin/serve and the images run it
         command.add("-Dquarkus.http.port=" + port);
         int managementPort = freePort();
         command.add("-Dquarkus.management.port=" + managementPort); // every service's metrics

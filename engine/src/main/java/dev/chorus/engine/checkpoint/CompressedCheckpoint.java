@@ -22,7 +22,7 @@ import java.util.Map;
 
 /**
  * A compressed checkpoint directory: config.json (Hugging Face fields), chorus_compression.json
- * (the manifest), model.safetensors with packed codes, scales, zero points and bit-packed masks
+ * (the manifest), model.safetensors with codes (INT4: only the kept ones), scales, zero points and bit-packed masks
  * per block linear plus the untouched tensors, and the tokenizer files. It loads without the
  * source checkpoint; everything is validated before it is trusted.
  */
@@ -63,7 +63,7 @@ public final class CompressedCheckpoint {
             out.metadata("format", "chorus-compressed");
             out.write(dir.resolve(WEIGHTS));
             HfCheckpoint.writeConfig(c, dir.resolve("config.json"));
-            JSON.writeValue(dir.resolve(MANIFEST).toFile(), p.manifest());
+            JSON.writeValue(dir.resolve(MANIFEST).toFile(), p.manifest().current());
             for (Path f : tokenizerFiles) {
                 String name = f.getFileName().toString().endsWith(".bin") ? "tokenizer.bin" : f.getFileName().toString();
                 Files.copy(f, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
@@ -81,8 +81,9 @@ public final class CompressedCheckpoint {
         } catch (IOException e) {
             throw new CheckpointFormatException(file + ": not a valid compression manifest: " + e.getMessage(), e);
         }
-        if (m.formatVersion() != CompressionManifest.FORMAT_VERSION) {
-            throw new CheckpointFormatException(file + ": unsupported format_version " + m.formatVersion());
+        if (m.formatVersion() < CompressionManifest.OLDEST_READABLE_VERSION || m.formatVersion() > CompressionManifest.FORMAT_VERSION) {
+            throw new CheckpointFormatException(file + ": unsupported format_version " + m.formatVersion() + " (this build reads "
+                    + CompressionManifest.OLDEST_READABLE_VERSION + " to " + CompressionManifest.FORMAT_VERSION + ")");
         }
         if (m.bits() != null) {
             try {

@@ -4,6 +4,7 @@ import dev.chorus.engine.compressed.BinaryCodedMatrix;
 import dev.chorus.engine.compressed.CompressedMatrix;
 import dev.chorus.engine.compressed.CompressionManifest;
 import dev.chorus.engine.compressed.Int4Packing;
+import dev.chorus.engine.compressed.KeptInt4Codes;
 import dev.chorus.engine.compressed.MaskedMatrix;
 import dev.chorus.engine.compressed.QuantSpec;
 import dev.chorus.engine.compressed.QuantizedMatrix;
@@ -12,7 +13,9 @@ import dev.chorus.engine.compressed.SparsityMask;
 
 /**
  * The safetensors tensors of one compressed linear, under its module prefix:
- * INT8/INT4 → qweight (U8; INT4 two codes per byte), scales (F32 [out, groups]), qzeros (U8 [out, groups]);
+ * INT8 → qweight (U8 [out, in]); INT4 → qweight_kept (U8 [bytes], only the kept codes, {@link KeptInt4Codes}) since
+ * format 2, qweight (U8 [out, ceil(in/2)], every code, two per byte) in format 1; both with scales (F32 [out, groups])
+ * and qzeros (U8 [out, groups]);
  * binary coding → bcq_alpha (F32 [q, out]), bcq_signs (U8 [q, out, ceil(in/8)]);
  * sparsity only → weight (F32); always mask (U8 [out, ceil(in/8)], bit set = kept).
  */
@@ -26,8 +29,12 @@ final class LinearTensors {
         out.add(prefix + "mask", TensorDtype.U8, new long[] {rows, maskCols}, m.mask().packed());
         if (m instanceof QuantizedMatrix q) {
             int groups = q.spec().groups(q.cols());
-            byte[] codes = q.spec().bits() == 4 ? Int4Packing.pack(q.codes(), q.rows(), q.cols()) : q.codes();
-            out.add(prefix + "qweight", TensorDtype.U8, new long[] {rows, codes.length / rows}, codes);
+            if (q.spec().bits() == 4) {
+                byte[] kept = KeptInt4Codes.pack(q.codes(), q.mask(), q.spec().groupSize());
+                out.add(prefix + "qweight_kept", TensorDtype.U8, new long[] {kept.length}, kept);
+            } else {
+                out.add(prefix + "qweight", TensorDtype.U8, new long[] {rows, q.cols()}, q.codes());
+            }
             out.addFloats(prefix + "scales", new long[] {rows, groups}, q.scales());
             out.add(prefix + "qzeros", TensorDtype.U8, new long[] {rows, groups}, q.zeros());
             if (q.zeroShift() != null) {
@@ -78,11 +85,21 @@ final class LinearTensors {
         }
         QuantSpec spec = new QuantSpec(manifest.bits(), manifest.groupSize(), Boolean.TRUE.equals(manifest.symmetric()));
         int groups = spec.groups(cols);
-        byte[] codes = spec.bits() == 4
-                ? Int4Packing.unpack(CompressedCheckpoint.bytes(f, prefix + "qweight", rows, (cols + 1) / 2), rows, cols)
-                : CompressedCheckpoint.bytes(f, prefix + "qweight", rows, cols);
         float[] scales = CompressedCheckpoint.floats(f, prefix + "scales", rows, groups);
         byte[] zeros = CompressedCheckpoint.bytes(f, prefix + "qzeros", rows, groups);
+        byte[] codes;
+        if (spec.bits() == 8) {
+            codes = CompressedCheckpoint.bytes(f, prefix + "qweight", rows, cols);
+        } else if (manifest.formatVersion() == 1) {
+            codes = Int4Packing.unpack(CompressedCheckpoint.bytes(f, prefix + "qweight", rows, (cols + 1) / 2), rows, cols);
+        } else {
+            long length = KeptInt4Codes.length(mask, spec.groupSize());
+            try {
+                codes = KeptInt4Codes.unpack(CompressedCheckpoint.bytes(f, prefix + "qweight_kept", length), mask, spec.groupSize(), zeros);
+            } catch (IllegalArgumentException e) {
+                throw new CheckpointFormatException(prefix + "qweight_kept: " + e.getMessage());
+            }
+        }
         for (int i = 0; i < scales.length; i++) {
             if (!(scales[i] > 0f) || Float.isInfinite(scales[i])) {
                 throw new CheckpointFormatException(prefix + "scales: entry " + i + " is " + scales[i] + "; scales must be finite and > 0");

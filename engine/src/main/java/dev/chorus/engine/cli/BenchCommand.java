@@ -23,13 +23,14 @@ final class BenchCommand {
     private static final long WARMUP_NANOS = 4_000_000_000L;
 
     static final String USAGE = """
-            bench decode --model PATH [--batch B] [--tokens N] [--trials T] [--json] [--device cpu|gpu]
+            bench decode --model PATH [--against PATH] [--batch B] [--tokens N] [--trials T] [--json] [--device cpu|gpu]
             bench multi-lora --model PATH [--adapters N] [--rank R] [--targets all|qkvo] [--batch B] [--tokens T]
                      [--pattern distinct|identical|zipf] [--trials T] [--json] [--device cpu|gpu]
             """ + MergeBench.USAGE;
     private static final int PROMPT = 4;
 
-    record Options(Path model, int batch, int tokens, int trials, boolean json, String device) {
+    /** {@code against}: a second model decoded in the same process, trial for trial after the first (the per-trial ratio is printed). */
+    record Options(Path model, Optional<Path> against, int batch, int tokens, int trials, boolean json, String device) {
         Options {
             OptionChecks.between("batch", batch, 1, 1024);
             OptionChecks.between("tokens", tokens, 1, 1 << 20);
@@ -38,7 +39,7 @@ final class BenchCommand {
 
         static Options parse(List<String> argv) {
             CliArgs args = new CliArgs(argv, Set.of("json"));
-            Options o = new Options(args.requiredPath("model"), args.integer("batch").orElse(1), args.integer("tokens").orElse(128),
+            Options o = new Options(args.requiredPath("model"), args.path("against"), args.integer("batch").orElse(1), args.integer("tokens").orElse(128),
                     args.integer("trials").orElse(5), args.flag("json"), args.string("device").orElse("cpu"));
             args.rejectUnknown();
             return o;
@@ -65,17 +66,24 @@ final class BenchCommand {
         }
         Options o = Options.parse(argv.subList(1, argv.size()));
         try (LoadedModel model = LoadedModel.load(o.model(), Optional.empty(), o.device());
+                LoadedModel against = o.against().map(p -> LoadedModel.load(p, Optional.empty(), o.device())).orElse(null);
                 MatmulFloor floor = new MatmulFloor(model.config(), o.batch(), model.manager())) {
             int capacity = model.config().maxPositions();
             if (PROMPT + WARMUP_STEPS + o.tokens() > capacity) {
                 throw new UsageException("--tokens " + o.tokens() + " does not fit the context of " + capacity + " (max "
                         + (capacity - PROMPT - WARMUP_STEPS) + ")");
             }
+            if (against != null && !against.config().equals(model.config())) {
+                throw new UsageException("--against " + o.against().get() + " has another shape than --model " + o.model());
+            }
             // Warm up for a few seconds: DJL's Java side (index parsing, JNI wrappers) gets several times
             // faster once the JIT has compiled it, which takes thousands of calls.
-            long warmUntil = System.nanoTime() + WARMUP_NANOS;
+            long warmUntil = System.nanoTime() + WARMUP_NANOS * (against == null ? 1 : 2);
             while (System.nanoTime() < warmUntil) {
                 measure(model, o.batch(), PROMPT, Math.min(o.tokens(), 64), null);
+                if (against != null) {
+                    measure(against, o.batch(), PROMPT, Math.min(o.tokens(), 64), null);
+                }
             }
             floor.msPerStep(Math.min(o.tokens(), 64));
             Trials t = new Trials(o.trials());
@@ -89,10 +97,28 @@ final class BenchCommand {
                 t.add("prefill_ms_per_sequence", r.prefillMs());
                 t.add("matmul_floor_ms", floorMs);
                 t.add("overhead", r.msPerStep() / floorMs);
+                if (against != null) {
+                    Result a = measure(against, o.batch(), PROMPT, o.tokens(), null);
+                    t.add("against_tokens_per_s", a.tokensPerSecond());
+                    t.add("tokens_per_s_ratio", r.tokensPerSecond() / a.tokensPerSecond());
+                }
             }
-            String head = String.format(Locale.ROOT, "\"model\":\"%s\",\"batch\":%d,\"tokens\":%d", model.name(), o.batch(), o.tokens());
-            out.println(o.json() ? t.json(head) : model.name() + " decode batch=" + o.batch() + " tokens=" + o.tokens() + "\n" + t.table());
+            String head = String.format(Locale.ROOT, "\"model\":\"%s\",\"batch\":%d,\"tokens\":%d,\"bytes_resident\":%d,\"bytes_fp32\":%d",
+                    model.name(), o.batch(), o.tokens(), model.model().weights().linearBytesResident(), linearBytesFp32(model));
+            if (against != null) {
+                head += String.format(Locale.ROOT, ",\"against\":\"%s\"", against.name());
+            }
+            out.println(o.json() ? t.json(head) : model.name() + (against == null ? "" : " against " + against.name()) + " decode batch="
+                    + o.batch() + " tokens=" + o.tokens() + " block linears " + model.model().weights().linearBytesResident() + " bytes resident ("
+                    + String.format(Locale.ROOT, "%.4f", model.model().weights().linearBytesResident() / (double) linearBytesFp32(model))
+                    + " of fp32)\n" + t.table());
         }
+    }
+
+    /** Bytes the block linears take as float32. */
+    private static long linearBytesFp32(LoadedModel model) {
+        return model.model().weights().blocks.stream().flatMap(b -> b.linears().stream())
+                .mapToLong(l -> (long) l.inFeatures() * l.outFeatures() * Float.BYTES).sum();
     }
 
     record Result(int batch, double msPerStep, double forwardMsPerStep, double samplingMsPerStep, double prefillMs) {

@@ -18,5 +18,13 @@ public record CompressionManifest(
         String sourceFingerprint,
         String calibration) {
 
-    public static final int FORMAT_VERSION = 1;
+    /** 2: INT4 linears store only their kept codes ({@link KeptInt4Codes}); 1 stored every code. */
+    public static final int FORMAT_VERSION = 2;
+    public static final int OLDEST_READABLE_VERSION = 1;
+
+    /** This manifest as the current format writes it. */
+    public CompressionManifest current() {
+        return new CompressionManifest(FORMAT_VERSION, pattern, sparsity, bits, groupSize, symmetric, method, gptq, ebft, bcqPlanes,
+                sourceFingerprint, calibration);
+    }
 }

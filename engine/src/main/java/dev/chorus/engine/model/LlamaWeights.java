@@ -7,11 +7,13 @@ import dev.chorus.engine.compressed.BinaryCodedMatrix;
 import dev.chorus.engine.compressed.CompressedMatrix;
 import dev.chorus.engine.compressed.CompressedParameters;
 import dev.chorus.engine.compressed.QuantizedMatrix;
+import dev.chorus.engine.compressed.SparseInt4Matrix;
 import dev.chorus.engine.llama.DenseParameters;
 import dev.chorus.engine.llama.ModelConfig;
 import dev.chorus.engine.llama.Projection;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /** Immutable device-resident weights of a Llama model. */
 public final class LlamaWeights implements AutoCloseable {
@@ -146,23 +148,37 @@ public final class LlamaWeights implements AutoCloseable {
         return all;
     }
 
-    /** Uploads a compressed model: block linears stay compressed and are dequantized per call. */
+    /**
+     * Uploads a compressed model: block linears stay compressed. On the CPU, sparse INT4 linears
+     * reading one input are stacked and multiplied by {@link SparseInt4Linear}'s kernel straight from
+     * the kept codes; other formats (and other devices) are dequantized per call.
+     */
     public static LlamaWeights upload(CompressedParameters p, NDManager parent) {
         ModelConfig c = p.config();
         NDManager m = parent.newSubManager();
         DequantScratch scratch = new DequantScratch(m);
+        boolean cpuKernel = !m.getDevice().isGpu();
         float eps = c.rmsNormEps();
         List<Block> blocks = new ArrayList<>();
         for (CompressedParameters.Block b : p.blocks()) {
-            java.util.function.Function<Projection, LinearLayer> linear = proj -> compressedLinear(m, b.linear(proj), scratch);
-            blocks.add(new Block(new RmsNorm(m, b.attentionNorm(), eps),
-                    new StackedLinear(List.of(linear.apply(Projection.Q), linear.apply(Projection.K), linear.apply(Projection.V))),
-                    linear.apply(Projection.O), new RmsNorm(m, b.ffnNorm(), eps),
-                    new StackedLinear(List.of(linear.apply(Projection.GATE), linear.apply(Projection.UP))), linear.apply(Projection.DOWN)));
+            Function<List<Projection>, LinearLayer> linear = projections -> compressedLinear(m,
+                    projections.stream().map(b::linear).toList(), scratch, cpuKernel);
+            blocks.add(new Block(new RmsNorm(m, b.attentionNorm(), eps), linear.apply(List.of(Projection.Q, Projection.K, Projection.V)),
+                    linear.apply(List.of(Projection.O)), new RmsNorm(m, b.ffnNorm(), eps),
+                    linear.apply(List.of(Projection.GATE, Projection.UP)), linear.apply(List.of(Projection.DOWN))));
         }
         NDArray embedding = m.create(p.tokenEmbedding(), new Shape(c.vocabSize(), c.hiddenSize()));
         LinearLayer classifier = p.tied() ? new DenseLinear(embedding) : new DenseLinear(m, p.classifier(), c.vocabSize(), c.hiddenSize());
         return new LlamaWeights(c, m, embedding, blocks, p.finalNorm(), classifier);
+    }
+
+    /** The matrices (same input) as one linear. */
+    private static LinearLayer compressedLinear(NDManager m, List<CompressedMatrix> parts, DequantScratch scratch, boolean cpuKernel) {
+        if (cpuKernel && parts.stream().allMatch(q -> q instanceof QuantizedMatrix qm && qm.spec().bits() == 4)) {
+            return new SparseInt4Linear(SparseInt4Matrix.stack(parts.stream().map(QuantizedMatrix.class::cast).toList()));
+        }
+        List<LinearLayer> layers = parts.stream().map(matrix -> compressedLinear(m, matrix, scratch)).toList();
+        return layers.size() == 1 ? layers.get(0) : new StackedLinear(layers);
     }
 
     private static LinearLayer compressedLinear(NDManager m, CompressedMatrix matrix, DequantScratch scratch) {
