@@ -77,6 +77,7 @@ public final class LlamaWeights implements AutoCloseable {
         }
         boolean dense = base.blocks.get(0).qkv() instanceof DenseLinear;
         NDManager m = parent.newSubManager();
+        boolean cpuKernel = !m.getDevice().isGpu(); // the linears take the base's form, as upload gives it
         try {
             DequantScratch scratch = new DequantScratch(m);
             List<Block> blocks = new ArrayList<>();
@@ -85,11 +86,10 @@ public final class LlamaWeights implements AutoCloseable {
                 CompressedParameters.Block b = merged.blocks().get(i);
                 requireEqual(shared.attentionNorm().weight().toFloatArray(), b.attentionNorm(), "attention norm " + i);
                 requireEqual(shared.ffnNorm().weight().toFloatArray(), b.ffnNorm(), "ffn norm " + i);
-                java.util.function.Function<List<Projection>, LinearLayer> stacked = projections -> dense
+                Function<List<Projection>, LinearLayer> stacked = projections -> dense
                         ? new DenseLinear(m, concat(projections.stream().map(p -> b.linear(p).dequantize()).toArray(float[][]::new)),
                                 projections.stream().mapToInt(p -> p.outFeatures(c)).sum(), projections.get(0).inFeatures(c))
-                        : projections.size() == 1 ? compressedLinear(m, b.linear(projections.get(0)), scratch)
-                        : new StackedLinear(projections.stream().map(p -> compressedLinear(m, b.linear(p), scratch)).toList());
+                        : compressedLinear(m, projections.stream().map(b::linear).toList(), scratch, cpuKernel);
                 blocks.add(new Block(shared.attentionNorm(), stacked.apply(List.of(Projection.Q, Projection.K, Projection.V)),
                         stacked.apply(List.of(Projection.O)), shared.ffnNorm(), stacked.apply(List.of(Projection.GATE, Projection.UP)),
                         stacked.apply(List.of(Projection.DOWN))));
