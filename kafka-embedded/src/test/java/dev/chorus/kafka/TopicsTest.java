@@ -32,7 +32,7 @@ class TopicsTest {
             assertEquals(3, admin.describeTopics(List.of("chorus.feedback")).allTopicNames().get().get("chorus.feedback").partitions().size());
             assertEquals(java.util.Set.of("chorus.adapters", "chorus.feedback", "chorus.training-examples", "chorus.training-jobs",
                     "chorus.dead-letter"),
-                    admin.listTopics().names().get());
+                    listed(admin));
         }
     }
 
@@ -45,10 +45,21 @@ class TopicsTest {
             Topics.ensure(admin, (short) 1, staging);
             assertEquals(java.util.Set.of("staging.adapters", "staging.feedback", "staging.training-examples", "staging.training-jobs",
                     "staging.dead-letter"),
-                    admin.listTopics().names().get());
+                    listed(admin));
             ConfigResource adapters = new ConfigResource(ConfigResource.Type.TOPIC, "staging.adapters");
             assertEquals("compact", admin.describeConfigs(List.of(adapters)).all().get().get(adapters).get("cleanup.policy").value());
             assertEquals(staging.feedback(), staging.of(Topics.FEEDBACK));
         }
+    }
+
+    /** The broker's topic list once it shows what was created: a new topic reaches its metadata cache shortly after the controller made it. */
+    private static java.util.Set<String> listed(Admin admin) throws Exception {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        java.util.Set<String> names = admin.listTopics().names().get();
+        while (names.size() < 5 && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+            names = admin.listTopics().names().get();
+        }
+        return names;
     }
 }
