@@ -88,7 +88,7 @@ class TenantFairnessTest {
                 + "prompts median %d (min %d, max %d)%n", unloaded.get(2), unloaded.get(0), unloaded.get(4), FLOOD, flooded.get(2),
                 flooded.get(0), flooded.get(4));
         assertEquals(FLOOD, floodStatuses.stream().filter(s -> s == 400 || s == 429).count(), "every flood request is refused: " + floodStatuses);
-        // Generous for a noisy 2-core machine; before the fix the median was 12-19 s.
-        assertTrue(flooded.get(2) <= Math.max(10 * unloaded.get(2), 2000), "median under the flood " + flooded.get(2) + " ms");
+        // Generous for a shared 2-core machine (3-4 s seen at load 20); before the fix the median was 12-19 s.
+        assertTrue(flooded.get(2) <= Math.max(10 * unloaded.get(2), 6000), "median under the flood " + flooded.get(2) + " ms");
     }
 }

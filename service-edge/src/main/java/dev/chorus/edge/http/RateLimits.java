@@ -18,11 +18,13 @@ import java.util.concurrent.ConcurrentHashMap;
 @ApplicationScoped
 public class RateLimits {
     private final LimitsConfig config;
+    private final RateClock clock;
     private final Map<String, Bucket> requests = new ConcurrentHashMap<>();
     private final Map<String, Bucket> tokens = new ConcurrentHashMap<>();
 
-    public RateLimits(LimitsConfig config) {
+    public RateLimits(LimitsConfig config, RateClock clock) {
         this.config = config;
+        this.clock = clock;
     }
 
     /** Takes one request from the caller's budget, or throws; sets the request headers either way. */
@@ -64,7 +66,7 @@ public class RateLimits {
         double remaining;
         double untilFull;
         synchronized (bucket) {
-            bucket.refill(System.nanoTime());
+            bucket.refill(clock.nanoTime());
             waitSeconds = bucket.level >= amount ? 0 : (amount - bucket.level) / bucket.perSecond;
             if (waitSeconds == 0) {
                 bucket.level -= amount;
