@@ -81,35 +81,21 @@ public final class Catalogue implements AutoCloseable {
     public AdapterManifest addVersion(String tenant, String name, AdapterUpload.Validated upload, boolean promote,
             AdapterManifest.Provenance provenance) {
         String sha = Sha256.hex(upload.archive());
-        pendingBlobs.merge(sha, 1, Integer::sum); // before the blob exists, so garbage collection leaves it alone
-        boolean taken = false;
-        try {
-            AdapterManifest published = write(tenant, name, deadline -> {
-                Optional<AdapterManifest> current = live(tenant, name);
-                Integer parent = provenance == null ? null : provenance.parentVersion();
-                if (parent != null && current.flatMap(m -> m.version(parent)).isEmpty()) {
-                    throw new InvalidProvenanceException("parent version " + parent + " is not a version of " + tenant + "/" + name);
-                }
-                blobs.put(upload.archive()); // durable before any manifest names it
-                int version = log.get(tenant, name).map(AdapterManifest::nextVersion).orElse(1);
-                List<AdapterManifest.Version> versions = new ArrayList<>(current.map(AdapterManifest::versions).orElse(List.of()));
-                versions.add(new AdapterManifest.Version(version, sha, upload.archive().length, upload.type(), upload.rank(),
-                        upload.targetModules(), upload.baseFingerprint(), Instant.now(), provenance));
-                int active = current.isEmpty() || promote ? version : current.get().activeVersion();
-                return publish(new AdapterManifest(AdapterManifest.SCHEMA_VERSION, tenant, name, active, version + 1, versions, Instant.now()),
-                        deadline);
-            });
-            taken = true;
-            return published;
-        } catch (ManifestWrittenException e) {
-            taken = true; // on the topic, only not read back yet: the blob is referenced
-            throw e;
-        } finally {
-            pendingBlobs.computeIfPresent(sha, (k, n) -> n == 1 ? null : n - 1);
-            if (!taken) {
-                deleteUnlessReferenced(sha);
+        return writeWithBlob(tenant, name, sha, deadline -> {
+            Optional<AdapterManifest> current = live(tenant, name);
+            Integer parent = provenance == null ? null : provenance.parentVersion();
+            if (parent != null && current.flatMap(m -> m.version(parent)).isEmpty()) {
+                throw new InvalidProvenanceException("parent version " + parent + " is not a version of " + tenant + "/" + name);
             }
-        }
+            blobs.put(upload.archive()); // durable before any manifest names it
+            int version = log.get(tenant, name).map(AdapterManifest::nextVersion).orElse(1);
+            List<AdapterManifest.Version> versions = new ArrayList<>(current.map(AdapterManifest::versions).orElse(List.of()));
+            versions.add(new AdapterManifest.Version(version, sha, upload.archive().length, upload.type(), upload.rank(),
+                    upload.targetModules(), upload.baseFingerprint(), Instant.now(), provenance));
+            int active = current.isEmpty() || promote ? version : current.get().activeVersion();
+            return publish(new AdapterManifest(AdapterManifest.SCHEMA_VERSION, tenant, name, active, version + 1, versions, Instant.now()),
+                    deadline);
+        });
     }
 
     /**
@@ -120,21 +106,33 @@ public final class Catalogue implements AutoCloseable {
         String sha = Sha256.hex(merged.archive());
         var artifact = new AdapterManifest.MergedArtifact(sha, merged.archive().length, merged.baseFingerprint());
         AtomicBoolean replaced = new AtomicBoolean();
+        AdapterManifest published = writeWithBlob(tenant, name, sha, deadline -> {
+            AdapterManifest m = require(tenant, name);
+            AdapterManifest.Version v = m.version(version).orElseThrow(() -> new UnknownAdapterException("version " + version + " of adapter " + name));
+            if (artifact.equals(v.merged())) {
+                return m;
+            }
+            replaced.set(v.merged() != null);
+            blobs.put(merged.archive()); // durable before any manifest names it
+            List<AdapterManifest.Version> versions = m.versions().stream().map(x -> x.version() == version ? x.withMerged(artifact) : x).toList();
+            return publish(new AdapterManifest(AdapterManifest.SCHEMA_VERSION, tenant, name, m.activeVersion(), m.nextVersion(), versions,
+                    Instant.now()), deadline);
+        });
+        if (replaced.get()) {
+            collectGarbage(); // the artifact it replaced
+        }
+        return published;
+    }
+
+    /**
+     * A {@link #write} whose change stores the blob {@code sha}: the blob is held from garbage
+     * collection until the manifest naming it is written, and deleted at once if none is.
+     */
+    private AdapterManifest writeWithBlob(String tenant, String name, String sha, LongFunction<AdapterManifest> change) {
         pendingBlobs.merge(sha, 1, Integer::sum); // before the blob exists, so garbage collection leaves it alone
         boolean taken = false;
         try {
-            AdapterManifest published = write(tenant, name, deadline -> {
-                AdapterManifest m = require(tenant, name);
-                AdapterManifest.Version v = m.version(version).orElseThrow(() -> new UnknownAdapterException("version " + version + " of adapter " + name));
-                if (artifact.equals(v.merged())) {
-                    return m;
-                }
-                replaced.set(v.merged() != null);
-                blobs.put(merged.archive()); // durable before any manifest names it
-                List<AdapterManifest.Version> versions = m.versions().stream().map(x -> x.version() == version ? x.withMerged(artifact) : x).toList();
-                return publish(new AdapterManifest(AdapterManifest.SCHEMA_VERSION, tenant, name, m.activeVersion(), m.nextVersion(), versions,
-                        Instant.now()), deadline);
-            });
+            AdapterManifest published = write(tenant, name, change);
             taken = true;
             return published;
         } catch (ManifestWrittenException e) {
@@ -144,8 +142,6 @@ public final class Catalogue implements AutoCloseable {
             pendingBlobs.computeIfPresent(sha, (k, n) -> n == 1 ? null : n - 1);
             if (!taken) {
                 deleteUnlessReferenced(sha);
-            } else if (replaced.get()) {
-                collectGarbage(); // the artifact it replaced
             }
         }
     }
