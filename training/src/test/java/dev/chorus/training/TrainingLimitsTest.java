@@ -30,26 +30,27 @@ import org.junit.jupiter.api.Test;
 class TrainingLimitsTest {
     static final String ACME = FilesApiTest.ACME;
     static final String GLOBEX = FilesApiTest.GLOBEX;
+    static final String UPLOADER = "Bearer uploader-key"; // this test's own tenant
 
     @Test
     void aTenantsSecondConcurrentUploadGets429WhileOthersProceed() throws Exception {
         try (Socket slow = new Socket("localhost", RestAssured.port)) {
             // An upload whose body never finishes arriving: it holds acme's one upload place.
             OutputStream out = slow.getOutputStream();
-            out.write(("POST /v1/files HTTP/1.1\r\nHost: localhost\r\nAuthorization: " + ACME + "\r\n"
+            out.write(("POST /v1/files HTTP/1.1\r\nHost: localhost\r\nAuthorization: " + UPLOADER + "\r\n"
                     + "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n--b\r\n"
                     + "Content-Disposition: form-data; name=\"file\"; filename=\"slow.jsonl\"\r\n\r\n{\"prompt\": \"a\"")
                     .getBytes(StandardCharsets.US_ASCII));
             out.flush();
-            Response busy = await(() -> FilesApiTest.upload(ACME, "train.jsonl", FilesApiTest.SUPERVISED), 429);
+            Response busy = await(() -> FilesApiTest.upload(UPLOADER, "train.jsonl", FilesApiTest.SUPERVISED), 429);
             busy.then().statusCode(429).header("Retry-After", equalTo("1")).body("error.code", equalTo("tenant_busy"))
                     .body("error.message", containsString("uploading"));
             // Only uploads of that tenant wait: its other requests and another tenant's uploads go ahead.
-            FilesApiTest.as(ACME).get("/v1/files").then().statusCode(200);
+            FilesApiTest.as(UPLOADER).get("/v1/files").then().statusCode(200);
             FilesApiTest.upload(GLOBEX, "train.jsonl", FilesApiTest.SUPERVISED).then().statusCode(200);
         }
         // The client left: its place is free again.
-        await(() -> FilesApiTest.upload(ACME, "train.jsonl", FilesApiTest.SUPERVISED), 200).then().statusCode(200);
+        await(() -> FilesApiTest.upload(UPLOADER, "train.jsonl", FilesApiTest.SUPERVISED), 200).then().statusCode(200);
     }
 
     @Test
