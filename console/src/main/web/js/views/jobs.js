@@ -137,6 +137,9 @@ export async function jobView(id) {
       if (typeof d.train_loss === 'number') train.push({ x: d.step, y: d.train_loss });
       if (typeof d.valid_loss === 'number') valid.push({ x: d.step, y: d.valid_loss });
     }
+    // Events of one second may come in any order: the curve goes by step.
+    train.sort((a, b) => a.x - b.x);
+    valid.sort((a, b) => a.x - b.x);
     loss.instance.data.datasets[0].data = train;
     loss.instance.data.datasets[1].data = valid;
     loss.instance.update();
