@@ -57,7 +57,10 @@ public interface ChorusConfig {
         @WithDefault("2")
         int reservedSlots();
 
-        /** Prompt tokens of one tenant prefilled per iteration while another tenant's requests decode (their steps stay short). */
+        /**
+         * Prompt tokens of one tenant prefilled per iteration while another tenant's requests decode or wait for their
+         * own prefill (their steps stay short, and a new prompt of theirs is prefilled in a short pass).
+         */
         @WithDefault("64")
         int tenantPrefillBudget();
     }

@@ -44,8 +44,9 @@ public final class EngineLoop implements AutoCloseable {
      * maxBatch = KV cache slots; prefillBudget = prompt tokens prefilled per iteration before decoding
      * again (prompts in one pass, long ones in chunks); tenantSlots = slots one tenant may hold, so
      * that another tenant's request finds one free at once (maxBatch: no such reserve);
-     * tenantPrefillBudget = prompt tokens of one tenant prefilled per iteration while another tenant's
-     * requests are decoding, so its prompts lengthen their steps little (prefillBudget: no such bound).
+     * tenantPrefillBudget = prompt tokens of one tenant prefilled per iteration while another tenant has
+     * requests decoding or waiting for their own prefill, so its prompts lengthen their steps little and
+     * a newly arrived prompt is prefilled in a short pass (prefillBudget: no such bound).
      */
     public record Settings(int maxBatch, int maxWaiting, int prefillBudget, int tenantSlots, int tenantPrefillBudget) {
         public Settings {
@@ -307,10 +308,11 @@ public final class EngineLoop implements AutoCloseable {
 
     /**
      * One pass over the admitted prompts within prefillBudget tokens, shared out by tenant
-     * ({@link Prefills#next}), so decoding rows wait at most one such pass. While some tenant is only
-     * decoding, each other tenant prefills at most tenantPrefillBudget tokens per pass: its prompts
-     * make the decoding tenant's steps little longer. A sequence whose whole prompt is in the cache samples its first token
-     * and starts decoding.
+     * ({@link Prefills#next}), so decoding rows wait at most one such pass. While more than one tenant
+     * has requests started (decoding or waiting for prefill), each tenant prefills at most
+     * tenantPrefillBudget tokens per pass: one tenant's prompts make another's decode steps little
+     * longer, and another's new prompt is prefilled in a short pass, not beside a whole budget of them.
+     * A sequence whose whole prompt is in the cache samples its first token and starts decoding.
      */
     private void prefill() {
         Set<String> decoding = new HashSet<>();

@@ -37,9 +37,14 @@ class TenantFairnessTest {
     }
 
     static Sequence seq(String id, String tenant, int promptTokens) {
+        return seq(id, tenant, promptTokens, 4);
+    }
+
+    static Sequence seq(String id, String tenant, int promptTokens, int maxTokens) {
         int[] prompt = new int[promptTokens];
         java.util.Arrays.fill(prompt, 1);
-        return new Sequence(new GenerationRequest(id, prompt, 4, SamplingParams.GREEDY, List.of(), null, tenant), new RecordingSink(), null);
+        return new Sequence(new GenerationRequest(id, prompt, maxTokens, SamplingParams.GREEDY, List.of(), null, tenant), new RecordingSink(),
+                null);
     }
 
     static List<String> ids(List<Sequence> sequences) {
@@ -98,6 +103,89 @@ class TenantFairnessTest {
         Prefills.Pass bounded = alone.next(100, 8, Set.of("acme", "globex"));
         assertEquals(List.of(a1, a2), bounded.rows());
         assertArrayEquals(new int[] {5, 3}, bounded.chunks());
+    }
+
+    @Test
+    void aSmallPromptArrivingDuringAFloodIsPrefilledInAShortPass() {
+        // acme's long prompts wait for prefill (acme also decoding, or not yet); globex's 7 tokens arrive. The pass that
+        // carries them holds at most the per-tenant budget of acme's tokens, not the rest of the whole budget (505).
+        for (Set<String> decoding : List.of(Set.<String>of(), Set.of("acme"))) {
+            Prefills p = new Prefills();
+            Sequence a1 = seq("a1", "acme", 247);
+            Sequence a2 = seq("a2", "acme", 247);
+            Sequence g1 = seq("g1", "globex", 7);
+            p.add(a1);
+            p.add(a2);
+            p.add(g1);
+            Prefills.Pass pass = p.next(512, 64, decoding);
+            assertEquals(List.of(a1, g1), pass.rows(), "decoding " + decoding);
+            assertArrayEquals(new int[] {64, 7}, pass.chunks(), "decoding " + decoding);
+        }
+    }
+
+    @Test
+    void aFloodPrefillsAtMostItsBoundBesideAnotherTenantsNewRequests() {
+        // The loop's scheduling driven by hand, iteration by iteration as EngineLoop.run does it (admit, one prefill pass,
+        // one decode step), with no model and no threads: serving's settings; acme floods 32 prompts of 247 tokens
+        // (32 tokens each), globex sends 7-token requests one after another (16 tokens each), as the fault suite does.
+        // Counted, not timed: for each of globex's requests, the iterations to its first token and acme's prompt tokens
+        // prefilled meanwhile (the flood's slots turn over, so globex often arrives beside acme's pending prompts).
+        EngineLoop.Settings settings = new EngineLoop.Settings(16, 64, 512, 14, 64);
+        Admission admission = new Admission(settings, null, null, (s, e) -> {
+            throw new AssertionError(e);
+        });
+        Prefills prefilling = new Prefills();
+        List<Sequence> running = new ArrayList<>();
+        for (int i = 0; i < 32; i++) {
+            admission.waiting().add(seq("acme-" + i, "acme", 247, 32));
+        }
+        Sequence globex = null;
+        int acmeTokensBeside = 0;
+        int iterationsWaited = 0;
+        List<String> waits = new ArrayList<>();
+        for (int iteration = 0; iteration < 10_000 && waits.size() < 40 && (iteration < 8 || !running.isEmpty()); iteration++) {
+            if (iteration >= 8 && (globex == null || globex.done != null)) { // the next one arrives once the last is answered
+                globex = seq("globex-" + waits.size(), "globex", 7, 16);
+                admission.waiting().add(globex);
+                acmeTokensBeside = 0;
+                iterationsWaited = 0;
+            }
+            admission.admit(prefilling);
+            Set<String> decoding = new java.util.HashSet<>();
+            running.forEach(s -> decoding.add(s.request.tenant()));
+            Prefills.Pass pass = prefilling.next(settings.prefillBudget(), settings.tenantPrefillBudget(), decoding);
+            boolean waiting = globex != null && globex.generated == 0;
+            for (int r = 0; pass != null && r < pass.rows().size(); r++) { // what StepRunner.prefill does to positions
+                Sequence s = pass.rows().get(r);
+                s.position += pass.chunks()[r];
+                acmeTokensBeside += waiting && s.request.tenant().equals("acme") ? pass.chunks()[r] : 0;
+                if (prefilling.completed(s)) {
+                    running.add(s);
+                    s.generated++;
+                }
+            }
+            running.forEach(s -> s.generated++); // one decode step (a sequence whose prompt just completed too, as in the loop)
+            running.removeIf(s -> {
+                if (s.generated >= s.request.maxTokens()) {
+                    s.done = FinishReason.LENGTH;
+                    admission.freeSlot(s);
+                }
+                return s.done != null;
+            });
+            if (waiting) {
+                iterationsWaited++;
+                if (globex.generated > 0) {
+                    waits.add(iterationsWaited + " iteration(s), " + acmeTokensBeside + " acme tokens");
+                }
+            }
+        }
+        assertTrue(waits.size() >= 5, "globex's requests answered during the flood: " + waits);
+        String expected = "1 iteration(s), ";
+        for (String wait : waits) {
+            assertTrue(wait.startsWith(expected) && Integer.parseInt(wait.substring(expected.length()).split(" ")[0])
+                    <= settings.tenantPrefillBudget(), "each of globex's prompts is prefilled in the iteration it arrives, beside at most "
+                    + settings.tenantPrefillBudget() + " of acme's prompt tokens: " + waits);
+        }
     }
 
     @Test
