@@ -236,15 +236,26 @@ class FaultSuiteTest {
             // Another tenant's p99 within 3x its unloaded p99, plus 500 ms: the flooding process shares this machine's CPUs
             // (it sends 32 MB), which no server-side fairness gives back. Medians over the rounds.
             assertTrue(oversized.p99Flooded() <= 3 * oversized.p99Unloaded() + 500, "oversized: " + numbers);
-            // Valid prompts keep the engine busy (every step is shared with them): measured and printed, not yet within 3x
-            // on this machine (p99 about 5 s against 0.1-0.4 s unloaded, as with first-come-first-served admission at this
-            // flood's size); asserted only not to starve: every request answered 200 (smallRequestMillis), none after 15 s.
-            assertTrue(engine.p99Flooded() <= 15_000, "valid prompts: " + numbers);
+            // Valid prompts keep the engine busy: every one of the other tenant's steps is shared with the flood (at most
+            // tenant-prefill-budget of its prompt tokens per step), and a request arriving during one of the flood's
+            // full-budget prefill passes waits for it. The bound is 3x the unloaded p99 plus VALID_FLOOD_SLACK_MS: the
+            // flooder process (JVM start, 64 connections, 32 MB sent) and the serving threads it keeps busy share this
+            // machine's two cores with the engine thread, which no scheduling inside serving gives back.
+            assertTrue(engine.p99Flooded() <= 3 * engine.p99Unloaded() + VALID_FLOOD_SLACK_MS, "valid prompts: " + numbers);
             return numbers;
         });
     }
 
     static final int FLOOD_ROUNDS = 3;
+
+    /**
+     * The absolute slack of the valid flood's bound, from measurements on two cores shared with other builds (load
+     * average 10-12): with each tenant's share of a prefill pass bounded while another tenant waits for its own prefill,
+     * flooded p99 minus 3x unloaded p99 was -130 to +630 ms in six runs and +1350 ms in one at the highest load; the rest
+     * is the flooder process's CPU (its JVM start and 64 connections) and the flood's full-budget passes a request can
+     * arrive during. Generous on purpose: the engine-level bound is TenantFairnessTest's, counted in tokens, not timed.
+     */
+    static final long VALID_FLOOD_SLACK_MS = 1000;
 
     /** Per round: the other tenant's small requests unloaded, then while a flood runs. */
     record FloodRounds(List<List<Long>> unloaded, List<List<Long>> flooded, List<String> statuses) {
