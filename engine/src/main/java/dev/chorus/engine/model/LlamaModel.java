@@ -85,7 +85,7 @@ public final class LlamaModel implements AutoCloseable {
             RowAdapters adapters) {
         validate(cache, slots, starts, tokens, allPositions);
         StepInputs in = new StepInputs(step, rotations, cache, config.groupSize(), slots, starts, tokens);
-        NDArray x = weights.tokenEmbedding.get(step, in.tokenIds).reshape(in.rows, in.length, config.hiddenSize());
+        NDArray x = weights.tokenEmbedding.get(step, in.tokenIds); // [B, L, dim]
         for (int layer = 0; layer < weights.blocks.size(); layer++) {
             LlamaWeights.Block block = weights.blocks.get(layer);
             x.addi(attention(block, layer, block.attentionNorm().apply(x), cache, in, adapters));

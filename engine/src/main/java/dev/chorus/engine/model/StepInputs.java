@@ -16,7 +16,7 @@ final class StepInputs {
     final int length;
     final int visible; // keys any row may look at: max over rows of starts[b] + (its tokens)
     final NDIndex lastTokens; // take [B] of each row's last real token in [B·L, ...]; null when no row is padded
-    final NDIndex tokenIds; // take [B·L]
+    final NDIndex tokenIds; // take [B, L]
     final NDArray rotations; // [B, L, headDim, headDim]
     final NDArray mask; // [B, 1, L·group, T]: 0 where key t is visible to query l of row b, −∞ elsewhere; null when all are visible
     final NDIndex writeKeys; // (slot[B, L], :, :, position[B, L]) into [slots, kvHeads, headDim, capacity]
@@ -54,7 +54,7 @@ final class StepInputs {
         Shape grid = new Shape(rows, length);
         NDArray position = step.create(positions, grid);
         NDArray slot = step.create(slotOfToken, grid);
-        tokenIds = new NDIndex("{}", step.create(ids));
+        tokenIds = new NDIndex("{}", step.create(ids, grid));
         rotations = rotationTable.get(step, new NDIndex("{}", position));
         mask = everyKeyVisible(starts, length, visible) ? null : causalMask(step, starts, length, group, visible);
         writeKeys = new NDIndex("{}, :, :, {}", slot, position);
