@@ -85,7 +85,7 @@ public final class LlamaModel implements AutoCloseable {
             RowAdapters adapters) {
         validate(cache, slots, starts, tokens, allPositions);
         StepInputs in = new StepInputs(step, rotations, cache, config.groupSize(), slots, starts, tokens);
-        NDArray x = weights.tokenEmbedding.get(step, in.tokenIds).reshape(in.rows, in.length, config.hiddenSize());
+        NDArray x = weights.tokenEmbedding.get(step, in.tokenIds); // [B, L, dim]
         for (int layer = 0; layer < weights.blocks.size(); layer++) {
             LlamaWeights.Block block = weights.blocks.get(layer);
             x.addi(attention(block, layer, block.attentionNorm().apply(x), cache, in, adapters));
@@ -120,12 +120,20 @@ public final class LlamaModel implements AutoCloseable {
         NDArray keysT = cache.keys(layer).get(h.getManager(), in.readKeys); // [B, kvHeads, headDim, T]
         NDArray values = cache.values(layer).get(h.getManager(), in.readValues); // [B, kvHeads, T, headDim]
 
-        NDArray queries = qk.get(0).reshape(rows, length, kvHeads, group, headDim).transpose(0, 2, 1, 3, 4)
-                .reshape(rows, kvHeads, (long) length * group, headDim); // row l·group + g
-        NDArray scores = queries.matMul(keysT).addi(in.mask); // [B, kvHeads, L·group, T], already scaled
+        // Query head kvHead·group + g reads kv head kvHead; its row in that head's block is l·group + g.
+        // One token per row (decode) needs no transpose: the heads are already in that order.
+        NDArray queries = length == 1
+                ? qk.get(0).reshape(rows, kvHeads, group, headDim)
+                : qk.get(0).reshape(rows, length, kvHeads, group, headDim).transpose(0, 2, 1, 3, 4)
+                        .reshape(rows, kvHeads, (long) length * group, headDim);
+        NDArray scores = queries.matMul(keysT); // [B, kvHeads, L·group, T], already scaled
+        if (in.mask != null) {
+            scores.addi(in.mask);
+        }
         NDArray mixed = scores.softmax(-1).matMul(values); // [B, kvHeads, L·group, headDim]
-        NDArray merged = mixed.reshape(rows, kvHeads, length, group, headDim).transpose(0, 2, 1, 3, 4)
-                .reshape(rows, length, config.hiddenSize());
+        NDArray merged = length == 1
+                ? mixed.reshape(rows, 1, config.hiddenSize())
+                : mixed.reshape(rows, kvHeads, length, group, headDim).transpose(0, 2, 1, 3, 4).reshape(rows, length, config.hiddenSize());
         return project(adapters, layer, BlockInput.HEADS, merged, block.output(), null);
     }
 

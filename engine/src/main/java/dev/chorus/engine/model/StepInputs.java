@@ -16,9 +16,9 @@ final class StepInputs {
     final int length;
     final int visible; // keys any row may look at: max over rows of starts[b] + (its tokens)
     final NDIndex lastTokens; // take [B] of each row's last real token in [B·L, ...]; null when no row is padded
-    final NDIndex tokenIds; // take [B·L]
+    final NDIndex tokenIds; // take [B, L]
     final NDArray rotations; // [B, L, headDim, headDim]
-    final NDArray mask; // [B, 1, L·group, T]: 0 where key t is visible to query l of row b, −∞ elsewhere
+    final NDArray mask; // [B, 1, L·group, T]: 0 where key t is visible to query l of row b, −∞ elsewhere; null when all are visible
     final NDIndex writeKeys; // (slot[B, L], :, :, position[B, L]) into [slots, kvHeads, headDim, capacity]
     final NDIndex writeValues; // (slot[B, L], :, position[B, L]) into [slots, kvHeads, capacity, headDim]
     final NDIndex readKeys; // the rows' slots, every head, :visible → [B, kvHeads, headDim, T]
@@ -54,9 +54,9 @@ final class StepInputs {
         Shape grid = new Shape(rows, length);
         NDArray position = step.create(positions, grid);
         NDArray slot = step.create(slotOfToken, grid);
-        tokenIds = new NDIndex("{}", step.create(ids));
+        tokenIds = new NDIndex("{}", step.create(ids, grid));
         rotations = rotationTable.get(step, new NDIndex("{}", position));
-        mask = causalMask(step, starts, length, group, visible);
+        mask = everyKeyVisible(starts, length, visible) ? null : causalMask(step, starts, length, group, visible);
         writeKeys = new NDIndex("{}, :, :, {}", slot, position);
         writeValues = new NDIndex("{}, :, {}", slot, position);
         if (consecutive(slots)) { // a slice view; PyTorch's gather is much slower
@@ -72,6 +72,19 @@ final class StepInputs {
     private static boolean consecutive(int[] slots) {
         for (int b = 1; b < slots.length; b++) {
             if (slots[b] != slots[0] + b) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** One token per row, every row at the last visible position (a single sequence's decode step): nothing to mask. */
+    private static boolean everyKeyVisible(int[] starts, int length, int visible) {
+        if (length != 1) {
+            return false;
+        }
+        for (int start : starts) {
+            if (start != visible - 1) {
                 return false;
             }
         }

@@ -82,6 +82,44 @@ class ReferenceLlamaTest {
     }
 
     /**
+     * Decode steps with nothing to mask (one token per row, every row at the same position: the
+     * forward then skips the causal mask and the query transposes): a single sequence token by token
+     * from its first token, and two sequences in non-adjacent slots stepping together; every logit
+     * within 1e-4 of the reference.
+     */
+    @Test
+    void unmaskedDecodeStepsEqualTheReference() {
+        int[] other = {1, 200, 100, 119, 350, 140, 77, 432, 489, 388, 80};
+        for (DenseParameters p : new DenseParameters[] {HfCheckpoint.read(TestModels.tinyStories656k()),
+                Llama2cCheckpoint.read(TestModels.stories260k())}) {
+            float[][][] reference = {new ReferenceLlama(p).forward(PROMPT), new ReferenceLlama(p).forward(other)};
+            int vocab = p.config().vocabSize();
+            double max = 0;
+            try (NDManager root = NDManager.newBaseManager(); LlamaModel model = new LlamaModel(LlamaWeights.upload(p, root));
+                    KvCache cache = model.newCache(3, 16)) {
+                for (int t = 0; t < PROMPT.length; t++) { // alone in slot 1
+                    try (NDManager step = root.newSubManager()) {
+                        float[] logits = model.forward(step, cache, new int[] {1}, new int[] {t}, new int[][] {{PROMPT[t]}}, false).toFloatArray();
+                        max = Math.max(max, maxDifference(reference[0], t, logits, 0, 1));
+                    }
+                }
+                int[] slots = {2, 0};
+                int[][] sequences = {PROMPT, other};
+                for (int t = 0; t < PROMPT.length; t++) { // together, rows in slots 2 and 0
+                    try (NDManager step = root.newSubManager()) {
+                        float[] logits = model.forward(step, cache, slots, new int[] {t, t}, new int[][] {{PROMPT[t]}, {other[t]}}, false)
+                                .toFloatArray();
+                        for (int r = 0; r < 2; r++) {
+                            max = Math.max(max, maxDifference(reference[r], t, logits, r * vocab, 1));
+                        }
+                    }
+                }
+            }
+            assertTrue(max <= 1e-4, p.config().ropeStyle() + ": max |reference − unmasked decode steps| = " + max);
+        }
+    }
+
+    /**
      * Rows of different lengths in one pass: first two prompts (the shorter padded), then a row whose
      * single token takes the cache's last position beside a row of three. Padding positions past the
      * cache are clamped onto its last one; written anywhere but the spare slot they would clobber that
