@@ -1,9 +1,11 @@
 package dev.chorus.engine.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.chorus.engine.compressed.SparseInt4Input;
 import dev.chorus.engine.compressed.SparseInt4Matrix;
+import java.nio.FloatBuffer;
 
 /**
  * A sparse INT4 weight multiplied on the CPU by its own kernel ({@link SparseInt4Matrix}) straight
@@ -40,7 +42,7 @@ final class SparseInt4Linear implements LinearLayer {
         if (y.length != batch * rows) {
             y = new float[batch * rows];
         }
-        input.load(x.toFloatArray(), batch);
+        input.load(x.toByteBuffer(true).asFloatBuffer(), batch); // a view of x's memory where the backend allows
         int parts = (long) batch * rows * weight.cols() < PARALLEL_FROM ? 1 : Math.min(workspaces.length, rows / ROW_ALIGN);
         if (parts <= 1) {
             weight.multiplyRows(input, y, 0, rows, workspaces[0]);
@@ -48,7 +50,10 @@ final class SparseInt4Linear implements LinearLayer {
             float[] out = y;
             threads.run(parts, p -> weight.multiplyRows(input, out, bound(p, parts, rows), bound(p + 1, parts, rows), workspaces[p]));
         }
-        return x.getManager().create(y, shape.slice(0, shape.dimension() - 1).add(rows));
+        NDArray product = x.getManager().create(shape.slice(0, shape.dimension() - 1).add(rows), DataType.FLOAT32);
+        FloatBuffer view = product.toByteBuffer(true).asFloatBuffer(); // a fresh array is contiguous: a view, written in place
+        view.put(y, 0, batch * rows);
+        return product;
     }
 
     /** Start of part p's rows: an even share, on the row tile. */
