@@ -26,8 +26,9 @@ public final class SparseInt4Matrix {
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_256; // codes are widened to int lanes: x86 has no byte shifts
     private static final int LANES = 8;
     private static final int TILE = SlabProduct.ROWS; // rows expanded together for a slab of inputs
-    private static final VectorShuffle<Float>[] EXPAND = expandShuffles(); // mask byte -> lane i takes kept value rank(i)
-    private static final VectorMask<Float>[] PRUNED = prunedMasks(); // mask byte -> lanes whose bit is clear
+    private static final VectorShuffle<Float>[] EXPAND = ChunkTables.expandShuffles(F); // mask byte -> lane i takes kept value rank(i)
+    private static final VectorShuffle<Float>[] COMPRESS = ChunkTables.compressShuffles(F); // mask byte -> lane j takes the j-th kept lane
+    private static final VectorMask<Float>[] PRUNED = ChunkTables.prunedMasks(F); // mask byte -> lanes whose bit is clear
 
     private final int rows;
     private final int cols;
@@ -146,7 +147,7 @@ public final class SparseInt4Matrix {
         return new Workspace(groupSize, paddedCols());
     }
 
-    /** y [batch, rows] = x [batch, cols] · Wᵀ on the calling thread (allocates its buffers; see {@link #multiplyRows}). */
+    /** y [batch, rows] = x [batch, cols] · Wᵀ on the calling thread; allocates its buffers each call (hot paths: {@link #multiplyRows}). */
     public void multiply(float[] x, int batch, float[] y) {
         if (y.length != batch * rows) {
             throw new IllegalArgumentException("y must be [" + batch + ", " + rows + "]");
@@ -157,8 +158,8 @@ public final class SparseInt4Matrix {
     /**
      * Rows [from, to) of y [batch, rows] = x · Wᵀ, x already laid out by {@code in}. Disjoint row
      * ranges may run on different threads, each with its own workspace, sharing {@code in} and y.
-     * Up to {@link SparseInt4Input#SLAB_FROM} inputs: each expanded 8-column chunk is multiplied in
-     * registers with up to 4 inputs; more: rows are expanded 4 at a time into the workspace and each
+     * One input: x is gathered to each row's kept columns; fewer than {@link SparseInt4Input#SLAB_FROM}:
+     * each expanded 8-column chunk is multiplied in registers with up to 4 inputs; more: rows are expanded 4 at a time into the workspace and each
      * of their weights is broadcast against a whole slab of inputs (register tile of 4 rows × slab).
      */
     public void multiplyRows(SparseInt4Input in, float[] y, int from, int to, Workspace ws) {
@@ -169,9 +170,10 @@ public final class SparseInt4Matrix {
         }
         if (!in.slabbed()) {
             float[] xp = in.rowMajor();
+            float[] xsum = batch == 1 && zeroShift != null ? groupSums(xp, ws.xsum) : null;
             for (int r = from; r < to; r++) {
                 if (batch == 1) {
-                    y[r] = rowTimes(r, xp, ws.unpacked);
+                    y[r] = rowTimes(r, xp, xsum, ws);
                 } else {
                     for (int b0 = 0; b0 < batch; b0 += 4) {
                         rowTimes4(r, xp, b0, batch, y, ws.unpacked);
@@ -194,27 +196,42 @@ public final class SparseInt4Matrix {
         }
     }
 
-    /** Row r of W times the single input x (padded to whole chunks). */
-    private float rowTimes(int r, float[] x, float[] unpacked) {
+    /**
+     * Row r of W times the single input x (padded to whole chunks). Here x is gathered instead of W
+     * expanded: each chunk of x is compacted to its kept columns (a shuffle and a store, no blend),
+     * then the group's kept values meet it in a plain dot product. Pruned entries hold −shift, so a
+     * folded shift adds −shift·Σ_group x, which {@code xsum} [groups] holds (null when unshifted).
+     */
+    private float rowTimes(int r, float[] x, float[] xsum, Workspace ws) {
+        float[] unpacked = ws.unpacked;
+        float[] gathered = ws.gathered;
         FloatVector acc = FloatVector.zero(F);
+        float shifted = 0f;
         int at = rowStart[r];
         int maskRow = r * maskStride;
         for (int g = 0; g < groups; g++) {
+            int i = r * groups + g;
+            int n = kept[i] & 0xFF;
+            at += unpackGroup(at, n, unpacked, zeros[i] & 0xFF);
             int chunk0 = g * groupSize / LANES;
             int chunk1 = Math.min(maskStride, chunk0 + groupSize / LANES);
-            at += unpackGroup(r, g, at, kept[r * groups + g] & 0xFF, unpacked);
-            FloatVector pruned = FloatVector.broadcast(F, prunedValue(r, g));
-            FloatVector sum = FloatVector.zero(F);
             int k = 0;
             for (int chunk = chunk0; chunk < chunk1; chunk++) {
                 int bits = mask[maskRow + chunk] & 0xFF;
-                FloatVector w = FloatVector.fromArray(F, unpacked, k).rearrange(EXPAND[bits]).blend(pruned, PRUNED[bits]);
-                sum = w.fma(FloatVector.fromArray(F, x, chunk * LANES), sum);
+                FloatVector.fromArray(F, x, chunk * LANES).rearrange(COMPRESS[bits]).intoArray(gathered, k);
                 k += Integer.bitCount(bits);
             }
-            acc = sum.fma(FloatVector.broadcast(F, scales[r * groups + g]), acc);
+            FloatVector.zero(F).intoArray(gathered, n); // the last vector's lanes past n meet zeros
+            FloatVector sum = FloatVector.zero(F);
+            for (int j = 0; j < n; j += LANES) {
+                sum = FloatVector.fromArray(F, unpacked, j).fma(FloatVector.fromArray(F, gathered, j), sum);
+            }
+            acc = sum.fma(FloatVector.broadcast(F, scales[i]), acc);
+            if (xsum != null) {
+                shifted += scales[i] * zeroShift[i] * xsum[g];
+            }
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return acc.reduceLanes(VectorOperators.ADD) - shifted;
     }
 
     /**
@@ -289,10 +306,14 @@ public final class SparseInt4Matrix {
         }
     }
 
-    /** Unpacks the group's n kept codes as (Q − z) into out[0..n); returns the group's byte count. */
+    /** Unpacks the group's n kept codes as (Q − z) into out[0..n), z its effective zero point; returns the group's byte count. */
     private int unpackGroup(int r, int g, int at, int n, float[] out) {
+        return unpackGroup(at, n, out, effectiveZero(r, g));
+    }
+
+    /** Unpacks n kept codes from byte {@code at} on as (Q − zero) into out[0..n); returns their byte count. */
+    private int unpackGroup(int at, int n, float[] out, float zero) {
         int h = (n + 1) / 2;
-        float zero = effectiveZero(r, g);
         for (int j = 0; j < h; j += LANES) { // low nibbles: kept codes 0..h-1
             IntVector b = (IntVector) ByteVector.fromArray(B, codes, at + j).convertShape(VectorOperators.B2I, I, 0);
             ((FloatVector) b.and(0x0F).convert(VectorOperators.I2F, 0)).sub(zero).intoArray(out, j);
@@ -302,6 +323,18 @@ public final class SparseInt4Matrix {
             ((FloatVector) b.lanewise(VectorOperators.LSHR, 4).and(0x0F).convert(VectorOperators.I2F, 0)).sub(zero).intoArray(out, h + j);
         }
         return h;
+    }
+
+    /** Σ of x over each group's columns. */
+    private float[] groupSums(float[] x, float[] out) {
+        for (int g = 0; g < groups; g++) {
+            float sum = 0f;
+            for (int c = g * groupSize; c < Math.min(cols, (g + 1) * groupSize); c++) {
+                sum += x[c];
+            }
+            out[g] = sum;
+        }
+        return out;
     }
 
     private float effectiveZero(int r, int g) {
@@ -322,41 +355,18 @@ public final class SparseInt4Matrix {
         return n;
     }
 
-    @SuppressWarnings("unchecked")
-    private static VectorShuffle<Float>[] expandShuffles() {
-        VectorShuffle<Float>[] table = new VectorShuffle[256];
-        for (int bits = 0; bits < 256; bits++) {
-            int[] source = new int[LANES];
-            int rank = 0;
-            for (int lane = 0; lane < LANES; lane++) {
-                source[lane] = (bits >>> lane & 1) != 0 ? rank++ : 0;
-            }
-            table[bits] = VectorShuffle.fromArray(F, source, 0);
-        }
-        return table;
-    }
-
-    @SuppressWarnings("unchecked")
-    private static VectorMask<Float>[] prunedMasks() {
-        VectorMask<Float>[] table = new VectorMask[256];
-        for (int bits = 0; bits < 256; bits++) {
-            boolean[] pruned = new boolean[LANES];
-            for (int lane = 0; lane < LANES; lane++) {
-                pruned[lane] = (bits >>> lane & 1) == 0;
-            }
-            table[bits] = VectorMask.fromArray(F, pruned, 0);
-        }
-        return table;
-    }
-
     /** One thread's buffers: a group's unpacked codes, a tile of expanded rows, a tile's sums. */
     public static final class Workspace {
         final float[] unpacked; // [groupSize + 16]
+        final float[] gathered; // [groupSize + 16]: one group's kept inputs
+        final float[] xsum; // [groups]
         final float[] tile; // [TILE, paddedCols]
         final float[] out; // [TILE, slab lanes]
 
         Workspace(int groupSize, int paddedCols) {
             this.unpacked = new float[groupSize + 2 * LANES];
+            this.gathered = new float[groupSize + 2 * LANES];
+            this.xsum = new float[(paddedCols + groupSize - 1) / groupSize];
             this.tile = new float[TILE * paddedCols];
             this.out = new float[TILE * SlabProduct.LANES];
         }
