@@ -158,9 +158,10 @@ public final class SparseInt4Matrix {
     /**
      * Rows [from, to) of y [batch, rows] = x · Wᵀ, x already laid out by {@code in}. Disjoint row
      * ranges may run on different threads, each with its own workspace, sharing {@code in} and y.
-     * One input: x is gathered to each row's kept columns; fewer than {@link SparseInt4Input#SLAB_FROM}:
-     * each expanded 8-column chunk is multiplied in registers with up to 4 inputs; more: rows are expanded 4 at a time into the workspace and each
-     * of their weights is broadcast against a whole slab of inputs (register tile of 4 rows × slab).
+     * One input: x is gathered to each row's kept columns. Fewer than {@link SparseInt4Input#SLAB_FROM}:
+     * each expanded 8-column chunk is multiplied in registers with up to 4 inputs. More: rows are
+     * expanded 4 at a time into the workspace and each of their weights is broadcast against a whole
+     * slab of inputs (register tile of 4 rows × slab).
      */
     public void multiplyRows(SparseInt4Input in, float[] y, int from, int to, Workspace ws) {
         int batch = in.batch();
