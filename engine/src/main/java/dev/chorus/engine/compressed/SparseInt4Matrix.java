@@ -25,9 +25,10 @@ public final class SparseInt4Matrix {
     private static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_256; // codes are widened to int lanes: x86 has no byte shifts
     private static final int LANES = 8;
-    private static final int SLAB = 2 * LANES; // inputs multiplied together when the batch has several
-    private static final VectorShuffle<Float>[] EXPAND = expandShuffles(); // mask byte -> lane i takes kept value rank(i)
-    private static final VectorMask<Float>[] PRUNED = prunedMasks(); // mask byte -> lanes whose bit is clear
+    private static final int TILE = SlabProduct.ROWS; // rows expanded together for a slab of inputs
+    private static final VectorShuffle<Float>[] EXPAND = ChunkTables.expandShuffles(F); // mask byte -> lane i takes kept value rank(i)
+    private static final VectorShuffle<Float>[] COMPRESS = ChunkTables.compressShuffles(F); // mask byte -> lane j takes the j-th kept lane
+    private static final VectorMask<Float>[] PRUNED = ChunkTables.prunedMasks(F); // mask byte -> lanes whose bit is clear
 
     private final int rows;
     private final int cols;
@@ -131,31 +132,120 @@ public final class SparseInt4Matrix {
                 + zeros.length + (zeroShift == null ? 0 : (long) zeroShift.length * Float.BYTES);
     }
 
-    /** y [batch, rows] = x [batch, cols] · Wᵀ. */
+    /** The input length the kernels read per row: cols rounded up to whole 8-column chunks. */
+    int paddedCols() {
+        return maskStride * LANES;
+    }
+
+    /** An input layout for this matrix's columns, to be filled with {@link SparseInt4Input#load} and reused. */
+    public SparseInt4Input newInput() {
+        return new SparseInt4Input(cols, paddedCols());
+    }
+
+    /** A per-thread workspace for {@link #multiplyRows}: sized for this matrix, reused across calls. */
+    public Workspace newWorkspace() {
+        return new Workspace(groupSize, paddedCols());
+    }
+
+    /** y [batch, rows] = x [batch, cols] · Wᵀ on the calling thread; allocates its buffers each call (hot paths: {@link #multiplyRows}). */
     public void multiply(float[] x, int batch, float[] y) {
-        if (x.length != batch * cols || y.length != batch * rows) {
-            throw new IllegalArgumentException("x must be [" + batch + ", " + cols + "] and y [" + batch + ", " + rows + "]");
+        if (y.length != batch * rows) {
+            throw new IllegalArgumentException("y must be [" + batch + ", " + rows + "]");
         }
-        float[] unpacked = new float[groupSize + 2 * LANES];
-        if (batch == 1) {
-            int padded = maskStride * LANES;
-            float[] xs = x;
-            if (padded != cols) { // whole 8-lane chunks: pad the input with zeros
-                xs = java.util.Arrays.copyOf(x, padded);
-            }
-            for (int r = 0; r < rows; r++) {
-                y[r] = rowTimes(r, xs, unpacked);
+        multiplyRows(newInput().load(x, batch), y, 0, rows, newWorkspace());
+    }
+
+    /**
+     * Rows [from, to) of y [batch, rows] = x · Wᵀ, x already laid out by {@code in}. Disjoint row
+     * ranges may run on different threads, each with its own workspace, sharing {@code in} and y.
+     * One input: x is gathered to each row's kept columns. Fewer than {@link SparseInt4Input#SLAB_FROM}:
+     * each expanded 8-column chunk is multiplied in registers with up to 4 inputs. More: rows are
+     * expanded 4 at a time into the workspace and each of their weights is broadcast against a whole
+     * slab of inputs (register tile of 4 rows × slab).
+     */
+    public void multiplyRows(SparseInt4Input in, float[] y, int from, int to, Workspace ws) {
+        int batch = in.batch();
+        if (in.cols() != cols || y.length < batch * rows || from < 0 || to > rows || from > to) {
+            throw new IllegalArgumentException("input of " + in.cols() + " columns, y of " + y.length + ", rows [" + from + ", " + to
+                    + ") do not fit a [" + rows + ", " + cols + "] weight at batch " + batch);
+        }
+        if (!in.slabbed()) {
+            float[] xp = in.rowMajor();
+            float[] xsum = batch == 1 && zeroShift != null ? groupSums(xp, ws.xsum) : null;
+            for (int r = from; r < to; r++) {
+                if (batch == 1) {
+                    y[r] = rowTimes(r, xp, xsum, ws);
+                } else {
+                    for (int b0 = 0; b0 < batch; b0 += 4) {
+                        rowTimes4(r, xp, b0, batch, y, ws.unpacked);
+                    }
+                }
             }
             return;
         }
-        for (int b0 = 0; b0 < batch; b0 += SLAB) {
-            slabTimes(x, b0, Math.min(SLAB, batch - b0), y, batch, unpacked);
+        int padded = paddedCols();
+        for (int r0 = from; r0 < to; r0 += TILE) {
+            int count = Math.min(TILE, to - r0);
+            for (int k = 0; k < TILE; k++) {
+                if (k < count) {
+                    expandRow(r0 + k, ws.tile, k * padded, ws.unpacked);
+                } else {
+                    java.util.Arrays.fill(ws.tile, k * padded, (k + 1) * padded, 0f);
+                }
+            }
+            SlabProduct.tileTimes(in, ws.tile, ws.out, y, rows, r0, count);
         }
     }
 
-    /** Row r of W times the single input x (padded to whole chunks). */
-    private float rowTimes(int r, float[] x, float[] unpacked) {
+    /**
+     * Row r of W times the single input x (padded to whole chunks). Here x is gathered instead of W
+     * expanded: each chunk of x is compacted to its kept columns (a shuffle and a store, no blend),
+     * then the group's kept values meet it in a plain dot product. Pruned entries hold −shift, so a
+     * folded shift adds −shift·Σ_group x, which {@code xsum} [groups] holds (null when unshifted).
+     */
+    private float rowTimes(int r, float[] x, float[] xsum, Workspace ws) {
+        float[] unpacked = ws.unpacked;
+        float[] gathered = ws.gathered;
         FloatVector acc = FloatVector.zero(F);
+        float shifted = 0f;
+        int at = rowStart[r];
+        int maskRow = r * maskStride;
+        for (int g = 0; g < groups; g++) {
+            int i = r * groups + g;
+            int n = kept[i] & 0xFF;
+            at += unpackGroup(at, n, unpacked, zeros[i] & 0xFF);
+            int chunk0 = g * groupSize / LANES;
+            int chunk1 = Math.min(maskStride, chunk0 + groupSize / LANES);
+            int k = 0;
+            for (int chunk = chunk0; chunk < chunk1; chunk++) {
+                int bits = mask[maskRow + chunk] & 0xFF;
+                FloatVector.fromArray(F, x, chunk * LANES).rearrange(COMPRESS[bits]).intoArray(gathered, k);
+                k += Integer.bitCount(bits);
+            }
+            FloatVector.zero(F).intoArray(gathered, n); // the last vector's lanes past n meet zeros
+            FloatVector sum = FloatVector.zero(F);
+            for (int j = 0; j < n; j += LANES) {
+                sum = FloatVector.fromArray(F, unpacked, j).fma(FloatVector.fromArray(F, gathered, j), sum);
+            }
+            acc = sum.fma(FloatVector.broadcast(F, scales[i]), acc);
+            if (xsum != null) {
+                shifted += scales[i] * zeroShift[i] * xsum[g];
+            }
+        }
+        return acc.reduceLanes(VectorOperators.ADD) - shifted;
+    }
+
+    /**
+     * Row r of W times inputs b0..b0+3 of x [≥ b0+4, padded] (rows past the batch are padding):
+     * each chunk is expanded once and multiplied with the four inputs while in registers.
+     */
+    private void rowTimes4(int r, float[] x, int b0, int batch, float[] y, float[] unpacked) {
+        int padded = paddedCols();
+        int x0 = b0 * padded;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = acc0;
+        FloatVector acc2 = acc0;
+        FloatVector acc3 = acc0;
         int at = rowStart[r];
         int maskRow = r * maskStride;
         for (int g = 0; g < groups; g++) {
@@ -163,53 +253,42 @@ public final class SparseInt4Matrix {
             int chunk1 = Math.min(maskStride, chunk0 + groupSize / LANES);
             at += unpackGroup(r, g, at, kept[r * groups + g] & 0xFF, unpacked);
             FloatVector pruned = FloatVector.broadcast(F, prunedValue(r, g));
-            FloatVector sum = FloatVector.zero(F);
+            FloatVector s0 = FloatVector.zero(F);
+            FloatVector s1 = s0;
+            FloatVector s2 = s0;
+            FloatVector s3 = s0;
             int k = 0;
             for (int chunk = chunk0; chunk < chunk1; chunk++) {
                 int bits = mask[maskRow + chunk] & 0xFF;
                 FloatVector w = FloatVector.fromArray(F, unpacked, k).rearrange(EXPAND[bits]).blend(pruned, PRUNED[bits]);
-                sum = w.fma(FloatVector.fromArray(F, x, chunk * LANES), sum);
+                int c = x0 + chunk * LANES;
+                s0 = w.fma(FloatVector.fromArray(F, x, c), s0);
+                s1 = w.fma(FloatVector.fromArray(F, x, c + padded), s1);
+                s2 = w.fma(FloatVector.fromArray(F, x, c + 2 * padded), s2);
+                s3 = w.fma(FloatVector.fromArray(F, x, c + 3 * padded), s3);
                 k += Integer.bitCount(bits);
             }
-            acc = sum.fma(FloatVector.broadcast(F, scales[r * groups + g]), acc);
+            FloatVector scale = FloatVector.broadcast(F, scales[r * groups + g]);
+            acc0 = s0.fma(scale, acc0);
+            acc1 = s1.fma(scale, acc1);
+            acc2 = s2.fma(scale, acc2);
+            acc3 = s3.fma(scale, acc3);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
-    }
-
-    /**
-     * Rows of W times up to {@link #SLAB} inputs at once, vectorized across the inputs: x is transposed
-     * to [cols, SLAB]; each row is expanded once into a one-row buffer and each of its weights is
-     * broadcast against one column of inputs, so no horizontal sums are needed.
-     */
-    private void slabTimes(float[] x, int b0, int width, float[] y, int batch, float[] unpacked) {
-        int padded = maskStride * LANES;
-        float[] xt = new float[padded * SLAB]; // [ceil(cols/8)·8, SLAB], padding stays zero
-        for (int b = 0; b < width; b++) {
-            for (int c = 0; c < cols; c++) {
-                xt[c * SLAB + b] = x[(b0 + b) * cols + c];
-            }
+        int n = Math.min(4, batch - b0);
+        y[b0 * rows + r] = acc0.reduceLanes(VectorOperators.ADD);
+        if (n > 1) {
+            y[(b0 + 1) * rows + r] = acc1.reduceLanes(VectorOperators.ADD);
         }
-        float[] weightRow = new float[padded];
-        float[] out = new float[SLAB];
-        for (int r = 0; r < rows; r++) {
-            expandRow(r, weightRow, unpacked);
-            FloatVector lo = FloatVector.zero(F);
-            FloatVector hi = FloatVector.zero(F);
-            for (int c = 0; c < padded; c++) {
-                FloatVector w = FloatVector.broadcast(F, weightRow[c]);
-                lo = w.fma(FloatVector.fromArray(F, xt, c * SLAB), lo);
-                hi = w.fma(FloatVector.fromArray(F, xt, c * SLAB + LANES), hi);
-            }
-            lo.intoArray(out, 0);
-            hi.intoArray(out, LANES);
-            for (int b = 0; b < width; b++) {
-                y[(b0 + b) * rows + r] = out[b];
-            }
+        if (n > 2) {
+            y[(b0 + 2) * rows + r] = acc2.reduceLanes(VectorOperators.ADD);
+        }
+        if (n > 3) {
+            y[(b0 + 3) * rows + r] = acc3.reduceLanes(VectorOperators.ADD);
         }
     }
 
-    /** Row r of W into {@code out} [ceil(cols/8)·8] (a single row: the kernel's only dense scratch). */
-    private void expandRow(int r, float[] out, float[] unpacked) {
+    /** Row r of W into out[off, off + ceil(cols/8)·8) (rows of a tile: the kernel's only dense scratch). */
+    private void expandRow(int r, float[] out, int off, float[] unpacked) {
         int at = rowStart[r];
         int maskRow = r * maskStride;
         for (int g = 0; g < groups; g++) {
@@ -222,16 +301,20 @@ public final class SparseInt4Matrix {
             for (int chunk = chunk0; chunk < chunk1; chunk++) {
                 int bits = mask[maskRow + chunk] & 0xFF;
                 FloatVector w = FloatVector.fromArray(F, unpacked, k).rearrange(EXPAND[bits]).blend(pruned, PRUNED[bits]);
-                w.mul(scale).intoArray(out, chunk * LANES);
+                w.mul(scale).intoArray(out, off + chunk * LANES);
                 k += Integer.bitCount(bits);
             }
         }
     }
 
-    /** Unpacks the group's n kept codes as (Q − z) into out[0..n); returns the group's byte count. */
+    /** Unpacks the group's n kept codes as (Q − z) into out[0..n), z its effective zero point; returns the group's byte count. */
     private int unpackGroup(int r, int g, int at, int n, float[] out) {
+        return unpackGroup(at, n, out, effectiveZero(r, g));
+    }
+
+    /** Unpacks n kept codes from byte {@code at} on as (Q − zero) into out[0..n); returns their byte count. */
+    private int unpackGroup(int at, int n, float[] out, float zero) {
         int h = (n + 1) / 2;
-        float zero = effectiveZero(r, g);
         for (int j = 0; j < h; j += LANES) { // low nibbles: kept codes 0..h-1
             IntVector b = (IntVector) ByteVector.fromArray(B, codes, at + j).convertShape(VectorOperators.B2I, I, 0);
             ((FloatVector) b.and(0x0F).convert(VectorOperators.I2F, 0)).sub(zero).intoArray(out, j);
@@ -241,6 +324,18 @@ public final class SparseInt4Matrix {
             ((FloatVector) b.lanewise(VectorOperators.LSHR, 4).and(0x0F).convert(VectorOperators.I2F, 0)).sub(zero).intoArray(out, h + j);
         }
         return h;
+    }
+
+    /** Σ of x over each group's columns. */
+    private float[] groupSums(float[] x, float[] out) {
+        for (int g = 0; g < groups; g++) {
+            float sum = 0f;
+            for (int c = g * groupSize; c < Math.min(cols, (g + 1) * groupSize); c++) {
+                sum += x[c];
+            }
+            out[g] = sum;
+        }
+        return out;
     }
 
     private float effectiveZero(int r, int g) {
@@ -261,30 +356,20 @@ public final class SparseInt4Matrix {
         return n;
     }
 
-    @SuppressWarnings("unchecked")
-    private static VectorShuffle<Float>[] expandShuffles() {
-        VectorShuffle<Float>[] table = new VectorShuffle[256];
-        for (int bits = 0; bits < 256; bits++) {
-            int[] source = new int[LANES];
-            int rank = 0;
-            for (int lane = 0; lane < LANES; lane++) {
-                source[lane] = (bits >>> lane & 1) != 0 ? rank++ : 0;
-            }
-            table[bits] = VectorShuffle.fromArray(F, source, 0);
-        }
-        return table;
-    }
+    /** One thread's buffers: a group's unpacked codes, a tile of expanded rows, a tile's sums. */
+    public static final class Workspace {
+        final float[] unpacked; // [groupSize + 16]
+        final float[] gathered; // [groupSize + 16]: one group's kept inputs
+        final float[] xsum; // [groups]
+        final float[] tile; // [TILE, paddedCols]
+        final float[] out; // [TILE, slab lanes]
 
-    @SuppressWarnings("unchecked")
-    private static VectorMask<Float>[] prunedMasks() {
-        VectorMask<Float>[] table = new VectorMask[256];
-        for (int bits = 0; bits < 256; bits++) {
-            boolean[] pruned = new boolean[LANES];
-            for (int lane = 0; lane < LANES; lane++) {
-                pruned[lane] = (bits >>> lane & 1) == 0;
-            }
-            table[bits] = VectorMask.fromArray(F, pruned, 0);
+        Workspace(int groupSize, int paddedCols) {
+            this.unpacked = new float[groupSize + 2 * LANES];
+            this.gathered = new float[groupSize + 2 * LANES];
+            this.xsum = new float[(paddedCols + groupSize - 1) / groupSize];
+            this.tile = new float[TILE * paddedCols];
+            this.out = new float[TILE * SlabProduct.LANES];
         }
-        return table;
     }
 }

@@ -23,6 +23,7 @@ public final class LlamaWeights implements AutoCloseable {
     public final RmsNorm finalNorm; // [dim]
     public final LinearLayer classifier; // [vocab, dim]
     private final NDManager manager;
+    private final KernelThreads threads; // the CPU kernels' workers; null when the model has none
 
     /**
      * One transformer block. The projections reading one input are stacked into one linear (dense
@@ -42,14 +43,15 @@ public final class LlamaWeights implements AutoCloseable {
     }
 
     private LlamaWeights(ModelConfig config, NDManager manager, NDArray tokenEmbedding, List<Block> blocks, float[] finalNorm,
-            LinearLayer classifier) {
-        this(config, manager, tokenEmbedding, blocks, new RmsNorm(manager, finalNorm, config.rmsNormEps()), classifier);
+            LinearLayer classifier, KernelThreads threads) {
+        this(config, manager, tokenEmbedding, blocks, new RmsNorm(manager, finalNorm, config.rmsNormEps()), classifier, threads);
     }
 
     private LlamaWeights(ModelConfig config, NDManager manager, NDArray tokenEmbedding, List<Block> blocks, RmsNorm finalNorm,
-            LinearLayer classifier) {
+            LinearLayer classifier, KernelThreads threads) {
         this.config = config;
         this.manager = manager;
+        this.threads = threads;
         this.tokenEmbedding = tokenEmbedding;
         this.blocks = List.copyOf(blocks);
         this.finalNorm = finalNorm;
@@ -78,6 +80,7 @@ public final class LlamaWeights implements AutoCloseable {
         boolean dense = base.blocks.get(0).qkv() instanceof DenseLinear;
         NDManager m = parent.newSubManager();
         boolean cpuKernel = !m.getDevice().isGpu(); // the linears take the base's form, as upload gives it
+        KernelThreads threads = cpuKernel && !dense ? KernelThreads.like(m) : null;
         try {
             DequantScratch scratch = new DequantScratch(m);
             List<Block> blocks = new ArrayList<>();
@@ -89,14 +92,17 @@ public final class LlamaWeights implements AutoCloseable {
                 Function<List<Projection>, LinearLayer> stacked = projections -> dense
                         ? new DenseLinear(m, concat(projections.stream().map(p -> b.linear(p).dequantize()).toArray(float[][]::new)),
                                 projections.stream().mapToInt(p -> p.outFeatures(c)).sum(), projections.get(0).inFeatures(c))
-                        : compressedLinear(m, projections.stream().map(b::linear).toList(), scratch, cpuKernel);
+                        : compressedLinear(m, projections.stream().map(b::linear).toList(), scratch, threads);
                 blocks.add(new Block(shared.attentionNorm(), stacked.apply(List.of(Projection.Q, Projection.K, Projection.V)),
                         stacked.apply(List.of(Projection.O)), shared.ffnNorm(), stacked.apply(List.of(Projection.GATE, Projection.UP)),
                         stacked.apply(List.of(Projection.DOWN))));
             }
-            return new LlamaWeights(c, m, base.tokenEmbedding, blocks, base.finalNorm, base.classifier);
+            return new LlamaWeights(c, m, base.tokenEmbedding, blocks, base.finalNorm, base.classifier, threads);
         } catch (RuntimeException e) {
             m.close();
+            if (threads != null) {
+                threads.close();
+            }
             throw e;
         }
     }
@@ -134,7 +140,7 @@ public final class LlamaWeights implements AutoCloseable {
         LinearLayer classifier = p.classifier() == p.tokenEmbedding()
                 ? new DenseLinear(embedding)
                 : new DenseLinear(m, p.classifier(), c.vocabSize(), dim);
-        return new LlamaWeights(c, m, embedding, blocks, p.finalNorm(), classifier);
+        return new LlamaWeights(c, m, embedding, blocks, p.finalNorm(), classifier, null);
     }
 
     /** Row-major [out_i, in] weights stacked along out. */
@@ -157,25 +163,33 @@ public final class LlamaWeights implements AutoCloseable {
         ModelConfig c = p.config();
         NDManager m = parent.newSubManager();
         DequantScratch scratch = new DequantScratch(m);
-        boolean cpuKernel = !m.getDevice().isGpu();
-        float eps = c.rmsNormEps();
-        List<Block> blocks = new ArrayList<>();
-        for (CompressedParameters.Block b : p.blocks()) {
-            Function<List<Projection>, LinearLayer> linear = projections -> compressedLinear(m,
-                    projections.stream().map(b::linear).toList(), scratch, cpuKernel);
-            blocks.add(new Block(new RmsNorm(m, b.attentionNorm(), eps), linear.apply(List.of(Projection.Q, Projection.K, Projection.V)),
-                    linear.apply(List.of(Projection.O)), new RmsNorm(m, b.ffnNorm(), eps),
-                    linear.apply(List.of(Projection.GATE, Projection.UP)), linear.apply(List.of(Projection.DOWN))));
+        KernelThreads threads = m.getDevice().isGpu() ? null : KernelThreads.like(m);
+        try {
+            float eps = c.rmsNormEps();
+            List<Block> blocks = new ArrayList<>();
+            for (CompressedParameters.Block b : p.blocks()) {
+                Function<List<Projection>, LinearLayer> linear = projections -> compressedLinear(m,
+                        projections.stream().map(b::linear).toList(), scratch, threads);
+                blocks.add(new Block(new RmsNorm(m, b.attentionNorm(), eps), linear.apply(List.of(Projection.Q, Projection.K, Projection.V)),
+                        linear.apply(List.of(Projection.O)), new RmsNorm(m, b.ffnNorm(), eps),
+                        linear.apply(List.of(Projection.GATE, Projection.UP)), linear.apply(List.of(Projection.DOWN))));
+            }
+            NDArray embedding = m.create(p.tokenEmbedding(), new Shape(c.vocabSize(), c.hiddenSize()));
+            LinearLayer classifier = p.tied() ? new DenseLinear(embedding) : new DenseLinear(m, p.classifier(), c.vocabSize(), c.hiddenSize());
+            return new LlamaWeights(c, m, embedding, blocks, p.finalNorm(), classifier, threads);
+        } catch (RuntimeException e) {
+            m.close();
+            if (threads != null) {
+                threads.close();
+            }
+            throw e;
         }
-        NDArray embedding = m.create(p.tokenEmbedding(), new Shape(c.vocabSize(), c.hiddenSize()));
-        LinearLayer classifier = p.tied() ? new DenseLinear(embedding) : new DenseLinear(m, p.classifier(), c.vocabSize(), c.hiddenSize());
-        return new LlamaWeights(c, m, embedding, blocks, p.finalNorm(), classifier);
     }
 
-    /** The matrices (same input) as one linear. */
-    private static LinearLayer compressedLinear(NDManager m, List<CompressedMatrix> parts, DequantScratch scratch, boolean cpuKernel) {
-        if (cpuKernel && parts.stream().allMatch(q -> q instanceof QuantizedMatrix qm && qm.spec().bits() == 4)) {
-            return new SparseInt4Linear(SparseInt4Matrix.stack(parts.stream().map(QuantizedMatrix.class::cast).toList()));
+    /** The matrices (same input) as one linear; sparse INT4 on the CPU ({@code threads} given) by the kernel. */
+    private static LinearLayer compressedLinear(NDManager m, List<CompressedMatrix> parts, DequantScratch scratch, KernelThreads threads) {
+        if (threads != null && parts.stream().allMatch(q -> q instanceof QuantizedMatrix qm && qm.spec().bits() == 4)) {
+            return new SparseInt4Linear(SparseInt4Matrix.stack(parts.stream().map(QuantizedMatrix.class::cast).toList()), threads);
         }
         List<LinearLayer> layers = parts.stream().map(matrix -> compressedLinear(m, matrix, scratch)).toList();
         return layers.size() == 1 ? layers.get(0) : new StackedLinear(layers);
@@ -228,5 +242,8 @@ public final class LlamaWeights implements AutoCloseable {
     @Override
     public void close() {
         manager.close();
+        if (threads != null) {
+            threads.close();
+        }
     }
 }

@@ -1,27 +1,64 @@
 package dev.chorus.engine.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.chorus.engine.compressed.SparseInt4Input;
 import dev.chorus.engine.compressed.SparseInt4Matrix;
+import java.nio.FloatBuffer;
 
 /**
  * A sparse INT4 weight multiplied on the CPU by its own kernel ({@link SparseInt4Matrix}) straight
- * from the kept codes and mask: the input leaves the backend, the product comes back.
+ * from the kept codes and mask: the input leaves the backend, the product comes back. Large products
+ * are split by rows over the model's {@link KernelThreads}. Its buffers (input layout, workspaces,
+ * output) are reused across calls, so calls on one layer are serialized.
  */
 final class SparseInt4Linear implements LinearLayer {
-    private final SparseInt4Matrix weight; // [out, in]
+    /** Multiply-adds below which a product stays on the calling thread (waking a worker costs more). */
+    private static final long PARALLEL_FROM = 1L << 20;
+    private static final int ROW_ALIGN = 4; // the kernel's row tile
 
-    SparseInt4Linear(SparseInt4Matrix weight) {
+    private final SparseInt4Matrix weight; // [out, in]
+    private final KernelThreads threads;
+    private final SparseInt4Input input;
+    private final SparseInt4Matrix.Workspace[] workspaces; // [threads]
+    private float[] y = new float[0]; // [batch, out], grown with the batch
+
+    SparseInt4Linear(SparseInt4Matrix weight, KernelThreads threads) {
         this.weight = weight;
+        this.threads = threads;
+        this.input = weight.newInput();
+        this.workspaces = new SparseInt4Matrix.Workspace[threads.threads()];
+        for (int i = 0; i < workspaces.length; i++) {
+            workspaces[i] = weight.newWorkspace();
+        }
     }
 
     @Override
-    public NDArray apply(NDArray x) {
+    public synchronized NDArray apply(NDArray x) {
         Shape shape = x.getShape();
+        int rows = weight.rows();
         int batch = Math.toIntExact(shape.size() / weight.cols());
-        float[] y = new float[batch * weight.rows()];
-        weight.multiply(x.toFloatArray(), batch, y);
-        return x.getManager().create(y, shape.slice(0, shape.dimension() - 1).add(weight.rows()));
+        if (y.length != batch * rows) {
+            y = new float[batch * rows];
+        }
+        input.load(x.toByteBuffer(true).asFloatBuffer(), batch); // a view of x's memory where the backend allows
+        int parts = (long) batch * rows * weight.cols() < PARALLEL_FROM ? 1 : Math.min(workspaces.length, rows / ROW_ALIGN);
+        if (parts <= 1) {
+            weight.multiplyRows(input, y, 0, rows, workspaces[0]);
+        } else {
+            float[] out = y;
+            threads.run(parts, p -> weight.multiplyRows(input, out, bound(p, parts, rows), bound(p + 1, parts, rows), workspaces[p]));
+        }
+        NDArray product = x.getManager().create(shape.slice(0, shape.dimension() - 1).add(rows), DataType.FLOAT32);
+        FloatBuffer view = product.toByteBuffer(true).asFloatBuffer(); // a fresh array is contiguous: a view, written in place
+        view.put(y, 0, batch * rows);
+        return product;
+    }
+
+    /** Start of part p's rows: an even share, on the row tile. */
+    private static int bound(int p, int parts, int rows) {
+        return p == parts ? rows : (int) ((long) rows * p / parts) / ROW_ALIGN * ROW_ALIGN;
     }
 
     @Override
@@ -41,6 +78,6 @@ final class SparseInt4Linear implements LinearLayer {
 
     @Override
     public void close() {
-        // plain Java arrays: nothing held by the backend
+        // plain Java arrays: nothing held by the backend; the threads belong to the model
     }
 }

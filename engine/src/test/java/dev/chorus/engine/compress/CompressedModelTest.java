@@ -123,9 +123,17 @@ class CompressedModelTest {
         return new DenseParameters(p.config(), p.tokenEmbedding(), layers, p.finalNorm(), p.classifier());
     }
 
+    /** Logits of the prompt's tokens (10 rows at once), then of one decode step (1 row), then of three rows together. */
     static float[] logits(LlamaWeights weights) {
-        try (LlamaModel model = new LlamaModel(weights); KvCache cache = model.newCache(1, 32); NDManager step = root.newSubManager()) {
-            return model.forward(step, cache, new int[] {0}, new int[] {0}, new int[][] {PROMPT}, true).toFloatArray();
+        try (LlamaModel model = new LlamaModel(weights); KvCache cache = model.newCache(3, 32); NDManager step = root.newSubManager()) {
+            float[] prompt = model.forward(step, cache, new int[] {0}, new int[] {0}, new int[][] {PROMPT}, true).toFloatArray();
+            float[] one = model.forward(step, cache, new int[] {0}, new int[] {PROMPT.length}, new int[][] {{5}}, false).toFloatArray();
+            float[] three = model.forward(step, cache, new int[] {0, 1, 2}, new int[] {PROMPT.length + 1, 0, 0}, new int[][] {{6}, {7}, {8}}, false)
+                    .toFloatArray();
+            float[] all = java.util.Arrays.copyOf(prompt, prompt.length + one.length + three.length);
+            System.arraycopy(one, 0, all, prompt.length, one.length);
+            System.arraycopy(three, 0, all, prompt.length + one.length, three.length);
+            return all;
         } finally {
             weights.close();
         }

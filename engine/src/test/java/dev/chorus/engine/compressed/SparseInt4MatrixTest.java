@@ -83,7 +83,7 @@ class SparseInt4MatrixTest {
             for (int cols : new int[] {8, 128, 288, 300, 13}) {
                 for (double keep : new double[] {0.5, 0.0, 1.0, 0.1}) {
                     QuantizedMatrix q = random(rnd, 23, cols, groupSize, keep, false);
-                    for (int batch : new int[] {1, 2, 4, 5, 16}) {
+                    for (int batch : new int[] {1, 2, 4, 5, 7, 8, 16, 33}) {
                         check(List.of(q), batch, rnd);
                     }
                 }
@@ -92,10 +92,46 @@ class SparseInt4MatrixTest {
     }
 
     @Test
+    void everyBatchFrom1To33MatchesWithOddShapes() {
+        Random rnd = new Random(17);
+        for (int[] shape : new int[][] {{37, 300, 128}, {64, 288, 32}, {5, 13, 64}, {9, 136, 64}}) {
+            QuantizedMatrix q = random(rnd, shape[0], shape[1], shape[2], 0.5, false);
+            for (int batch = 1; batch <= 33; batch++) {
+                check(List.of(q), batch, rnd);
+            }
+        }
+    }
+
+    @Test
+    void rowRangesOnSeparateWorkspacesAndAReusedInputGiveTheWholeProduct() {
+        Random rnd = new Random(23);
+        QuantizedMatrix q = random(rnd, 30, 200, 64, 0.5, true);
+        SparseInt4Matrix m = SparseInt4Matrix.stack(List.of(q));
+        SparseInt4Input in = m.newInput();
+        SparseInt4Matrix.Workspace[] ws = {m.newWorkspace(), m.newWorkspace(), m.newWorkspace()};
+        for (int batch : new int[] {33, 2, 17, 1, 9, 5, 16}) { // shrinking and growing: stale values past the batch must not leak
+            float[] x = new float[batch * 200];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) rnd.nextGaussian();
+            }
+            in.load(x, batch);
+            float[] y = new float[batch * 30];
+            int[] bounds = {0, 8, 21, 30}; // uneven, not all multiples of the 4-row tile
+            for (int p = 0; p < 3; p++) {
+                m.multiplyRows(in, y, bounds[p], bounds[p + 1], ws[p]);
+            }
+            double[] expected = oracle(List.of(q), x, batch);
+            for (int i = 0; i < y.length; i++) {
+                assertEquals(expected[i], y[i], 1e-4 * (1 + Math.abs(expected[i])), "entry " + i + " at batch " + batch);
+            }
+        }
+    }
+
+    @Test
     void foldedZeroShiftsGivePrunedEntriesTheirDelta() {
         Random rnd = new Random(11);
         QuantizedMatrix q = random(rnd, 40, 288, 128, 0.5, true);
-        for (int batch : new int[] {1, 3, 8}) {
+        for (int batch : new int[] {1, 3, 8, 16, 21}) {
             check(List.of(q), batch, rnd);
         }
     }
@@ -107,6 +143,7 @@ class SparseInt4MatrixTest {
                 random(rnd, 16, 96, 32, 0.7, false));
         check(parts, 1, rnd);
         check(parts, 6, rnd);
+        check(parts, 19, rnd);
         assertEquals(64, SparseInt4Matrix.stack(parts).rows());
     }
 
