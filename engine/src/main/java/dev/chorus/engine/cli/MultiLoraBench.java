@@ -26,7 +26,8 @@ import java.util.SplittableRandom;
 /**
  * bench multi-lora: decode tokens/s of a batch where rows use different adapters, against the base
  * alone and against running each adapter's rows as a separate batch; plus adapter cold-load
- * latency (PEFT files on disk → usable slot).
+ * latency (PEFT files on disk → usable slot). --skip-sequential leaves out the per-adapter batches (the
+ * slowest part) when only batched against base matters.
  */
 final class MultiLoraBench {
     /** Which adapter each row of the batch uses. */
@@ -53,7 +54,7 @@ final class MultiLoraBench {
     }
 
     record Options(Path model, String device, boolean json, int adapters, int rank, Set<Projection> targets, int batch, int tokens,
-            RowPattern pattern, int trials) {
+            RowPattern pattern, int trials, boolean sequential) {
         Options {
             OptionChecks.between("trials", trials, 1, 1000);
             OptionChecks.between("adapters", adapters, 1, 4096);
@@ -63,11 +64,12 @@ final class MultiLoraBench {
         }
 
         static Options parse(List<String> argv) {
-            CliArgs args = new CliArgs(argv, Set.of("json"));
+            CliArgs args = new CliArgs(argv, Set.of("json", "skip-sequential"));
             Options o = new Options(args.requiredPath("model"), args.string("device").orElse("cpu"), args.flag("json"),
                     args.integer("adapters").orElse(8), args.integer("rank").orElse(16), CliArgs.allOrQkvo(args.string("targets").orElse("all")),
                     args.integer("batch").orElse(8), args.integer("tokens").orElse(64),
-                    RowPattern.parse(args.string("pattern").orElse("distinct")), args.integer("trials").orElse(5));
+                    RowPattern.parse(args.string("pattern").orElse("distinct")), args.integer("trials").orElse(5),
+                    !args.flag("skip-sequential"));
             args.rejectUnknown();
             return o;
         }
@@ -94,7 +96,8 @@ final class MultiLoraBench {
             try (AdapterSlots slots = new AdapterSlots(c, new AdapterSlots.Settings(o.adapters(), o.rank(), o.targets()), model.manager());
                     MatmulFloor floor = new MatmulFloor(c, o.batch(), model.manager())) {
                 double[] loadMs = coldLoads(pool, slots, c, o.rank());
-                Trials t = throughput(model, slots, floor, assign(o.pattern(), o.batch(), o.adapters()), o.tokens(), o.trials());
+                Trials t = throughput(model, slots, floor, assign(o.pattern(), o.batch(), o.adapters()), o.tokens(), o.trials(),
+                        o.sequential());
                 Arrays.sort(loadMs);
                 double p50 = loadMs[(int) Math.floor(0.5 * (loadMs.length - 1))];
                 double p99 = loadMs[(int) Math.floor(0.99 * (loadMs.length - 1))];
@@ -112,7 +115,8 @@ final class MultiLoraBench {
      * products are what batched_over_floor − base_over_floor adds), interleaved per trial after one discarded warm-up round (the JIT makes
      * DJL's Java side several-fold faster), so drift on a shared machine hits all three alike.
      */
-    private static Trials throughput(LoadedModel model, AdapterSlots slots, MatmulFloor floor, int[] rowAdapter, int tokens, int trials) {
+    private static Trials throughput(LoadedModel model, AdapterSlots slots, MatmulFloor floor, int[] rowAdapter, int tokens, int trials,
+            boolean sequential) {
         int batch = rowAdapter.length;
         int[] rowSlots = new int[batch];
         for (int i = 0; i < batch; i++) {
@@ -128,12 +132,12 @@ final class MultiLoraBench {
             double base = decode(model, batch, tokens, null);
             double batched = decode(model, batch, tokens, batchedRows);
             double seconds = 0;
-            for (var g : groups.entrySet()) {
+            for (var g : sequential ? groups.entrySet() : Map.<Integer, Integer>of().entrySet()) {
                 int[] same = new int[g.getValue()];
                 Arrays.fill(same, g.getKey() + 1);
                 seconds += g.getValue() * tokens / decode(model, g.getValue(), tokens, slots.forRows(same));
             }
-            double sequential = batch * tokens / seconds;
+            double sequentialRate = batch * tokens / seconds;
             double floorMs = floor.msPerStep(tokens);
             if (round > 0) {
                 t.add("matmul_floor_ms", floorMs);
@@ -141,9 +145,13 @@ final class MultiLoraBench {
                 t.add("batched_over_floor", batch * 1000.0 / batched / floorMs);
                 t.add("base_tokens_per_s", base);
                 t.add("batched_tokens_per_s", batched);
-                t.add("sequential_tokens_per_s", sequential);
+                if (sequential) {
+                    t.add("sequential_tokens_per_s", sequentialRate);
+                }
                 t.add("batched_over_base", batched / base);
-                t.add("batched_over_sequential", batched / sequential);
+                if (sequential) {
+                    t.add("batched_over_sequential", batched / sequentialRate);
+                }
             }
         }
         return t;
