@@ -54,7 +54,7 @@ final class MultiLoraBench {
     }
 
     record Options(Path model, String device, boolean json, int adapters, int rank, Set<Projection> targets, int batch, int tokens,
-            RowPattern pattern, int trials, boolean sequential) {
+            RowPattern pattern, int trials, boolean sequential, AdapterSlots.Storage storage) {
         Options {
             OptionChecks.between("trials", trials, 1, 1000);
             OptionChecks.between("adapters", adapters, 1, 4096);
@@ -69,9 +69,21 @@ final class MultiLoraBench {
                     args.integer("adapters").orElse(8), args.integer("rank").orElse(16), CliArgs.allOrQkvo(args.string("targets").orElse("all")),
                     args.integer("batch").orElse(8), args.integer("tokens").orElse(64),
                     RowPattern.parse(args.string("pattern").orElse("distinct")), args.integer("trials").orElse(5),
-                    !args.flag("skip-sequential"));
+                    !args.flag("skip-sequential"), storage(args.string("storage").orElse(null)));
             args.rejectUnknown();
             return o;
+        }
+
+        static AdapterSlots.Storage storage(String text) {
+            if (text == null) {
+                return AdapterSlots.DEFAULT_STORAGE;
+            }
+            for (AdapterSlots.Storage s : AdapterSlots.Storage.values()) {
+                if (s.name().toLowerCase(Locale.ROOT).replace('_', '-').equals(text)) {
+                    return s;
+                }
+            }
+            throw new UsageException("--storage must be tensors, host-fp32 or host-bf16, got '" + text + "'");
         }
 
         /** all or qkvo, as given. */
@@ -93,7 +105,7 @@ final class MultiLoraBench {
             for (int i = 0; i < o.adapters(); i++) {
                 pool.add(RandomAdapters.generate(c, AdapterType.LORA, o.rank(), o.targets(), 0.02, 1000 + i, null));
             }
-            try (AdapterSlots slots = new AdapterSlots(c, new AdapterSlots.Settings(o.adapters(), o.rank(), o.targets()), model.manager());
+            try (AdapterSlots slots = new AdapterSlots(c, new AdapterSlots.Settings(o.adapters(), o.rank(), o.targets(), o.storage()), model.manager());
                     MatmulFloor floor = new MatmulFloor(c, o.batch(), model.manager())) {
                 double[] loadMs = coldLoads(pool, slots, c, o.rank());
                 Trials t = throughput(model, slots, floor, assign(o.pattern(), o.batch(), o.adapters()), o.tokens(), o.trials(),
@@ -102,8 +114,9 @@ final class MultiLoraBench {
                 double p50 = loadMs[(int) Math.floor(0.5 * (loadMs.length - 1))];
                 double p99 = loadMs[(int) Math.floor(0.99 * (loadMs.length - 1))];
                 String head = String.format(Locale.ROOT, "\"model\":\"%s\",\"adapters\":%d,\"rank\":%d,\"targets\":\"%s\",\"batch\":%d,"
-                                + "\"tokens\":%d,\"pattern\":\"%s\",\"cold_load_ms_p50\":%.2f,\"cold_load_ms_p99\":%.2f", model.name(), o.adapters(),
-                        o.rank(), o.targetsLabel(), o.batch(), o.tokens(), o.pattern().label(), p50, p99);
+                                + "\"tokens\":%d,\"pattern\":\"%s\",\"storage\":\"%s\",\"cold_load_ms_p50\":%.2f,\"cold_load_ms_p99\":%.2f", model.name(), o.adapters(),
+                        o.rank(), o.targetsLabel(), o.batch(), o.tokens(), o.pattern().label(),
+                        o.storage().name().toLowerCase(Locale.ROOT).replace('_', '-'), p50, p99);
                 out.println(o.json() ? t.json(head) : head.replace("\"", "") + "\n" + t.table());
             }
         }
