@@ -157,12 +157,17 @@ final class HostLowRankGroup {
     }
 
     private float dotF(float[] x, int xAt, float[] w, int wAt) {
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
         int j = 0;
-        for (; j <= in - LANES; j += LANES) {
-            acc = FloatVector.fromArray(F, x, xAt + j).fma(FloatVector.fromArray(F, w, wAt + j), acc);
+        for (; j <= in - 2 * LANES; j += 2 * LANES) { // two chains: the loop is bound by memory, not by fma latency
+            acc0 = FloatVector.fromArray(F, x, xAt + j).fma(FloatVector.fromArray(F, w, wAt + j), acc0);
+            acc1 = FloatVector.fromArray(F, x, xAt + j + LANES).fma(FloatVector.fromArray(F, w, wAt + j + LANES), acc1);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; j <= in - LANES; j += LANES) {
+            acc0 = FloatVector.fromArray(F, x, xAt + j).fma(FloatVector.fromArray(F, w, wAt + j), acc0);
+        }
+        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
         for (; j < in; j++) {
             sum += x[xAt + j] * w[wAt + j];
         }
@@ -170,52 +175,49 @@ final class HostLowRankGroup {
     }
 
     private float dotH(float[] x, int xAt, short[] w, int wAt) {
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
         int j = 0;
-        for (; j <= in - LANES; j += LANES) {
-            acc = FloatVector.fromArray(F, x, xAt + j).fma(loadH(w, wAt + j), acc);
+        for (; j <= in - 2 * LANES; j += 2 * LANES) {
+            acc0 = FloatVector.fromArray(F, x, xAt + j).fma(loadH(w, wAt + j), acc0);
+            acc1 = FloatVector.fromArray(F, x, xAt + j + LANES).fma(loadH(w, wAt + j + LANES), acc1);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; j <= in - LANES; j += LANES) {
+            acc0 = FloatVector.fromArray(F, x, xAt + j).fma(loadH(w, wAt + j), acc0);
+        }
+        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
         for (; j < in; j++) {
             sum += x[xAt + j] * fromBf16(w[wAt + j]);
         }
         return sum;
     }
 
-    /** y[yAt + o] += Σ_k xa[k] · up[upAt + k·out + o]. */
+    /** y[yAt + o] += Σ_k xa[k] · up[upAt + k·out + o], one up row at a time (sequential reads; y stays in L1). */
     private static void expandF(float[] xa, int r, float[] up, int upAt, int out, float[] y, int yAt) {
-        int o = 0;
-        for (; o <= out - LANES; o += LANES) {
-            FloatVector acc = FloatVector.fromArray(F, y, yAt + o);
-            for (int k = 0; k < r; k++) {
-                acc = FloatVector.broadcast(F, xa[k]).fma(FloatVector.fromArray(F, up, upAt + k * out + o), acc);
+        int vectorEnd = out - out % LANES;
+        for (int k = 0; k < r; k++) {
+            FloatVector c = FloatVector.broadcast(F, xa[k]);
+            int row = upAt + k * out;
+            for (int o = 0; o < vectorEnd; o += LANES) {
+                c.fma(FloatVector.fromArray(F, up, row + o), FloatVector.fromArray(F, y, yAt + o)).intoArray(y, yAt + o);
             }
-            acc.intoArray(y, yAt + o);
-        }
-        for (; o < out; o++) {
-            float sum = y[yAt + o];
-            for (int k = 0; k < r; k++) {
-                sum += xa[k] * up[upAt + k * out + o];
+            for (int o = vectorEnd; o < out; o++) {
+                y[yAt + o] += xa[k] * up[row + o];
             }
-            y[yAt + o] = sum;
         }
     }
 
     private static void expandH(float[] xa, int r, short[] up, int upAt, int out, float[] y, int yAt) {
-        int o = 0;
-        for (; o <= out - LANES; o += LANES) {
-            FloatVector acc = FloatVector.fromArray(F, y, yAt + o);
-            for (int k = 0; k < r; k++) {
-                acc = FloatVector.broadcast(F, xa[k]).fma(loadH(up, upAt + k * out + o), acc);
+        int vectorEnd = out - out % LANES;
+        for (int k = 0; k < r; k++) {
+            FloatVector c = FloatVector.broadcast(F, xa[k]);
+            int row = upAt + k * out;
+            for (int o = 0; o < vectorEnd; o += LANES) {
+                c.fma(loadH(up, row + o), FloatVector.fromArray(F, y, yAt + o)).intoArray(y, yAt + o);
             }
-            acc.intoArray(y, yAt + o);
-        }
-        for (; o < out; o++) {
-            float sum = y[yAt + o];
-            for (int k = 0; k < r; k++) {
-                sum += xa[k] * fromBf16(up[upAt + k * out + o]);
+            for (int o = vectorEnd; o < out; o++) {
+                y[yAt + o] += xa[k] * fromBf16(up[row + o]);
             }
-            y[yAt + o] = sum;
         }
     }
 }

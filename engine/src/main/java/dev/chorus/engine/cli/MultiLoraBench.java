@@ -10,6 +10,8 @@ import dev.chorus.engine.llama.Projection;
 import dev.chorus.engine.model.LoadedModel;
 import dev.chorus.engine.model.RowAdapters;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -92,6 +94,8 @@ final class MultiLoraBench {
         }
     }
 
+    private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
+
     private MultiLoraBench() {
     }
 
@@ -125,7 +129,10 @@ final class MultiLoraBench {
     /**
      * Tokens/s of the base alone, of all rows batched with their adapters, and of each adapter's rows
      * as a batch of their own, and the step's matrix-product floor (base weights only; the adapters'
-     * products are what batched_over_floor − base_over_floor adds), interleaved per trial after one discarded warm-up round (the JIT makes
+     * products are what batched_over_floor − base_over_floor adds), interleaved per trial. batched_over_base_cpu is the
+     * same ratio by the engine thread's CPU time (base run's over batched run's, prefill and warm-up included): on a
+     * machine shared with other work it is far steadier than wall time, and with OMP_NUM_THREADS=1 the backend runs
+     * every op on that thread, so it counts all the work (with more backend threads it misses theirs) after one discarded warm-up round (the JIT makes
      * DJL's Java side several-fold faster), so drift on a shared machine hits all three alike.
      */
     private static Trials throughput(LoadedModel model, AdapterSlots slots, MatmulFloor floor, int[] rowAdapter, int tokens, int trials,
@@ -142,8 +149,11 @@ final class MultiLoraBench {
         }
         Trials t = new Trials(trials);
         for (int round = 0; round <= trials; round++) {
+            long cpu0 = CPU.getCurrentThreadCpuTime();
             double base = decode(model, batch, tokens, null);
+            long cpu1 = CPU.getCurrentThreadCpuTime();
             double batched = decode(model, batch, tokens, batchedRows);
+            long cpu2 = CPU.getCurrentThreadCpuTime();
             double seconds = 0;
             for (var g : sequential ? groups.entrySet() : Map.<Integer, Integer>of().entrySet()) {
                 int[] same = new int[g.getValue()];
@@ -162,6 +172,7 @@ final class MultiLoraBench {
                     t.add("sequential_tokens_per_s", sequentialRate);
                 }
                 t.add("batched_over_base", batched / base);
+                t.add("batched_over_base_cpu", (double) (cpu1 - cpu0) / (cpu2 - cpu1));
                 if (sequential) {
                     t.add("batched_over_sequential", batched / sequentialRate);
                 }
