@@ -11,6 +11,8 @@ import dev.chorus.engine.llama.BlockInput;
 import dev.chorus.engine.llama.ModelConfig;
 import dev.chorus.engine.llama.Projection;
 import dev.chorus.engine.model.RowAdapters;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -113,6 +115,9 @@ public final class AdapterSlots implements AdapterCache.SlotWriter, AutoCloseabl
     // Views of the slot tensors for the last consecutive slot range, kept across steps (a view sees
     // later writes to its slots) and rebuilt when the range changes.
     private final Map<NDArray, NDArray> views = new IdentityHashMap<>();
+    // Host storage: the input and output rows of the block input being adapted, reused (engine thread only).
+    private float[] scratchIn;
+    private float[] scratchOut;
     private NDManager viewManager;
     private int viewFrom = -1;
     private int viewTo = -1;
@@ -253,9 +258,23 @@ public final class AdapterSlots implements AdapterCache.SlotWriter, AutoCloseabl
         }
         Shape shape = x.getShape();
         int tokens = (int) (shape.get(0) * shape.get(1));
-        float[] delta = new float[tokens * group.host.outTotal()];
-        group.host.addTo(x.toFloatArray(), tokens, (int) shape.get(1), rows.slotOfRow, delta);
-        return y.addi(x.getManager().create(delta, y.getShape()));
+        // x: a view of the tensor's memory when contiguous, else a contiguous copy; y: the linear's fresh
+        // (contiguous) output, so its buffer is a view and the sum is written into the tensor itself.
+        int inSize = tokens * (int) shape.get(2);
+        int outSize = tokens * group.host.outTotal();
+        float[] xs = scratchIn = grown(scratchIn, inSize);
+        x.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer().get(xs, 0, inSize);
+        FloatBuffer yb = y.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        float[] ys = scratchOut = grown(scratchOut, outSize);
+        yb.get(0, ys, 0, outSize);
+        group.host.addTo(xs, tokens, (int) shape.get(1), rows.slotOfRow, ys);
+        yb.put(0, ys, 0, outSize);
+        return y;
+    }
+
+    /** {@code a} when it holds at least n floats, else a new array (a step's host buffers are reused across calls and steps). */
+    private static float[] grown(float[] a, int n) {
+        return a != null && a.length >= n ? a : new float[Math.max(n, a == null ? 0 : 2 * a.length)];
     }
 
     /** x·Aᵀ for every member at once [B, L, members·r], split into one [B, L, r] per member. */

@@ -132,7 +132,8 @@ final class MultiLoraBench {
      * products are what batched_over_floor − base_over_floor adds), interleaved per trial. batched_over_base_cpu is the
      * same ratio by the engine thread's CPU time (base run's over batched run's, prefill and warm-up included): on a
      * machine shared with other work it is far steadier than wall time, and with OMP_NUM_THREADS=1 the backend runs
-     * every op on that thread, so it counts all the work (with more backend threads it misses theirs) after one discarded warm-up round (the JIT makes
+     * every op on that thread, so it counts all the work (with more backend threads it misses theirs). paired_* is the same
+     * ratio with base and adapted steps alternated step by step ({@link PairedSteps}), the steadiest of the three after one discarded warm-up round (the JIT makes
      * DJL's Java side several-fold faster), so drift on a shared machine hits all three alike.
      */
     private static Trials throughput(LoadedModel model, AdapterSlots slots, MatmulFloor floor, int[] rowAdapter, int tokens, int trials,
@@ -162,6 +163,7 @@ final class MultiLoraBench {
             }
             double sequentialRate = batch * tokens / seconds;
             double floorMs = floor.msPerStep(tokens);
+            PairedSteps.Ratio paired = PairedSteps.measure(model, batch, tokens, batchedRows);
             if (round > 0) {
                 t.add("matmul_floor_ms", floorMs);
                 t.add("base_over_floor", batch * 1000.0 / base / floorMs); // ms per step / floor
@@ -173,6 +175,8 @@ final class MultiLoraBench {
                 }
                 t.add("batched_over_base", batched / base);
                 t.add("batched_over_base_cpu", (double) (cpu1 - cpu0) / (cpu2 - cpu1));
+                t.add("paired_batched_over_base", paired.wall());
+                t.add("paired_batched_over_base_cpu", paired.cpu());
                 if (sequential) {
                     t.add("batched_over_sequential", batched / sequentialRate);
                 }
