@@ -39,10 +39,10 @@ import java.util.Set;
  * own slot only (no weight gather: for distinct adapters a gather copies as many bytes as the matmul
  * then reads), adds all members' products into the stacked linear output in place, and skips rows on
  * slot 0; bf16 halves the bytes a distinct-adapter batch is bound by. With 32 distinct rank-16
- * adapters on every projection of stories15M (batch 32, one core) the adapted step ran at 0.80× the
- * base step with TENSORS, 0.87× with HOST_FP32 and 0.91× with HOST_BF16 (bench multi-lora,
- * paired_batched_over_base); see the branch's report for the ranges. Scale adapters keep their
- * per-channel device tensors in every storage.
+ * adapters on every projection (batch 32, one core, bench multi-lora paired_batched_over_base, medians)
+ * the adapted step ran at 0.79× / 0.85× / 0.91× the base step on stories15M with TENSORS / HOST_FP32 /
+ * HOST_BF16, and 0.70× / 0.81× / 0.87× on TinyStories-656K. Scale adapters keep their per-channel
+ * device tensors in every storage.
  */
 public final class AdapterSlots implements AdapterCache.SlotWriter, AutoCloseable {
     /** Where low-rank slots live and in which precision. */
