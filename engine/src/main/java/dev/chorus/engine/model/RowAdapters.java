@@ -17,7 +17,9 @@ public interface RowAdapters {
     /**
      * The same on the stacked output y [B, L, Σ out_i] of all of {@code input}'s projections, split
      * at {@code splits} along the last axis (null: a single projection); returns the adapted stacked
-     * output. Implementations that can add to the stacked output directly override it.
+     * output. Implementations that can add to the stacked output directly override it: y is the
+     * linear's own fresh, contiguous output (every {@link LinearLayer} returns one), so they may add
+     * into it in place through its memory.
      */
     default NDArray applyStacked(int layer, BlockInput input, NDArray x, NDArray y, long[] splits) {
         NDArray[] base = splits == null ? new NDArray[] {y} : y.split(splits, 2).toArray(new NDArray[0]);
