@@ -122,6 +122,17 @@ public interface ChorusConfig {
         @WithDefault("64")
         int maxRank();
 
+        /**
+         * Where low-rank slots live: host-fp32 (the engine's own per-row kernel, default), host-bf16 (the
+         * same with weights stored in bf16: half the bytes per step; logits within 2e-3 of their scale
+         * of fp32 slots, greedy outputs identical on the engine's test prompts), or tensors (backend
+         * batched matmuls over gathered slot tensors).
+         */
+        @WithDefault("host-fp32")
+        SlotStorage slotStorage();
+
+        enum SlotStorage { TENSORS, HOST_FP32, HOST_BF16 }
+
         /** Parsed adapters kept in host memory, ready to upload into a slot. */
         @WithDefault("32")
         int maxCpuLoras();

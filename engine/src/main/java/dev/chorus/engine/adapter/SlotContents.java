@@ -13,8 +13,8 @@ import java.util.Map;
  */
 public final class SlotContents {
     /** A module's low-rank pair as the slot stores it. */
-    record LowRankSlot(float[] downT, float[] upT) {
-        // downT: Aᵀ [in, maxRank]; upT: (s·B)ᵀ [maxRank, out]
+    record LowRankSlot(int rank, float[] downT, float[] upT) {
+        // downT: Aᵀ [in, maxRank]; upT: (s·B)ᵀ [maxRank, out]; ranks from rank on are zero
     }
 
     private final ModelConfig config;
@@ -60,7 +60,7 @@ public final class SlotContents {
                 upT[k * out + o] = scaling * b[o * rank + k];
             }
         }
-        lowRank.put(m, new LowRankSlot(downT, upT));
+        lowRank.put(m, new LowRankSlot(rank, downT, upT));
     }
 
     /** A module y = α ⊙ Ŵx: α [out]. */

@@ -10,6 +10,8 @@ import dev.chorus.engine.llama.Projection;
 import dev.chorus.engine.model.LoadedModel;
 import dev.chorus.engine.model.RowAdapters;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,7 +28,8 @@ import java.util.SplittableRandom;
 /**
  * bench multi-lora: decode tokens/s of a batch where rows use different adapters, against the base
  * alone and against running each adapter's rows as a separate batch; plus adapter cold-load
- * latency (PEFT files on disk → usable slot).
+ * latency (PEFT files on disk → usable slot). --skip-sequential leaves out the per-adapter batches (the
+ * slowest part) when only batched against base matters.
  */
 final class MultiLoraBench {
     /** Which adapter each row of the batch uses. */
@@ -53,7 +56,7 @@ final class MultiLoraBench {
     }
 
     record Options(Path model, String device, boolean json, int adapters, int rank, Set<Projection> targets, int batch, int tokens,
-            RowPattern pattern, int trials) {
+            RowPattern pattern, int trials, boolean sequential, AdapterSlots.Storage storage) {
         Options {
             OptionChecks.between("trials", trials, 1, 1000);
             OptionChecks.between("adapters", adapters, 1, 4096);
@@ -63,13 +66,26 @@ final class MultiLoraBench {
         }
 
         static Options parse(List<String> argv) {
-            CliArgs args = new CliArgs(argv, Set.of("json"));
+            CliArgs args = new CliArgs(argv, Set.of("json", "skip-sequential"));
             Options o = new Options(args.requiredPath("model"), args.string("device").orElse("cpu"), args.flag("json"),
                     args.integer("adapters").orElse(8), args.integer("rank").orElse(16), CliArgs.allOrQkvo(args.string("targets").orElse("all")),
                     args.integer("batch").orElse(8), args.integer("tokens").orElse(64),
-                    RowPattern.parse(args.string("pattern").orElse("distinct")), args.integer("trials").orElse(5));
+                    RowPattern.parse(args.string("pattern").orElse("distinct")), args.integer("trials").orElse(5),
+                    !args.flag("skip-sequential"), storage(args.string("storage").orElse(null)));
             args.rejectUnknown();
             return o;
+        }
+
+        static AdapterSlots.Storage storage(String text) {
+            if (text == null) {
+                return AdapterSlots.DEFAULT_STORAGE;
+            }
+            for (AdapterSlots.Storage s : AdapterSlots.Storage.values()) {
+                if (s.name().toLowerCase(Locale.ROOT).replace('_', '-').equals(text)) {
+                    return s;
+                }
+            }
+            throw new UsageException("--storage must be tensors, host-fp32 or host-bf16, got '" + text + "'");
         }
 
         /** all or qkvo, as given. */
@@ -77,6 +93,8 @@ final class MultiLoraBench {
             return targets.size() == Projection.values().length ? "all" : "qkvo";
         }
     }
+
+    private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
 
     private MultiLoraBench() {
     }
@@ -91,16 +109,18 @@ final class MultiLoraBench {
             for (int i = 0; i < o.adapters(); i++) {
                 pool.add(RandomAdapters.generate(c, AdapterType.LORA, o.rank(), o.targets(), 0.02, 1000 + i, null));
             }
-            try (AdapterSlots slots = new AdapterSlots(c, new AdapterSlots.Settings(o.adapters(), o.rank(), o.targets()), model.manager());
+            try (AdapterSlots slots = new AdapterSlots(c, new AdapterSlots.Settings(o.adapters(), o.rank(), o.targets(), o.storage()), model.manager());
                     MatmulFloor floor = new MatmulFloor(c, o.batch(), model.manager())) {
                 double[] loadMs = coldLoads(pool, slots, c, o.rank());
-                Trials t = throughput(model, slots, floor, assign(o.pattern(), o.batch(), o.adapters()), o.tokens(), o.trials());
+                Trials t = throughput(model, slots, floor, assign(o.pattern(), o.batch(), o.adapters()), o.tokens(), o.trials(),
+                        o.sequential());
                 Arrays.sort(loadMs);
                 double p50 = loadMs[(int) Math.floor(0.5 * (loadMs.length - 1))];
                 double p99 = loadMs[(int) Math.floor(0.99 * (loadMs.length - 1))];
                 String head = String.format(Locale.ROOT, "\"model\":\"%s\",\"adapters\":%d,\"rank\":%d,\"targets\":\"%s\",\"batch\":%d,"
-                                + "\"tokens\":%d,\"pattern\":\"%s\",\"cold_load_ms_p50\":%.2f,\"cold_load_ms_p99\":%.2f", model.name(), o.adapters(),
-                        o.rank(), o.targetsLabel(), o.batch(), o.tokens(), o.pattern().label(), p50, p99);
+                                + "\"tokens\":%d,\"pattern\":\"%s\",\"storage\":\"%s\",\"cold_load_ms_p50\":%.2f,\"cold_load_ms_p99\":%.2f", model.name(), o.adapters(),
+                        o.rank(), o.targetsLabel(), o.batch(), o.tokens(), o.pattern().label(),
+                        o.storage().name().toLowerCase(Locale.ROOT).replace('_', '-'), p50, p99);
                 out.println(o.json() ? t.json(head) : head.replace("\"", "") + "\n" + t.table());
             }
         }
@@ -109,10 +129,15 @@ final class MultiLoraBench {
     /**
      * Tokens/s of the base alone, of all rows batched with their adapters, and of each adapter's rows
      * as a batch of their own, and the step's matrix-product floor (base weights only; the adapters'
-     * products are what batched_over_floor − base_over_floor adds), interleaved per trial after one discarded warm-up round (the JIT makes
+     * products are what batched_over_floor − base_over_floor adds), interleaved per trial. batched_over_base_cpu is the
+     * same ratio by the engine thread's CPU time (base run's over batched run's, prefill and warm-up included): on a
+     * machine shared with other work it is far steadier than wall time, and with OMP_NUM_THREADS=1 the backend runs
+     * every op on that thread, so it counts all the work (with more backend threads it misses theirs). paired_* is the same
+     * ratio with base and adapted steps alternated step by step ({@link PairedSteps}), the steadiest of the three after one discarded warm-up round (the JIT makes
      * DJL's Java side several-fold faster), so drift on a shared machine hits all three alike.
      */
-    private static Trials throughput(LoadedModel model, AdapterSlots slots, MatmulFloor floor, int[] rowAdapter, int tokens, int trials) {
+    private static Trials throughput(LoadedModel model, AdapterSlots slots, MatmulFloor floor, int[] rowAdapter, int tokens, int trials,
+            boolean sequential) {
         int batch = rowAdapter.length;
         int[] rowSlots = new int[batch];
         for (int i = 0; i < batch; i++) {
@@ -125,25 +150,36 @@ final class MultiLoraBench {
         }
         Trials t = new Trials(trials);
         for (int round = 0; round <= trials; round++) {
+            long cpu0 = CPU.getCurrentThreadCpuTime();
             double base = decode(model, batch, tokens, null);
+            long cpu1 = CPU.getCurrentThreadCpuTime();
             double batched = decode(model, batch, tokens, batchedRows);
+            long cpu2 = CPU.getCurrentThreadCpuTime();
             double seconds = 0;
-            for (var g : groups.entrySet()) {
+            for (var g : sequential ? groups.entrySet() : Map.<Integer, Integer>of().entrySet()) {
                 int[] same = new int[g.getValue()];
                 Arrays.fill(same, g.getKey() + 1);
                 seconds += g.getValue() * tokens / decode(model, g.getValue(), tokens, slots.forRows(same));
             }
-            double sequential = batch * tokens / seconds;
+            double sequentialRate = batch * tokens / seconds;
             double floorMs = floor.msPerStep(tokens);
+            PairedSteps.Ratio paired = PairedSteps.measure(model, batch, tokens, batchedRows);
             if (round > 0) {
                 t.add("matmul_floor_ms", floorMs);
                 t.add("base_over_floor", batch * 1000.0 / base / floorMs); // ms per step / floor
                 t.add("batched_over_floor", batch * 1000.0 / batched / floorMs);
                 t.add("base_tokens_per_s", base);
                 t.add("batched_tokens_per_s", batched);
-                t.add("sequential_tokens_per_s", sequential);
+                if (sequential) {
+                    t.add("sequential_tokens_per_s", sequentialRate);
+                }
                 t.add("batched_over_base", batched / base);
-                t.add("batched_over_sequential", batched / sequential);
+                t.add("batched_over_base_cpu", (double) (cpu1 - cpu0) / (cpu2 - cpu1));
+                t.add("paired_batched_over_base", paired.wall());
+                t.add("paired_batched_over_base_cpu", paired.cpu());
+                if (sequential) {
+                    t.add("batched_over_sequential", batched / sequentialRate);
+                }
             }
         }
         return t;

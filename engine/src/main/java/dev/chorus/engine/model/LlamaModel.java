@@ -1,7 +1,6 @@
 package dev.chorus.engine.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -143,12 +142,7 @@ public final class LlamaModel implements AutoCloseable {
      */
     private static NDArray project(RowAdapters adapters, int layer, BlockInput input, NDArray x, LinearLayer linear, long[] splits) {
         NDArray y = linear.apply(x);
-        if (adapters == null) {
-            return y;
-        }
-        NDArray[] base = splits == null ? new NDArray[] {y} : y.split(splits, 2).toArray(new NDArray[0]);
-        NDArray[] adapted = adapters.apply(layer, input, x, base);
-        return adapted.length == 1 ? adapted[0] : NDArrays.concat(new NDList(adapted), -1);
+        return adapters == null ? y : adapters.applyStacked(layer, input, x, y, splits);
     }
 
     private void validate(KvCache cache, int[] slots, int[] starts, int[][] tokens, boolean allPositions) {

@@ -187,7 +187,8 @@ public class ModelService implements EngineStatsSource {
     private AdapterSlots.Settings slotSettings() {
         Set<Projection> targets = EnumSet.noneOf(Projection.class);
         targets.addAll(adapterConfig.targetModules());
-        return new AdapterSlots.Settings(adapterConfig.maxLoras(), adapterConfig.maxRank(), targets);
+        return new AdapterSlots.Settings(adapterConfig.maxLoras(), adapterConfig.maxRank(), targets,
+                AdapterSlots.Storage.valueOf(adapterConfig.slotStorage().name()));
     }
 
     private static void close(ServedModel model) {
