@@ -135,15 +135,19 @@ public final class AdapterSlots implements AdapterCache.SlotWriter, AutoCloseabl
 
     public AdapterSlots(ModelConfig config, Settings settings, NDManager parent) {
         this.config = config;
-        this.settings = settings;
         this.manager = parent.newSubManager();
+        // The host kernel adds into the linear's output through a view of its memory; a GPU tensor's
+        // buffer is a copy, so on a GPU the slots stay device tensors whatever was asked.
+        this.settings = manager.getDevice().isGpu() && settings.storage() != Storage.TENSORS
+                ? new Settings(settings.maxAdapters(), settings.maxRank(), settings.targets(), Storage.TENSORS)
+                : settings;
         int slots = settings.maxAdapters() + 1;
         groups = new Group[config.numLayers()][BlockInput.values().length];
         for (int layer = 0; layer < config.numLayers(); layer++) {
             for (BlockInput input : BlockInput.values()) {
                 List<Projection> members = input.projections().stream().filter(settings.targets()::contains).toList();
                 if (!members.isEmpty()) {
-                    groups[layer][input.ordinal()] = new Group(input, members, config, slots, settings.maxRank(), settings.storage(), manager);
+                    groups[layer][input.ordinal()] = new Group(input, members, config, slots, settings.maxRank(), this.settings.storage(), manager);
                 }
             }
         }

@@ -7,7 +7,6 @@ import dev.chorus.engine.model.RowAdapters;
 import dev.chorus.engine.sampling.Sampler;
 import java.io.PrintStream;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -25,7 +24,8 @@ final class BenchCommand {
     static final String USAGE = """
             bench decode --model PATH [--against PATH] [--batch B] [--tokens N] [--trials T] [--json] [--device cpu|gpu]
             bench multi-lora --model PATH [--adapters N] [--rank R] [--targets all|qkvo] [--batch B] [--tokens T]
-                     [--pattern distinct|identical|zipf] [--trials T] [--json] [--device cpu|gpu]
+                     [--pattern distinct|identical|zipf] [--storage tensors|host-fp32|host-bf16] [--skip-sequential]
+                     [--trials T] [--json] [--device cpu|gpu]
             """ + MergeBench.USAGE;
     private static final int PROMPT = 4;
 
@@ -147,7 +147,7 @@ final class BenchCommand {
             try (NDManager step = model.manager().newSubManager()) { // equal lengths: all rows in one prefill pass
                 float[] logits = model.model().forward(step, cache, slots, new int[batch], prompts, false, adapters).toFloatArray();
                 for (int b = 0; b < batch; b++) {
-                    next[b] = Sampler.argMax(Arrays.copyOfRange(logits, b * vocab, (b + 1) * vocab));
+                    next[b] = Sampler.argMax(logits, b * vocab, (b + 1) * vocab);
                 }
             }
             double prefillMs = (System.nanoTime() - prefillStart) / 1e6 / batch;
@@ -169,7 +169,7 @@ final class BenchCommand {
                 }
                 long t1 = System.nanoTime();
                 for (int b = 0; b < batch; b++) {
-                    next[b] = Sampler.argMax(Arrays.copyOfRange(logits, b * vocab, (b + 1) * vocab));
+                    next[b] = Sampler.argMax(logits, b * vocab, (b + 1) * vocab);
                     positions[b]++;
                 }
                 forwardNanos += t1 - t0;

@@ -154,6 +154,9 @@ final class StepRunner {
             float[] flat = modelOf(variant).forward(step, cache, slots, starts, tokens, false, rows(variant, adapterSlots)).toFloatArray();
             int n = tokens.length;
             int vocab = flat.length / n;
+            if (n == 1) {
+                return new float[][] {flat}; // a single row's logits are the whole array: no copy
+            }
             float[][] out = new float[n][];
             for (int i = 0; i < n; i++) {
                 out[i] = Arrays.copyOfRange(flat, i * vocab, (i + 1) * vocab);

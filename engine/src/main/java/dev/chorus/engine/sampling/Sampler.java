@@ -63,13 +63,18 @@ public final class Sampler {
 
     /** Index of the largest logit; the lowest index wins ties. */
     public static int argMax(float[] logits) {
-        int best = 0;
-        for (int i = 1; i < logits.length; i++) {
+        return argMax(logits, 0, logits.length);
+    }
+
+    /** The first index of the largest of logits[from, to), counted from {@code from} (one row of a batch's flat logits, uncopied). */
+    public static int argMax(float[] logits, int from, int to) {
+        int best = from;
+        for (int i = from + 1; i < to; i++) {
             if (logits[i] > logits[best]) {
                 best = i;
             }
         }
-        return best;
+        return best - from;
     }
 
     private static int[] byDescendingLogit(float[] logits) {

@@ -17,6 +17,14 @@ class SamplerTest {
     }
 
     @Test
+    void argMaxOfOneRowOfFlatLogitsCountsFromTheRowsStart() {
+        float[] rows = {9f, 1f, 0f, /* row 1: */ 1f, 4f, 4f, /* row 2: */ 2f, 1f, 7f};
+        assertEquals(0, Sampler.argMax(rows, 0, 3));
+        assertEquals(1, Sampler.argMax(rows, 3, 6)); // the lowest index on ties, and never a larger value of another row
+        assertEquals(2, Sampler.argMax(rows, 6, 9));
+    }
+
+    @Test
     void topKOneAndTinyTopPAreGreedy() {
         for (long seed = 0; seed < 20; seed++) {
             assertEquals(1, new Sampler(new SamplingParams(1f, 1, 1f, seed)).next(LOGITS));
