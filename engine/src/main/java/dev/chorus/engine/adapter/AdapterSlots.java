@@ -357,28 +357,7 @@ public final class AdapterSlots implements AdapterCache.SlotWriter, AutoCloseabl
     /** The forward's view of these slots for one batch: row i uses slot rowSlots[i]. */
     public RowAdapters forRows(int[] rowSlots) {
         BatchRows rows = new BatchRows(rowSlots);
-        return new RowAdapters() {
-            @Override
-            public NDArray[] apply(int layer, BlockInput input, NDArray x, NDArray... base) {
-                if (settings.storage() == Storage.TENSORS) {
-                    return AdapterSlots.this.apply(layer, input, x, base, rows);
-                }
-                NDArray stacked = base.length == 1 ? base[0] : NDArrays.concat(new NDList(base), -1);
-                long[] splits = new long[base.length - 1];
-                long at = 0;
-                for (int i = 0; i < splits.length; i++) {
-                    at += base[i].getShape().get(2);
-                    splits[i] = at;
-                }
-                NDArray y = AdapterSlots.this.applyStacked(layer, input, x, stacked, splits.length == 0 ? null : splits, rows);
-                return base.length == 1 ? new NDArray[] {y} : y.split(splits, 2).toArray(new NDArray[0]);
-            }
-
-            @Override
-            public NDArray applyStacked(int layer, BlockInput input, NDArray x, NDArray y, long[] splits) {
-                return AdapterSlots.this.applyStacked(layer, input, x, y, splits, rows);
-            }
-        };
+        return (layer, input, x, y, splits) -> applyStacked(layer, input, x, y, splits, rows);
     }
 
     @Override

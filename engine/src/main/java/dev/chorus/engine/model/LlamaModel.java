@@ -142,7 +142,7 @@ public final class LlamaModel implements AutoCloseable {
      */
     private static NDArray project(RowAdapters adapters, int layer, BlockInput input, NDArray x, LinearLayer linear, long[] splits) {
         NDArray y = linear.apply(x);
-        return adapters == null ? y : adapters.applyStacked(layer, input, x, y, splits);
+        return adapters == null ? y : adapters.apply(layer, input, x, y, splits);
     }
 
     private void validate(KvCache cache, int[] slots, int[] starts, int[][] tokens, boolean allPositions) {
