@@ -357,7 +357,25 @@ public final class AdapterSlots implements AdapterCache.SlotWriter, AutoCloseabl
     /** The forward's view of these slots for one batch: row i uses slot rowSlots[i]. */
     public RowAdapters forRows(int[] rowSlots) {
         BatchRows rows = new BatchRows(rowSlots);
-        return (layer, input, x, y, splits) -> applyStacked(layer, input, x, y, splits, rows);
+        return new RowAdapters() {
+            @Override
+            public NDArray apply(int layer, BlockInput input, NDArray x, NDArray y, long[] splits) {
+                return applyStacked(layer, input, x, y, splits, rows);
+            }
+
+            @Override
+            public boolean onHost() {
+                return settings.storage() != Storage.TENSORS && !rows.anyScaled;
+            }
+
+            @Override
+            public void addOnHost(int layer, BlockInput input, float[] x, int n, float[] y) {
+                Group group = groups[layer][input.ordinal()];
+                if (group != null && rows.anyLowRank) {
+                    group.host.addTo(x, n, 1, rows.slotOfRow, y);
+                }
+            }
+        };
     }
 
     @Override

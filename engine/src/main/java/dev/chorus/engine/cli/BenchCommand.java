@@ -1,6 +1,7 @@
 package dev.chorus.engine.cli;
 
 import ai.djl.ndarray.NDManager;
+import dev.chorus.engine.model.DecodePath;
 import dev.chorus.engine.model.KvCache;
 import dev.chorus.engine.model.LoadedModel;
 import dev.chorus.engine.model.RowAdapters;
@@ -22,7 +23,8 @@ final class BenchCommand {
     private static final long WARMUP_NANOS = 4_000_000_000L;
 
     static final String USAGE = """
-            bench decode --model PATH [--against PATH] [--batch B] [--tokens N] [--trials T] [--json] [--device cpu|gpu]
+            bench decode --model PATH [--against PATH] [--batch B] [--tokens N] [--decode host|backend] [--trials T] [--json]
+                     [--device cpu|gpu]
             bench multi-lora --model PATH [--adapters N] [--rank R] [--targets all|qkvo] [--batch B] [--tokens T]
                      [--pattern distinct|identical|zipf] [--storage tensors|host-fp32|host-bf16] [--skip-sequential]
                      [--trials T] [--json] [--device cpu|gpu]
@@ -30,7 +32,7 @@ final class BenchCommand {
     private static final int PROMPT = 4;
 
     /** {@code against}: a second model decoded in the same process, trial for trial after the first (the per-trial ratio is printed). */
-    record Options(Path model, Optional<Path> against, int batch, int tokens, int trials, boolean json, String device) {
+    record Options(Path model, Optional<Path> against, int batch, int tokens, int trials, boolean json, String device, DecodePath decode) {
         Options {
             OptionChecks.between("batch", batch, 1, 1024);
             OptionChecks.between("tokens", tokens, 1, 1 << 20);
@@ -40,13 +42,22 @@ final class BenchCommand {
         static Options parse(List<String> argv) {
             CliArgs args = new CliArgs(argv, Set.of("json"));
             Options o = new Options(args.requiredPath("model"), args.path("against"), args.integer("batch").orElse(1), args.integer("tokens").orElse(128),
-                    args.integer("trials").orElse(5), args.flag("json"), args.string("device").orElse("cpu"));
+                    args.integer("trials").orElse(5), args.flag("json"), args.string("device").orElse("cpu"),
+                    decodePath(args.string("decode").orElse("host")));
             args.rejectUnknown();
             return o;
         }
     }
 
     private BenchCommand() {
+    }
+
+    static DecodePath decodePath(String name) {
+        return switch (name) {
+            case "host" -> DecodePath.HOST;
+            case "backend" -> DecodePath.BACKEND;
+            default -> throw new UsageException("--decode must be host or backend, got '" + name + "'");
+        };
     }
 
     static void run(List<String> argv, PrintStream out, PrintStream err) {
@@ -65,8 +76,8 @@ final class BenchCommand {
             return;
         }
         Options o = Options.parse(argv.subList(1, argv.size()));
-        try (LoadedModel model = LoadedModel.load(o.model(), Optional.empty(), o.device());
-                LoadedModel against = o.against().map(p -> LoadedModel.load(p, Optional.empty(), o.device())).orElse(null);
+        try (LoadedModel model = LoadedModel.load(o.model(), Optional.empty(), o.device(), o.decode());
+                LoadedModel against = o.against().map(p -> LoadedModel.load(p, Optional.empty(), o.device(), o.decode())).orElse(null);
                 MatmulFloor floor = new MatmulFloor(model.config(), o.batch(), model.manager())) {
             int capacity = model.config().maxPositions();
             if (PROMPT + WARMUP_STEPS + o.tokens() > capacity) {
@@ -85,11 +96,16 @@ final class BenchCommand {
                     measure(against, o.batch(), PROMPT, Math.min(o.tokens(), 64), null);
                 }
             }
-            floor.msPerStep(Math.min(o.tokens(), 64));
+            boolean host = model.model().decodesOnHost();
+            floor.msPerStep(Math.min(o.tokens(), 64), host);
+            floor.msPerStep(Math.min(o.tokens(), 64), !host);
             Trials t = new Trials(o.trials());
             for (int trial = 0; trial < o.trials(); trial++) {
                 Result r = measure(model, o.batch(), PROMPT, o.tokens(), null);
-                double floorMs = floor.msPerStep(o.tokens());
+                double floorMs = floor.msPerStep(o.tokens(), host);
+                if (host) {
+                    t.add("backend_matmul_floor_ms", floor.msPerStep(o.tokens()));
+                }
                 t.add("tokens_per_s", r.tokensPerSecond());
                 t.add("ms_per_step", r.msPerStep());
                 t.add("forward_ms_per_step", r.forwardMsPerStep());
@@ -103,8 +119,10 @@ final class BenchCommand {
                     t.add("tokens_per_s_ratio", r.tokensPerSecond() / a.tokensPerSecond());
                 }
             }
-            String head = String.format(Locale.ROOT, "\"model\":\"%s\",\"batch\":%d,\"tokens\":%d,\"bytes_resident\":%d,\"bytes_fp32\":%d",
-                    model.name(), o.batch(), o.tokens(), model.model().weights().linearBytesResident(), linearBytesFp32(model));
+            String head = String.format(Locale.ROOT,
+                    "\"model\":\"%s\",\"batch\":%d,\"tokens\":%d,\"decode\":\"%s\",\"bytes_resident\":%d,\"bytes_fp32\":%d",
+                    model.name(), o.batch(), o.tokens(), host ? "host" : "backend", model.model().weights().linearBytesResident(),
+                    linearBytesFp32(model));
             if (against != null) {
                 head += String.format(Locale.ROOT, ",\"against\":\"%s\"", against.name());
             }
@@ -145,7 +163,7 @@ final class BenchCommand {
             }
             long prefillStart = System.nanoTime();
             try (NDManager step = model.manager().newSubManager()) { // equal lengths: all rows in one prefill pass
-                float[] logits = model.model().forward(step, cache, slots, new int[batch], prompts, false, adapters).toFloatArray();
+                float[] logits = model.model().lastLogits(step, cache, slots, new int[batch], prompts, adapters);
                 for (int b = 0; b < batch; b++) {
                     next[b] = Sampler.argMax(logits, b * vocab, (b + 1) * vocab);
                 }
@@ -165,7 +183,7 @@ final class BenchCommand {
                     rows[b] = new int[] {next[b]};
                 }
                 try (NDManager step = model.manager().newSubManager()) {
-                    logits = model.model().forward(step, cache, slots, positions, rows, false, adapters).toFloatArray();
+                    logits = model.model().lastLogits(step, cache, slots, positions, rows, adapters);
                 }
                 long t1 = System.nanoTime();
                 for (int b = 0; b < batch; b++) {

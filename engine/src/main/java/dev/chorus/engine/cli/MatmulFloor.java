@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
 import dev.chorus.engine.llama.ModelConfig;
+import dev.chorus.engine.model.HostMatrix;
+import dev.chorus.engine.model.KernelThreads;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -20,9 +22,14 @@ final class MatmulFloor implements AutoCloseable {
     private final List<NDArray> weights = new ArrayList<>(); // per product [out, in], in forward order
     private final NDArray hidden; // [B, 1, dim]
     private final NDArray wide; // [B, 1, intermediate]
+    private final KernelThreads threads; // the host kernels' workers
+    private final List<HostMatrix> hostWeights = new ArrayList<>(); // the same products for the host kernel
+    private final int batch;
 
     MatmulFloor(ModelConfig c, int batch, NDManager parent) {
         manager = parent.newSubManager();
+        threads = KernelThreads.like(manager);
+        this.batch = batch;
         int dim = c.hiddenSize();
         int ff = c.intermediateSize();
         for (int layer = 0; layer < c.numLayers(); layer++) {
@@ -32,8 +39,29 @@ final class MatmulFloor implements AutoCloseable {
             weights.add(random(dim, ff));
         }
         weights.add(random(c.vocabSize(), dim));
+        for (NDArray w : weights) {
+            hostWeights.add(new HostMatrix(w.toFloatArray(), (int) w.getShape().get(0), (int) w.getShape().get(1), threads));
+        }
         hidden = manager.randomUniform(-1f, 1f, new Shape(batch, 1, dim));
         wide = manager.randomUniform(-1f, 1f, new Shape(batch, 1, ff));
+    }
+
+    /** The floor of the path the model decodes on: the host kernel's products or the backend's. */
+    double msPerStep(int steps, boolean host) {
+        return host ? hostMsPerStep(steps) : msPerStep(steps);
+    }
+
+    /** As {@link #msPerStep(int)}, through {@link HostMatrix}'s kernel (the host decode path's products). */
+    double hostMsPerStep(int steps) {
+        float[] h = hidden.toFloatArray();
+        float[] s = wide.toFloatArray();
+        long t0 = System.nanoTime();
+        for (int step = 0; step < steps; step++) {
+            for (HostMatrix w : hostWeights) {
+                w.multiply(w.inFeatures() == h.length / batch ? h : s, batch, new float[batch * w.outFeatures()]);
+            }
+        }
+        return (System.nanoTime() - t0) / 1e6 / steps;
     }
 
     private NDArray random(int out, int in) {
@@ -60,6 +88,7 @@ final class MatmulFloor implements AutoCloseable {
 
     @Override
     public void close() {
+        threads.close();
         manager.close();
     }
 }

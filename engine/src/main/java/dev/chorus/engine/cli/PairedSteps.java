@@ -58,7 +58,7 @@ final class PairedSteps {
 
     private static void step(LoadedModel model, KvCache cache, int[] slots, int[] positions, int[][] rows, RowAdapters adapters) {
         try (NDManager step = model.manager().newSubManager()) {
-            model.model().forward(step, cache, slots, positions, rows, false, adapters).toFloatArray();
+            model.model().lastLogits(step, cache, slots, positions, rows, adapters);
         }
     }
 

@@ -97,7 +97,7 @@ public final class Calibration {
                 }
                 float[] logits;
                 try (NDManager step = model.manager().newSubManager()) {
-                    logits = model.model().forward(step, cache, slots, starts, tokens, false).toFloatArray();
+                    logits = model.model().lastLogits(step, cache, slots, starts, tokens, null);
                 }
                 for (int r = 0; r < rows; r++) {
                     seqs[r][pos + 1] = samplers[r].next(Arrays.copyOfRange(logits, r * vocab, (r + 1) * vocab));

@@ -151,7 +151,7 @@ final class StepRunner {
     /** Last-token logits of each row on {@code variant} (null: the base with the rows' adapters). */
     private float[][] forward(MergedVariant variant, int[] slots, int[] starts, int[][] tokens, int[] adapterSlots) {
         try (NDManager step = model.manager().newSubManager()) {
-            float[] flat = modelOf(variant).forward(step, cache, slots, starts, tokens, false, rows(variant, adapterSlots)).toFloatArray();
+            float[] flat = modelOf(variant).lastLogits(step, cache, slots, starts, tokens, rows(variant, adapterSlots));
             int n = tokens.length;
             int vocab = flat.length / n;
             if (n == 1) {

@@ -5,17 +5,33 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
 
-/** A float32 weight kept as it is. */
+/** A float32 weight kept as it is, on the device and, for the host decode path, optionally also in a Java array. */
 public final class DenseLinear implements LinearLayer {
     private final NDArray weight; // [out, in]
+    private final HostMatrix host; // the same [out, in] on the host; null without host decoding
 
     public DenseLinear(NDManager manager, float[] data, int out, int in) {
-        this(manager.create(data, new Shape(out, in)));
+        this(manager, data, out, in, null);
+    }
+
+    /** {@code threads} non-null: {@code data} is also kept (not copied) as the host decode path's weight. */
+    DenseLinear(NDManager manager, float[] data, int out, int in, KernelThreads threads) {
+        this(manager.create(data, new Shape(out, in)), threads == null ? null : new HostMatrix(data, out, in, threads));
     }
 
     /** Wraps an existing [out, in] array, e.g. the token embedding shared by a tied classifier. */
     public DenseLinear(NDArray weight) {
+        this(weight, null);
+    }
+
+    DenseLinear(NDArray weight, HostMatrix host) {
         this.weight = weight;
+        this.host = host;
+    }
+
+    @Override
+    public HostLinear onHost() {
+        return host;
     }
 
     @Override
@@ -39,7 +55,7 @@ public final class DenseLinear implements LinearLayer {
 
     @Override
     public long bytesResident() {
-        return weight.getShape().size() * Float.BYTES;
+        return weight.getShape().size() * Float.BYTES; // the device's copy; the host copy is counted by the weights
     }
 
     @Override

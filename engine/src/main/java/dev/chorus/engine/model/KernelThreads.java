@@ -15,7 +15,7 @@ import java.util.function.IntConsumer;
  * kernel uses the cores the backend's matrix products would): the caller runs part 0, daemon workers
  * the others. Owned by one {@link LlamaWeights}, stopped when it closes.
  */
-final class KernelThreads implements AutoCloseable {
+public final class KernelThreads implements AutoCloseable {
     private final int threads;
     private final ExecutorService workers; // threads - 1 daemon threads; null when 1
 
@@ -29,7 +29,7 @@ final class KernelThreads implements AutoCloseable {
     }
 
     /** Sized like the backend's intra-op pool (PyTorch: its thread count, which OMP_NUM_THREADS sets), at most the cores. */
-    static KernelThreads like(NDManager m) {
+    public static KernelThreads like(NDManager m) {
         int backend = "PyTorch".equals(m.getEngine().getEngineName()) ? JniUtils.getNumThreads() : 1;
         return new KernelThreads(Math.min(backend, Runtime.getRuntime().availableProcessors()));
     }

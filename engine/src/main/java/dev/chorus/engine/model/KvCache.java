@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.chorus.engine.llama.ModelConfig;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 
 /**
  * Keys and values of every running sequence, one slot per sequence, preallocated so a step never
@@ -16,6 +18,8 @@ public final class KvCache implements AutoCloseable {
     private final NDManager manager;
     private final NDArray[] keys; // per layer [slots, kvHeads, headDim, capacity]
     private final NDArray[] values; // per layer [slots, kvHeads, capacity, headDim]
+    private final FloatBuffer[] hostKeys; // per layer, a view of keys[layer]'s memory for the host decode path; made on first use
+    private final FloatBuffer[] hostValues; // per layer, the same for values[layer]
     private final int slots;
     private final int capacity;
 
@@ -31,6 +35,8 @@ public final class KvCache implements AutoCloseable {
         Shape valueShape = new Shape(slots + 1, config.numKvHeads(), capacity, config.headDim());
         keys = new NDArray[config.numLayers()];
         values = new NDArray[config.numLayers()];
+        hostKeys = new FloatBuffer[config.numLayers()];
+        hostValues = new FloatBuffer[config.numLayers()];
         for (int l = 0; l < config.numLayers(); l++) {
             keys[l] = manager.zeros(keyShape, DataType.FLOAT32);
             values[l] = manager.zeros(valueShape, DataType.FLOAT32);
@@ -58,6 +64,43 @@ public final class KvCache implements AutoCloseable {
 
     NDArray values(int layer) {
         return values[layer];
+    }
+
+    /** keys(layer)'s memory as a writable host view [slots + 1, kvHeads, headDim, capacity]. */
+    FloatBuffer hostKeys(int layer) {
+        if (hostKeys[layer] == null) {
+            hostKeys[layer] = hostView(keys[layer]);
+        }
+        return hostKeys[layer];
+    }
+
+    /** values(layer)'s memory as a writable host view [slots + 1, kvHeads, capacity, headDim]. */
+    FloatBuffer hostValues(int layer) {
+        if (hostValues[layer] == null) {
+            hostValues[layer] = hostView(values[layer]);
+        }
+        return hostValues[layer];
+    }
+
+    /**
+     * The array's own memory, checked to be that and not a copy: a value written through the view (in
+     * the spare slot, which no real token reads) must be what the backend then reads.
+     */
+    private FloatBuffer hostView(NDArray a) {
+        FloatBuffer view = a.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        int probe = view.limit() - 1; // the spare slot's last entry
+        float was = view.get(probe);
+        view.put(probe, 12345f);
+        long[] last = new long[a.getShape().dimension()];
+        for (int i = 0; i < last.length; i++) {
+            last[i] = a.getShape().get(i) - 1;
+        }
+        boolean shared = a.getFloat(last) == 12345f;
+        view.put(probe, was);
+        if (!shared) {
+            throw new IllegalStateException("the backend gives no writable view of the KV cache's memory");
+        }
+        return view;
     }
 
     public long bytes() {

@@ -11,6 +11,11 @@ public interface LinearLayer extends AutoCloseable {
 
     int outFeatures();
 
+    /** The same product on the host for the host decode path, or null when this layer has none. */
+    default HostLinear onHost() {
+        return null;
+    }
+
     /** Bytes this layer keeps resident on the device. */
     long bytesResident();
 

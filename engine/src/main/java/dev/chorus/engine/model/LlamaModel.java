@@ -7,6 +7,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.nn.Activation;
 import dev.chorus.engine.llama.BlockInput;
 import dev.chorus.engine.llama.ModelConfig;
+import java.util.Arrays;
 
 /**
  * The Llama forward pass: embeddings, per block RMSNorm → grouped-query attention with RoPE and a
@@ -32,6 +33,7 @@ public final class LlamaModel implements AutoCloseable {
     private final NDArray rotations; // [maxPositions, headDim, headDim]
     private final long[] qkvSplits; // query | key | value along the stacked projection's output
     private final long[] gateUpSplit; // gate | up
+    private final HostDecoder host; // one-token rows on the host; null when the weights have no host form
 
     public LlamaModel(LlamaWeights weights) {
         this(weights, null);
@@ -45,6 +47,7 @@ public final class LlamaModel implements AutoCloseable {
         rotations = sharing == null ? RopeRotations.table(config, config.maxPositions(), manager) : sharing.rotations;
         qkvSplits = new long[] {config.hiddenSize(), config.hiddenSize() + config.kvDim()};
         gateUpSplit = new long[] {config.intermediateSize()};
+        host = weights.hostDecoding() ? HostDecoder.of(weights) : null;
     }
 
     /** A model over {@code variantWeights} (see {@link LlamaWeights#variant}) sharing this one's position tables; it reads caches of this shape. */
@@ -66,6 +69,24 @@ public final class LlamaModel implements AutoCloseable {
     /** A KV cache sized for this model, owned by the caller. */
     public KvCache newCache(int slots, int capacity) {
         return new KvCache(config, manager, slots, capacity);
+    }
+
+    /** Whether decode steps of this model can run on the host ({@link #lastLogits}). */
+    public boolean decodesOnHost() {
+        return host != null;
+    }
+
+    /**
+     * Logits of each row's last token, flat [B·vocab], as {@link #forward} gives them. A step of
+     * one-token rows runs on the host when the weights have a host form and the adapters (if any)
+     * apply there; anything else (prompts, backend-only adapters) runs through the backend.
+     */
+    public float[] lastLogits(NDManager step, KvCache cache, int[] slots, int[] starts, int[][] tokens, RowAdapters adapters) {
+        if (host != null && (adapters == null || adapters.onHost()) && Arrays.stream(tokens).allMatch(t -> t.length == 1)) {
+            validate(cache, slots, starts, tokens, false);
+            return host.decode(cache, slots, starts, Arrays.stream(tokens).mapToInt(t -> t[0]).toArray(), adapters);
+        }
+        return forward(step, cache, slots, starts, tokens, false, adapters).toFloatArray();
     }
 
     /**

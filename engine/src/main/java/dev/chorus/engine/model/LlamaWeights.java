@@ -80,7 +80,8 @@ public final class LlamaWeights implements AutoCloseable {
         boolean dense = base.blocks.get(0).qkv() instanceof DenseLinear;
         NDManager m = parent.newSubManager();
         boolean cpuKernel = !m.getDevice().isGpu(); // the linears take the base's form, as upload gives it
-        KernelThreads threads = cpuKernel && !dense ? KernelThreads.like(m) : null;
+        KernelThreads threads = cpuKernel && (!dense || base.hostDecoding()) ? KernelThreads.like(m) : null;
+        KernelThreads hostCopies = dense && base.hostDecoding() ? threads : null;
         try {
             DequantScratch scratch = new DequantScratch(m);
             List<Block> blocks = new ArrayList<>();
@@ -91,7 +92,7 @@ public final class LlamaWeights implements AutoCloseable {
                 requireEqual(shared.ffnNorm().weight().toFloatArray(), b.ffnNorm(), "ffn norm " + i);
                 Function<List<Projection>, LinearLayer> stacked = projections -> dense
                         ? new DenseLinear(m, concat(projections.stream().map(p -> b.linear(p).dequantize()).toArray(float[][]::new)),
-                                projections.stream().mapToInt(p -> p.outFeatures(c)).sum(), projections.get(0).inFeatures(c))
+                                projections.stream().mapToInt(p -> p.outFeatures(c)).sum(), projections.get(0).inFeatures(c), hostCopies)
                         : compressedLinear(m, projections.stream().map(b::linear).toList(), scratch, threads);
                 blocks.add(new Block(shared.attentionNorm(), stacked.apply(List.of(Projection.Q, Projection.K, Projection.V)),
                         stacked.apply(List.of(Projection.O)), shared.ffnNorm(), stacked.apply(List.of(Projection.GATE, Projection.UP)),
@@ -118,10 +119,19 @@ public final class LlamaWeights implements AutoCloseable {
         return base == this ? bytesResident() : linearBytesResident();
     }
 
-    /** Uploads dense parameters into a new child manager of {@code parent}. */
+    /** Uploads dense parameters into a new child manager of {@code parent}, without host decoding. */
     public static LlamaWeights upload(DenseParameters p, NDManager parent) {
+        return upload(p, parent, false);
+    }
+
+    /**
+     * Uploads dense parameters into a new child manager of {@code parent}; {@code hostDecode} (on the
+     * CPU) also keeps every linear's weights in Java arrays for {@link HostDecoder}, twice the memory.
+     */
+    public static LlamaWeights upload(DenseParameters p, NDManager parent, boolean hostDecode) {
         ModelConfig c = p.config();
         NDManager m = parent.newSubManager();
+        KernelThreads threads = hostDecode && !m.getDevice().isGpu() ? KernelThreads.like(m) : null;
         int dim = c.hiddenSize();
         int kv = c.kvDim();
         int ff = c.intermediateSize();
@@ -130,17 +140,24 @@ public final class LlamaWeights implements AutoCloseable {
         for (DenseParameters.Layer l : p.layers()) {
             blocks.add(new Block(
                     new RmsNorm(m, l.attentionNorm(), eps),
-                    new DenseLinear(m, concat(l.query(), l.key(), l.value()), dim + 2 * kv, dim),
-                    new DenseLinear(m, l.output(), dim, dim),
+                    new DenseLinear(m, concat(l.query(), l.key(), l.value()), dim + 2 * kv, dim, threads),
+                    new DenseLinear(m, l.output(), dim, dim, threads),
                     new RmsNorm(m, l.ffnNorm(), eps),
-                    new DenseLinear(m, concat(l.gate(), l.up()), 2 * ff, dim),
-                    new DenseLinear(m, l.down(), dim, ff)));
+                    new DenseLinear(m, concat(l.gate(), l.up()), 2 * ff, dim, threads),
+                    new DenseLinear(m, l.down(), dim, ff, threads)));
         }
         NDArray embedding = m.create(p.tokenEmbedding(), new Shape(c.vocabSize(), dim));
-        LinearLayer classifier = p.classifier() == p.tokenEmbedding()
-                ? new DenseLinear(embedding)
-                : new DenseLinear(m, p.classifier(), c.vocabSize(), dim);
-        return new LlamaWeights(c, m, embedding, blocks, p.finalNorm(), classifier, null);
+        LinearLayer classifier = classifier(m, embedding, p.tokenEmbedding(), p.classifier(), c, threads);
+        return new LlamaWeights(c, m, embedding, blocks, p.finalNorm(), classifier, threads);
+    }
+
+    /** The classifier: the embedding's own array when tied; with {@code hostCopies}, also kept on the host. */
+    private static LinearLayer classifier(NDManager m, NDArray embedding, float[] embeddingData, float[] classifierData, ModelConfig c,
+            KernelThreads hostCopies) {
+        if (classifierData != embeddingData) {
+            return new DenseLinear(m, classifierData, c.vocabSize(), c.hiddenSize(), hostCopies);
+        }
+        return new DenseLinear(embedding, hostCopies == null ? null : new HostMatrix(embeddingData, c.vocabSize(), c.hiddenSize(), hostCopies));
     }
 
     /** Row-major [out_i, in] weights stacked along out. */
@@ -160,6 +177,11 @@ public final class LlamaWeights implements AutoCloseable {
      * the kept codes; other formats (and other devices) are dequantized per call.
      */
     public static LlamaWeights upload(CompressedParameters p, NDManager parent) {
+        return upload(p, parent, false);
+    }
+
+    /** As above; {@code hostDecode} (on the CPU) also keeps the classifier in a Java array for {@link HostDecoder}. */
+    public static LlamaWeights upload(CompressedParameters p, NDManager parent, boolean hostDecode) {
         ModelConfig c = p.config();
         NDManager m = parent.newSubManager();
         DequantScratch scratch = new DequantScratch(m);
@@ -175,7 +197,8 @@ public final class LlamaWeights implements AutoCloseable {
                         linear.apply(List.of(Projection.GATE, Projection.UP)), linear.apply(List.of(Projection.DOWN))));
             }
             NDArray embedding = m.create(p.tokenEmbedding(), new Shape(c.vocabSize(), c.hiddenSize()));
-            LinearLayer classifier = p.tied() ? new DenseLinear(embedding) : new DenseLinear(m, p.classifier(), c.vocabSize(), c.hiddenSize());
+            LinearLayer classifier = classifier(m, embedding, p.tokenEmbedding(), p.tied() ? p.tokenEmbedding() : p.classifier(), c,
+                    hostDecode ? threads : null);
             return new LlamaWeights(c, m, embedding, blocks, p.finalNorm(), classifier, threads);
         } catch (RuntimeException e) {
             m.close();
@@ -229,6 +252,11 @@ public final class LlamaWeights implements AutoCloseable {
             }
         }
         return total;
+    }
+
+    /** Whether the weights are also kept for the host decode path (the classifier tells: it has a host copy in every such model). */
+    boolean hostDecoding() {
+        return classifier.onHost() != null;
     }
 
     public boolean classifierSharesEmbedding() {

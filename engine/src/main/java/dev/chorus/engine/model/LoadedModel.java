@@ -46,18 +46,30 @@ public final class LoadedModel implements AutoCloseable {
      * tokenizer.bin in the directory, else tokenizer.bin or tok512.bin beside the .bin.
      */
     public static LoadedModel load(Path path, Optional<Path> tokenizer, String deviceName) {
+        return load(path, tokenizer, deviceName, DecodePath.HOST);
+    }
+
+    /**
+     * As above, decoding on {@code decodePath}. HOST on the CPU keeps the dense weights also in Java
+     * arrays (all of them for a dense model, the classifier for a compressed one); when that copy would
+     * take more than a quarter of the Java heap the model decodes on the backend instead.
+     */
+    public static LoadedModel load(Path path, Optional<Path> tokenizer, String deviceName, DecodePath decodePath) {
         Checkpoint checkpoint = Checkpoints.open(path);
         Device device = device(deviceName);
         ModelConfig config;
         Function<NDManager, LlamaWeights> upload;
+        boolean host = decodePath == DecodePath.HOST && !device.isGpu();
         if (checkpoint instanceof Checkpoint.Compressed compressedCheckpoint) {
             CompressedParameters compressed = compressedCheckpoint.read();
             config = compressed.config();
-            upload = m -> LlamaWeights.upload(compressed, m);
+            boolean fits = host && 4L * config.vocabSize() * config.hiddenSize() <= Runtime.getRuntime().maxMemory() / 4;
+            upload = m -> LlamaWeights.upload(compressed, m, fits);
         } else {
             DenseParameters dense = checkpoint.dense();
             config = dense.config();
-            upload = m -> LlamaWeights.upload(dense, m);
+            boolean fits = host && 4L * linearParameters(config) <= Runtime.getRuntime().maxMemory() / 4;
+            upload = m -> LlamaWeights.upload(dense, m, fits);
         }
         if (tokenizer.isPresent() && !Files.isRegularFile(tokenizer.get())) {
             throw new CheckpointFormatException(tokenizer.get() + ": tokenizer file not found");
@@ -76,6 +88,13 @@ public final class LoadedModel implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /** Parameters of every block linear and the classifier. */
+    private static long linearParameters(ModelConfig c) {
+        long dim = c.hiddenSize();
+        long block = dim * (dim + 2L * c.kvDim()) + dim * dim + 3 * dim * c.intermediateSize();
+        return c.numLayers() * block + (long) c.vocabSize() * c.hiddenSize();
     }
 
     private static Device device(String name) {

@@ -15,6 +15,7 @@ import ai.djl.nn.norm.LayerNorm;
  */
 public final class RmsNorm {
     private final NDArray weight; // [dim], as stored
+    private final float[] hostWeight; // [dim], the same for the host decode path
     private final NDArray gamma; // [2·dim]: w, w
     private final NDArray beta; // [2·dim]: zeros
     private final Shape normalized; // (2·dim)
@@ -24,6 +25,7 @@ public final class RmsNorm {
     RmsNorm(NDManager m, float[] weight, float eps) {
         int dim = weight.length;
         this.weight = m.create(weight);
+        this.hostWeight = weight.clone();
         float[] twice = new float[2 * dim];
         System.arraycopy(weight, 0, twice, 0, dim);
         System.arraycopy(weight, 0, twice, dim, dim);
@@ -43,6 +45,10 @@ public final class RmsNorm {
     /** The stored weight w [dim]. */
     NDArray weight() {
         return weight;
+    }
+
+    float[] hostWeight() {
+        return hostWeight;
     }
 
     long bytesResident() {

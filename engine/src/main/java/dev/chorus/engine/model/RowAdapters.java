@@ -13,4 +13,14 @@ public interface RowAdapters {
      * returns one), so an implementation may add into it in place through its memory.
      */
     NDArray apply(int layer, BlockInput input, NDArray x, NDArray y, long[] splits);
+
+    /** Whether {@link #addOnHost} stands for {@link #apply} (adapters kept and applied on the host). */
+    default boolean onHost() {
+        return false;
+    }
+
+    /** The same addition on the host: y [rows, Σ out_i] += each row's adapter applied to x [rows, in] (one token per row). */
+    default void addOnHost(int layer, BlockInput input, float[] x, int rows, float[] y) {
+        throw new UnsupportedOperationException("these adapters apply on the backend only");
+    }
 }

@@ -43,17 +43,45 @@ final class SparseInt4Linear implements LinearLayer {
             y = new float[batch * rows];
         }
         input.load(x.toByteBuffer(true).asFloatBuffer(), batch); // a view of x's memory where the backend allows
-        int parts = (long) batch * rows * weight.cols() < PARALLEL_FROM ? 1 : Math.min(workspaces.length, rows / ROW_ALIGN);
-        if (parts <= 1) {
-            weight.multiplyRows(input, y, 0, rows, workspaces[0]);
-        } else {
-            float[] out = y;
-            threads.run(parts, p -> weight.multiplyRows(input, out, bound(p, parts, rows), bound(p + 1, parts, rows), workspaces[p]));
-        }
+        multiplyLoaded(batch, y);
         NDArray product = x.getManager().create(shape.slice(0, shape.dimension() - 1).add(rows), DataType.FLOAT32);
         FloatBuffer view = product.toByteBuffer(true).asFloatBuffer(); // a fresh array is contiguous: a view, written in place
         view.put(y, 0, batch * rows);
         return product;
+    }
+
+    @Override
+    public HostLinear onHost() {
+        return new HostLinear() {
+            @Override
+            public void multiply(float[] x, int batch, float[] out) {
+                synchronized (SparseInt4Linear.this) {
+                    input.load(FloatBuffer.wrap(x, 0, batch * weight.cols()), batch);
+                    multiplyLoaded(batch, out);
+                }
+            }
+
+            @Override
+            public int inFeatures() {
+                return weight.cols();
+            }
+
+            @Override
+            public int outFeatures() {
+                return weight.rows();
+            }
+        };
+    }
+
+    /** out [batch, rows] = the loaded input · Wᵀ, split by rows over the threads when large. */
+    private void multiplyLoaded(int batch, float[] out) {
+        int rows = weight.rows();
+        int parts = (long) batch * rows * weight.cols() < PARALLEL_FROM ? 1 : Math.min(workspaces.length, rows / ROW_ALIGN);
+        if (parts <= 1) {
+            weight.multiplyRows(input, out, 0, rows, workspaces[0]);
+        } else {
+            threads.run(parts, p -> weight.multiplyRows(input, out, bound(p, parts, rows), bound(p + 1, parts, rows), workspaces[p]));
+        }
     }
 
     /** Start of part p's rows: an even share, on the row tile. */

@@ -8,14 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDManager;
 import dev.chorus.engine.TestModels;
 import dev.chorus.engine.checkpoint.HfCheckpoint;
-import dev.chorus.engine.compress.GroupQuantizer;
-import dev.chorus.engine.compress.Pruner;
-import dev.chorus.engine.compress.SparsityPattern;
-import dev.chorus.engine.compressed.CompressedMatrix;
 import dev.chorus.engine.compressed.CompressedParameters;
-import dev.chorus.engine.compressed.CompressionManifest;
-import dev.chorus.engine.compressed.QuantSpec;
-import dev.chorus.engine.compressed.SparsityMask;
 import dev.chorus.engine.llama.DenseParameters;
 import dev.chorus.engine.llama.ModelConfig;
 import dev.chorus.engine.llama.Projection;
@@ -24,7 +17,6 @@ import dev.chorus.engine.model.LlamaModel;
 import dev.chorus.engine.model.LlamaWeights;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
@@ -171,28 +163,11 @@ class BatchedAdapterForwardTest {
     }
 
     static LlamaWeights upload(DenseParameters base, boolean compressed, NDManager root) {
-        return compressed ? LlamaWeights.upload(compress(base), root) : LlamaWeights.upload(base, root);
-    }
-
-    static CompressedParameters compress(DenseParameters p) {
-        ModelConfig c = p.config();
-        List<CompressedParameters.Block> blocks = new ArrayList<>();
-        for (DenseParameters.Layer l : p.layers()) {
-            Map<Projection, CompressedMatrix> m = new EnumMap<>(Projection.class);
-            for (Projection proj : Projection.values()) {
-                int rows = proj.outFeatures(c);
-                int cols = proj.inFeatures(c);
-                SparsityMask mask = Pruner.magnitude(proj.of(l), rows, cols, new SparsityPattern.Unstructured(0.5));
-                m.put(proj, GroupQuantizer.quantize(proj.of(l), rows, cols, mask, new QuantSpec(4, 128, false)));
-            }
-            blocks.add(new CompressedParameters.Block(l.attentionNorm(), l.ffnNorm(), m));
-        }
-        return new CompressedParameters(c, p.tokenEmbedding(), p.classifier(), p.finalNorm(), blocks,
-                new CompressionManifest(1, "0.5", 0.5, 4, 128, false, "magnitude", false, false, null, "test", "none"));
+        return compressed ? LlamaWeights.upload(BatchedAdapterForwardTestSupport.compress(base), root) : LlamaWeights.upload(base, root);
     }
 
     static DenseParameters dequantized(DenseParameters p) {
-        CompressedParameters cp = compress(p);
+        CompressedParameters cp = BatchedAdapterForwardTestSupport.compress(p);
         List<DenseParameters.Layer> layers = new ArrayList<>();
         for (int i = 0; i < cp.blocks().size(); i++) {
             DenseParameters.Layer l = p.layers().get(i);
