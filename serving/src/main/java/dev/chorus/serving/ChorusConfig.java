@@ -38,6 +38,17 @@ public interface ChorusConfig {
         /** DJL device name: cpu, gpu, gpu1, ... */
         @WithDefault("cpu")
         String device();
+
+        /**
+         * Where decode steps run on a CPU: host (the engine's own Java kernels, no backend op per step;
+         * the dense weights are also kept in Java arrays, so they take twice the memory, and a model whose
+         * copy would exceed a quarter of the heap decodes on the backend) or backend. Prompts always run
+         * on the backend; on a GPU everything does.
+         */
+        @WithDefault("host")
+        DecodePath decodePath();
+
+        enum DecodePath { HOST, BACKEND }
     }
 
     interface Engine {

@@ -1,36 +1,48 @@
 package dev.chorus.engine.model;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A dense fp32 weight W [out, in] in a Java array, multiplied by the engine's own kernel: y = x·Wᵀ for
- * a few inputs at once. A tile of four weight rows meets two inputs per pass, so a weight row is read
- * from memory once per call and then from L1; at one input the product runs at memory bandwidth (on
- * this project's 2-core CPUs about 1.7× the backend's single-row product). Each output is one dot
- * product in a fixed order, whatever the batch, so a row's result does not depend on its neighbours.
+ * a few inputs at once. W is stored in panels of {@link #PANEL} outputs, input-major inside a panel,
+ * so a step over the input reads one contiguous vector per 8 outputs and every lane accumulates its
+ * own output: no horizontal sums. Four inputs share each weight load (the batched kernel); a single
+ * input takes two panels at a time to keep four accumulation chains in flight. Either way an output
+ * is one chain of fused multiply-adds over j = 0..in−1, so a row's result does not depend on how many
+ * rows share the call.
  */
 public final class HostMatrix implements HostLinear {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256; // 512-bit vectors are slow on JDK 17 here
     private static final int LANES = 8;
-    private static final int TILE = 4; // weight rows per tile
+    private static final int PANEL = 2 * LANES; // outputs per panel
     /** Multiply-adds below which a product stays on the calling thread (waking a worker costs more). */
     private static final long PARALLEL_FROM = 1L << 20;
 
-    private final float[] w; // [out, in]
+    private final float[] panels; // [ceil(out / PANEL), in, PANEL]; outputs past out are zero
     private final int out;
     private final int in;
     private final KernelThreads threads;
 
+    /** W [out, in] row-major, copied into panels. */
     public HostMatrix(float[] w, int out, int in, KernelThreads threads) {
         if (w.length != (long) out * in) {
             throw new IllegalArgumentException("weight holds " + w.length + " values, not " + out + "×" + in);
         }
-        this.w = w;
         this.out = out;
         this.in = in;
         this.threads = threads;
+        panels = new float[panelCount() * in * PANEL];
+        for (int o = 0; o < out; o++) {
+            int at = o / PANEL * in * PANEL + o % PANEL;
+            for (int j = 0; j < in; j++) {
+                panels[at + j * PANEL] = w[o * in + j];
+            }
+        }
+    }
+
+    private int panelCount() {
+        return (out + PANEL - 1) / PANEL;
     }
 
     @Override
@@ -44,98 +56,117 @@ public final class HostMatrix implements HostLinear {
     }
 
     long bytes() {
-        return (long) w.length * Float.BYTES;
+        return (long) panels.length * Float.BYTES;
     }
 
     @Override
     public void multiply(float[] x, int rows, float[] y) {
-        int tiles = (out + TILE - 1) / TILE;
-        int parts = (long) rows * out * in < PARALLEL_FROM ? 1 : Math.min(threads.threads(), tiles);
+        int count = panelCount();
+        int parts = (long) rows * out * in < PARALLEL_FROM ? 1 : Math.min(threads.threads(), count / 2);
         if (parts <= 1) {
-            multiplyRows(x, rows, y, 0, out);
+            multiplyPanels(x, rows, y, 0, count);
         } else {
-            threads.run(parts, p -> multiplyRows(x, rows, y, tiles * p / parts * TILE, Math.min(out, tiles * (p + 1) / parts * TILE)));
+            threads.run(parts, p -> multiplyPanels(x, rows, y, count * p / parts, count * (p + 1) / parts));
         }
     }
 
-    /** y[t, o] = Σ_j W[o, j]·x[t, j] for outputs [from, to) and every input t. */
-    void multiplyRows(float[] x, int rows, float[] y, int from, int to) {
-        int o = from;
-        for (; o + TILE <= to; o += TILE) {
-            for (int t = 0; t < rows; t += 2) {
-                tile(x, t, Math.min(t + 1, rows - 1), rows, y, o);
+    /**
+     * y[t, o] = Σ_j W[o, j]·x[t, j] for the outputs of panels [from, to) and every input t. Panels are
+     * the outer loop, so each panel is read from memory once and then from cache by every group of inputs.
+     */
+    void multiplyPanels(float[] x, int rows, float[] y, int from, int to) {
+        float[] spill = new float[2 * LANES]; // a last, partial panel's lanes on their way into y
+        if (rows == 1) {
+            int p = from;
+            for (; p + 2 <= to; p += 2) {
+                oneInputTwoPanels(x, 0, p, y, spill);
+            }
+            if (p < to) {
+                fourInputs(x, 0, p, y, spill, 1);
+            }
+            return;
+        }
+        for (int p = from; p < to; p++) {
+            for (int t = 0; t < rows; t += 4) {
+                fourInputs(x, t, p, y, spill, Math.min(4, rows - t));
             }
         }
-        for (; o < to; o++) {
-            for (int t = 0; t < rows; t++) {
-                y[t * out + o] = dot(o * in, x, t * in);
-            }
+    }
+
+    /** Panel p for inputs t..t+n−1 (n ≤ 4; absent inputs repeat input t and are not stored). */
+    private void fourInputs(float[] x, int t, int p, float[] y, float[] spill, int n) {
+        int x0 = t * in;
+        int x1 = (n > 1 ? t + 1 : t) * in;
+        int x2 = (n > 2 ? t + 2 : t) * in;
+        int x3 = (n > 3 ? t + 3 : t) * in;
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector b0 = a0;
+        FloatVector a1 = a0;
+        FloatVector b1 = a0;
+        FloatVector a2 = a0;
+        FloatVector b2 = a0;
+        FloatVector a3 = a0;
+        FloatVector b3 = a0;
+        int w = p * in * PANEL;
+        for (int j = 0; j < in; j++, w += PANEL) {
+            FloatVector lo = FloatVector.fromArray(F, panels, w);
+            FloatVector hi = FloatVector.fromArray(F, panels, w + LANES);
+            FloatVector v = FloatVector.broadcast(F, x[x0 + j]);
+            a0 = lo.fma(v, a0);
+            b0 = hi.fma(v, b0);
+            v = FloatVector.broadcast(F, x[x1 + j]);
+            a1 = lo.fma(v, a1);
+            b1 = hi.fma(v, b1);
+            v = FloatVector.broadcast(F, x[x2 + j]);
+            a2 = lo.fma(v, a2);
+            b2 = hi.fma(v, b2);
+            v = FloatVector.broadcast(F, x[x3 + j]);
+            a3 = lo.fma(v, a3);
+            b3 = hi.fma(v, b3);
+        }
+        store(a0, b0, t, p, y, spill);
+        if (n > 1) {
+            store(a1, b1, t + 1, p, y, spill);
+        }
+        if (n > 2) {
+            store(a2, b2, t + 2, p, y, spill);
+        }
+        if (n > 3) {
+            store(a3, b3, t + 3, p, y, spill);
         }
     }
 
-    /** Outputs o..o+3 of inputs t0 and t1 (t1 == t0 for a last odd input: computed twice, stored once). */
-    private void tile(float[] x, int t0, int t1, int rows, float[] y, int o) {
-        int w0 = o * in;
-        int w1 = w0 + in;
-        int w2 = w1 + in;
-        int w3 = w2 + in;
-        int x0 = t0 * in;
-        int x1 = t1 * in;
-        FloatVector a00 = FloatVector.zero(F);
-        FloatVector a01 = a00;
-        FloatVector a02 = a00;
-        FloatVector a03 = a00;
-        FloatVector a10 = a00;
-        FloatVector a11 = a00;
-        FloatVector a12 = a00;
-        FloatVector a13 = a00;
-        int j = 0;
-        for (; j <= in - LANES; j += LANES) {
-            FloatVector r0 = FloatVector.fromArray(F, w, w0 + j);
-            FloatVector r1 = FloatVector.fromArray(F, w, w1 + j);
-            FloatVector r2 = FloatVector.fromArray(F, w, w2 + j);
-            FloatVector r3 = FloatVector.fromArray(F, w, w3 + j);
-            FloatVector v = FloatVector.fromArray(F, x, x0 + j);
-            a00 = r0.fma(v, a00);
-            a01 = r1.fma(v, a01);
-            a02 = r2.fma(v, a02);
-            a03 = r3.fma(v, a03);
-            v = FloatVector.fromArray(F, x, x1 + j);
-            a10 = r0.fma(v, a10);
-            a11 = r1.fma(v, a11);
-            a12 = r2.fma(v, a12);
-            a13 = r3.fma(v, a13);
+    /** Panels p and p+1 for input t: four chains, each output's the same as in {@link #fourInputs}. */
+    private void oneInputTwoPanels(float[] x, int t, int p, float[] y, float[] spill) {
+        int x0 = t * in;
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector b0 = a0;
+        FloatVector a1 = a0;
+        FloatVector b1 = a0;
+        int w0 = p * in * PANEL;
+        int w1 = w0 + in * PANEL;
+        for (int j = 0; j < in; j++, w0 += PANEL, w1 += PANEL) {
+            FloatVector v = FloatVector.broadcast(F, x[x0 + j]);
+            a0 = FloatVector.fromArray(F, panels, w0).fma(v, a0);
+            b0 = FloatVector.fromArray(F, panels, w0 + LANES).fma(v, b0);
+            a1 = FloatVector.fromArray(F, panels, w1).fma(v, a1);
+            b1 = FloatVector.fromArray(F, panels, w1 + LANES).fma(v, b1);
         }
-        int y0 = t0 * out + o;
-        y[y0] = a00.reduceLanes(VectorOperators.ADD) + tail(w0, x, x0, j);
-        y[y0 + 1] = a01.reduceLanes(VectorOperators.ADD) + tail(w1, x, x0, j);
-        y[y0 + 2] = a02.reduceLanes(VectorOperators.ADD) + tail(w2, x, x0, j);
-        y[y0 + 3] = a03.reduceLanes(VectorOperators.ADD) + tail(w3, x, x0, j);
-        if (t1 != t0) {
-            int y1 = t1 * out + o;
-            y[y1] = a10.reduceLanes(VectorOperators.ADD) + tail(w0, x, x1, j);
-            y[y1 + 1] = a11.reduceLanes(VectorOperators.ADD) + tail(w1, x, x1, j);
-            y[y1 + 2] = a12.reduceLanes(VectorOperators.ADD) + tail(w2, x, x1, j);
-            y[y1 + 3] = a13.reduceLanes(VectorOperators.ADD) + tail(w3, x, x1, j);
-        }
+        store(a0, b0, t, p, y, spill);
+        store(a1, b1, t, p + 1, y, spill);
     }
 
-    /** W row (at wAt) · x row (at xAt), the same summation order as {@link #tile}. */
-    private float dot(int wAt, float[] x, int xAt) {
-        FloatVector acc = FloatVector.zero(F);
-        int j = 0;
-        for (; j <= in - LANES; j += LANES) {
-            acc = FloatVector.fromArray(F, w, wAt + j).fma(FloatVector.fromArray(F, x, xAt + j), acc);
+    /** Panel p's sums (lanes lo | hi) into y[t, p·PANEL ...], only the outputs that exist. */
+    private void store(FloatVector lo, FloatVector hi, int t, int p, float[] y, float[] spill) {
+        int o = p * PANEL;
+        int at = t * out + o;
+        if (o + PANEL <= out) {
+            lo.intoArray(y, at);
+            hi.intoArray(y, at + LANES);
+            return;
         }
-        return acc.reduceLanes(VectorOperators.ADD) + tail(wAt, x, xAt, j);
-    }
-
-    /** The columns past the last whole vector. */
-    private float tail(int wAt, float[] x, int xAt, int from) {
-        float s = 0;
-        for (int j = from; j < in; j++) {
-            s += w[wAt + j] * x[xAt + j];
-        }
-        return s;
+        lo.intoArray(spill, 0);
+        hi.intoArray(spill, LANES);
+        System.arraycopy(spill, 0, y, at, out - o);
     }
 }

@@ -11,6 +11,7 @@ import dev.chorus.engine.generation.Variants;
 import dev.chorus.engine.merged.AdapterMerges;
 import dev.chorus.engine.merged.MergeSettings;
 import dev.chorus.engine.llama.Projection;
+import dev.chorus.engine.model.DecodePath;
 import dev.chorus.engine.model.LoadedModel;
 import dev.chorus.engine.tokenizer.ModelChatTemplate;
 import dev.chorus.engine.tokenizer.Tokenizer;
@@ -118,7 +119,8 @@ public class ModelService implements EngineStatsSource {
     }
 
     private ServedModel open(Path path) {
-        LoadedModel model = LoadedModel.load(path, modelConfig.tokenizer().map(Path::of), modelConfig.device());
+        LoadedModel model = LoadedModel.load(path, modelConfig.tokenizer().map(Path::of), modelConfig.device(),
+                DecodePath.valueOf(modelConfig.decodePath().name()));
         try {
             Tokenizer tokenizer = model.requireTokenizer(); // text prompts need one; fail at load, not per request
             String fingerprint = Fingerprint.of(path);
