@@ -27,6 +27,7 @@ final class BenchCommand {
                      [--device cpu|gpu]
             bench multi-lora --model PATH [--adapters N] [--rank R] [--targets all|qkvo] [--batch B] [--tokens T]
                      [--pattern distinct|identical|zipf] [--storage tensors|host-fp32|host-bf16] [--skip-sequential]
+                     [--decode host|backend]
                      [--trials T] [--json] [--device cpu|gpu]
             """ + MergeBench.USAGE;
     private static final int PROMPT = 4;

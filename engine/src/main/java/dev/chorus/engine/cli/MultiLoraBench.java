@@ -7,6 +7,7 @@ import dev.chorus.engine.adapter.AdapterType;
 import dev.chorus.engine.adapter.RandomAdapters;
 import dev.chorus.engine.llama.ModelConfig;
 import dev.chorus.engine.llama.Projection;
+import dev.chorus.engine.model.DecodePath;
 import dev.chorus.engine.model.LoadedModel;
 import dev.chorus.engine.model.RowAdapters;
 import java.io.IOException;
@@ -56,7 +57,7 @@ final class MultiLoraBench {
     }
 
     record Options(Path model, String device, boolean json, int adapters, int rank, Set<Projection> targets, int batch, int tokens,
-            RowPattern pattern, int trials, boolean sequential, AdapterSlots.Storage storage) {
+            RowPattern pattern, int trials, boolean sequential, AdapterSlots.Storage storage, DecodePath decode) {
         Options {
             OptionChecks.between("trials", trials, 1, 1000);
             OptionChecks.between("adapters", adapters, 1, 4096);
@@ -71,7 +72,8 @@ final class MultiLoraBench {
                     args.integer("adapters").orElse(8), args.integer("rank").orElse(16), CliArgs.allOrQkvo(args.string("targets").orElse("all")),
                     args.integer("batch").orElse(8), args.integer("tokens").orElse(64),
                     RowPattern.parse(args.string("pattern").orElse("distinct")), args.integer("trials").orElse(5),
-                    !args.flag("skip-sequential"), storage(args.string("storage").orElse(null)));
+                    !args.flag("skip-sequential"), storage(args.string("storage").orElse(null)),
+                    BenchCommand.decodePath(args.string("decode").orElse("host")));
             args.rejectUnknown();
             return o;
         }
@@ -100,7 +102,7 @@ final class MultiLoraBench {
     }
 
     static void run(Options o, PrintStream out) {
-        try (LoadedModel model = LoadedModel.load(o.model(), Optional.empty(), o.device())) {
+        try (LoadedModel model = LoadedModel.load(o.model(), Optional.empty(), o.device(), o.decode())) {
             ModelConfig c = model.config();
             if (4 + o.tokens() > c.maxPositions()) {
                 throw new UsageException("--tokens " + o.tokens() + " does not fit the context of " + c.maxPositions());
@@ -162,7 +164,7 @@ final class MultiLoraBench {
                 seconds += g.getValue() * tokens / decode(model, g.getValue(), tokens, slots.forRows(same));
             }
             double sequentialRate = batch * tokens / seconds;
-            double floorMs = floor.msPerStep(tokens);
+            double floorMs = floor.msPerStep(tokens, model.model().decodesOnHost());
             PairedSteps.Ratio paired = PairedSteps.measure(model, batch, tokens, batchedRows);
             if (round > 0) {
                 t.add("matmul_floor_ms", floorMs);

@@ -7,6 +7,9 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The decode step of one-token rows computed on the host, the same math as {@link LlamaModel#forward}
@@ -17,6 +20,8 @@ import java.util.List;
  * larger batches) continues the same sequences.
  */
 final class HostDecoder {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+
     private record Block(float[] attentionNorm, HostLinear qkv, HostLinear output, float[] ffnNorm, HostLinear gateUp, HostLinear down) {
     }
 
@@ -91,10 +96,7 @@ final class HostDecoder {
             rmsNorm(x, block.ffnNorm(), rows, normed);
             project(adapters, layer, BlockInput.MLP, block.gateUp(), normed, rows, gateUp);
             for (int b = 0; b < rows; b++) {
-                for (int i = 0; i < ff; i++) {
-                    float gate = gateUp[b * 2 * ff + i];
-                    swiGlu[b * ff + i] = gate / (1 + (float) Math.exp(-gate)) * gateUp[b * 2 * ff + ff + i];
-                }
+                swiGlu(gateUp, b * 2 * ff, b * 2 * ff + ff, ff, swiGlu, b * ff);
             }
             project(adapters, layer, BlockInput.SWIGLU, block.down(), swiGlu, rows, delta);
             addInto(x, delta);
@@ -103,6 +105,20 @@ final class HostDecoder {
         float[] logits = new float[rows * config.vocabSize()];
         classifier.multiply(normed, rows, logits);
         return logits;
+    }
+
+    /** out[at + i] = silu(gate[i]) · up[i], silu(g) = g / (1 + e^(−g)); vectorized, as exp per element would cost more than the products at larger batches. */
+    private static void swiGlu(float[] v, int gateAt, int upAt, int n, float[] out, int at) {
+        int i = 0;
+        for (; i <= n - F.length(); i += F.length()) {
+            FloatVector gate = FloatVector.fromArray(F, v, gateAt + i);
+            FloatVector silu = gate.div(gate.neg().lanewise(VectorOperators.EXP).add(1f));
+            silu.mul(FloatVector.fromArray(F, v, upAt + i)).intoArray(out, at + i);
+        }
+        for (; i < n; i++) {
+            float gate = v[gateAt + i];
+            out[at + i] = gate / (1 + (float) Math.exp(-gate)) * v[upAt + i];
+        }
     }
 
     private static void project(RowAdapters adapters, int layer, BlockInput input, HostLinear linear, float[] x, int rows, float[] y) {
@@ -172,7 +188,13 @@ final class HostDecoder {
             max = Math.max(max, scores[t]);
         }
         float sum = 0;
-        for (int t = 0; t < visible; t++) {
+        int t0 = 0;
+        for (; t0 <= visible - F.length(); t0 += F.length()) {
+            FloatVector e = FloatVector.fromArray(F, scores, t0).sub(max).lanewise(VectorOperators.EXP);
+            e.intoArray(scores, t0);
+            sum += e.reduceLanes(VectorOperators.ADD);
+        }
+        for (int t = t0; t < visible; t++) {
             scores[t] = (float) Math.exp(scores[t] - max);
             sum += scores[t];
         }
