@@ -75,7 +75,7 @@ public final class HostMatrix implements HostLinear {
      * the outer loop, so each panel is read from memory once and then from cache by every group of inputs.
      */
     void multiplyPanels(float[] x, int rows, float[] y, int from, int to) {
-        float[] spill = new float[2 * LANES]; // a last, partial panel's lanes on their way into y
+        float[] spill = new float[4 * PANEL]; // the sums of a kernel call on their way into y
         if (rows == 1) {
             int p = from;
             for (; p + 2 <= to; p += 2) {
@@ -124,15 +124,17 @@ public final class HostMatrix implements HostLinear {
             a3 = lo.fma(v, a3);
             b3 = hi.fma(v, b3);
         }
-        store(a0, b0, t, p, y, spill);
-        if (n > 1) {
-            store(a1, b1, t + 1, p, y, spill);
-        }
-        if (n > 2) {
-            store(a2, b2, t + 2, p, y, spill);
-        }
-        if (n > 3) {
-            store(a3, b3, t + 3, p, y, spill);
+        // Vectors stay in this method (passed to another, they may be boxed): sums go through spill.
+        a0.intoArray(spill, 0);
+        b0.intoArray(spill, LANES);
+        a1.intoArray(spill, PANEL);
+        b1.intoArray(spill, PANEL + LANES);
+        a2.intoArray(spill, 2 * PANEL);
+        b2.intoArray(spill, 2 * PANEL + LANES);
+        a3.intoArray(spill, 3 * PANEL);
+        b3.intoArray(spill, 3 * PANEL + LANES);
+        for (int k = 0; k < n; k++) {
+            store(spill, k, t + k, p, y);
         }
     }
 
@@ -152,21 +154,17 @@ public final class HostMatrix implements HostLinear {
             a1 = FloatVector.fromArray(F, panels, w1).fma(v, a1);
             b1 = FloatVector.fromArray(F, panels, w1 + LANES).fma(v, b1);
         }
-        store(a0, b0, t, p, y, spill);
-        store(a1, b1, t, p + 1, y, spill);
+        a0.intoArray(spill, 0);
+        b0.intoArray(spill, LANES);
+        a1.intoArray(spill, PANEL);
+        b1.intoArray(spill, PANEL + LANES);
+        store(spill, 0, t, p, y);
+        store(spill, 1, t, p + 1, y);
     }
 
-    /** Panel p's sums (lanes lo | hi) into y[t, p·PANEL ...], only the outputs that exist. */
-    private void store(FloatVector lo, FloatVector hi, int t, int p, float[] y, float[] spill) {
+    /** The k-th panel of sums in spill into y[t, p·PANEL ...], only the outputs that exist. */
+    private void store(float[] spill, int k, int t, int p, float[] y) {
         int o = p * PANEL;
-        int at = t * out + o;
-        if (o + PANEL <= out) {
-            lo.intoArray(y, at);
-            hi.intoArray(y, at + LANES);
-            return;
-        }
-        lo.intoArray(spill, 0);
-        hi.intoArray(spill, LANES);
-        System.arraycopy(spill, 0, y, at, out - o);
+        System.arraycopy(spill, k * PANEL, y, t * out + o, Math.min(PANEL, out - o));
     }
 }
