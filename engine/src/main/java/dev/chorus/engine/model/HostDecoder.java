@@ -175,11 +175,17 @@ final class HostDecoder {
     /** out[at..at+hd) = softmax(q·K)·V for one query head over {@code visible} positions. */
     private void attendHead(float[] qkv, int qAt, float[] keyBlock, float[] valueBlock, int visible, float[] scores, float[] out, int at) {
         int hd = config.headDim();
+        int lanes = F.length();
         java.util.Arrays.fill(scores, 0, visible, 0f);
-        for (int d = 0; d < hd; d++) {
+        for (int d = 0; d < hd; d++) { // scores[t] += q[d]·K[d, t]
             float qd = qkv[qAt + d];
             int row = d * visible;
-            for (int t = 0; t < visible; t++) {
+            int t = 0;
+            for (; t <= visible - lanes; t += lanes) {
+                FloatVector.fromArray(F, keyBlock, row + t).fma(FloatVector.broadcast(F, qd), FloatVector.fromArray(F, scores, t))
+                        .intoArray(scores, t);
+            }
+            for (; t < visible; t++) {
                 scores[t] += qd * keyBlock[row + t];
             }
         }
@@ -189,7 +195,7 @@ final class HostDecoder {
         }
         float sum = 0;
         int t0 = 0;
-        for (; t0 <= visible - F.length(); t0 += F.length()) {
+        for (; t0 <= visible - lanes; t0 += lanes) {
             FloatVector e = FloatVector.fromArray(F, scores, t0).sub(max).lanewise(VectorOperators.EXP);
             e.intoArray(scores, t0);
             sum += e.reduceLanes(VectorOperators.ADD);
@@ -199,10 +205,15 @@ final class HostDecoder {
             sum += scores[t];
         }
         java.util.Arrays.fill(out, at, at + hd, 0f);
-        for (int t = 0; t < visible; t++) {
+        for (int t = 0; t < visible; t++) { // out += p[t]·V[t, :]
             float p = scores[t] / sum;
             int row = t * hd;
-            for (int d = 0; d < hd; d++) {
+            int d = 0;
+            for (; d <= hd - lanes; d += lanes) {
+                FloatVector.fromArray(F, valueBlock, row + d).fma(FloatVector.broadcast(F, p), FloatVector.fromArray(F, out, at + d))
+                        .intoArray(out, at + d);
+            }
+            for (; d < hd; d++) {
                 out[at + d] += p * valueBlock[row + d];
             }
         }
