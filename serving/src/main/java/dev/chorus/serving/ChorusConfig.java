@@ -42,13 +42,14 @@ public interface ChorusConfig {
         /**
          * Where decode steps run on a CPU: host (the engine's own Java kernels, no backend op per step;
          * the dense weights are also kept in Java arrays, so they take twice the memory, and a model whose
-         * copy would exceed a quarter of the heap decodes on the backend) or backend. Prompts always run
-         * on the backend; on a GPU everything does.
+         * copy would exceed a quarter of the heap decodes on the backend), host-bf16 (the same with the
+         * copies in bf16: half the bytes per step, logits within a tested bound of fp32) or backend.
+         * Prompts always run on the backend; on a GPU everything does.
          */
         @WithDefault("host")
         DecodePath decodePath();
 
-        enum DecodePath { HOST, BACKEND }
+        enum DecodePath { HOST, HOST_BF16, BACKEND }
     }
 
     interface Engine {

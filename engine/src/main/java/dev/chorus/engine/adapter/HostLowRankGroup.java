@@ -1,5 +1,6 @@
 package dev.chorus.engine.adapter;
 
+import dev.chorus.engine.model.HostBf16Matrix;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -141,10 +142,8 @@ final class HostLowRankGroup {
         }
     }
 
-    /** fp32 → bf16, round to nearest even (weights are finite). */
     static short toBf16(float v) {
-        int bits = Float.floatToRawIntBits(v);
-        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
+        return HostBf16Matrix.toBf16(v);
     }
 
     static float fromBf16(short h) {

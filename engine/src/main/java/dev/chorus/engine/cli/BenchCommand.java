@@ -23,11 +23,11 @@ final class BenchCommand {
     private static final long WARMUP_NANOS = 4_000_000_000L;
 
     static final String USAGE = """
-            bench decode --model PATH [--against PATH] [--batch B] [--tokens N] [--decode host|backend] [--trials T] [--json]
+            bench decode --model PATH [--against PATH] [--batch B] [--tokens N] [--decode host|host-bf16|backend] [--trials T] [--json]
                      [--device cpu|gpu]
             bench multi-lora --model PATH [--adapters N] [--rank R] [--targets all|qkvo] [--batch B] [--tokens T]
                      [--pattern distinct|identical|zipf] [--storage tensors|host-fp32|host-bf16] [--skip-sequential]
-                     [--decode host|backend]
+                     [--decode host|host-bf16|backend]
                      [--trials T] [--json] [--device cpu|gpu]
             """ + MergeBench.USAGE;
     private static final int PROMPT = 4;
@@ -56,8 +56,9 @@ final class BenchCommand {
     static DecodePath decodePath(String name) {
         return switch (name) {
             case "host" -> DecodePath.HOST;
+            case "host-bf16" -> DecodePath.HOST_BF16;
             case "backend" -> DecodePath.BACKEND;
-            default -> throw new UsageException("--decode must be host or backend, got '" + name + "'");
+            default -> throw new UsageException("--decode must be host, host-bf16 or backend, got '" + name + "'");
         };
     }
 

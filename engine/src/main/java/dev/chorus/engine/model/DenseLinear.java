@@ -8,15 +8,15 @@ import ai.djl.nn.core.Linear;
 /** A float32 weight kept as it is, on the device and, for the host decode path, optionally also in a Java array. */
 public final class DenseLinear implements LinearLayer {
     private final NDArray weight; // [out, in]
-    private final HostMatrix host; // the same [out, in] on the host; null without host decoding
+    private final HostLinear host; // the same [out, in] on the host; null without host decoding
 
     public DenseLinear(NDManager manager, float[] data, int out, int in) {
         this(manager, data, out, in, null);
     }
 
-    /** {@code threads} non-null: {@code data} is also kept (not copied) as the host decode path's weight. */
-    DenseLinear(NDManager manager, float[] data, int out, int in, KernelThreads threads) {
-        this(manager.create(data, new Shape(out, in)), threads == null ? null : new HostMatrix(data, out, in, threads));
+    /** {@code copies} non-null: {@code data} is also kept on the host for the host decode path. */
+    DenseLinear(NDManager manager, float[] data, int out, int in, HostCopies copies) {
+        this(manager.create(data, new Shape(out, in)), copies == null ? null : copies.of(data, out, in));
     }
 
     /** Wraps an existing [out, in] array, e.g. the token embedding shared by a tied classifier. */
@@ -24,7 +24,7 @@ public final class DenseLinear implements LinearLayer {
         this(weight, null);
     }
 
-    DenseLinear(NDArray weight, HostMatrix host) {
+    DenseLinear(NDArray weight, HostLinear host) {
         this.weight = weight;
         this.host = host;
     }

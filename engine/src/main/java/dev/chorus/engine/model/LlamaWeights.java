@@ -24,6 +24,7 @@ public final class LlamaWeights implements AutoCloseable {
     public final LinearLayer classifier; // [vocab, dim]
     private final NDManager manager;
     private final KernelThreads threads; // the CPU kernels' workers; null when the model has none
+    private final HostCopies hostCopies; // how dense weights are kept for the host decode path; null without it
 
     /**
      * One transformer block. The projections reading one input are stacked into one linear (dense
@@ -43,15 +44,16 @@ public final class LlamaWeights implements AutoCloseable {
     }
 
     private LlamaWeights(ModelConfig config, NDManager manager, NDArray tokenEmbedding, List<Block> blocks, float[] finalNorm,
-            LinearLayer classifier, KernelThreads threads) {
-        this(config, manager, tokenEmbedding, blocks, new RmsNorm(manager, finalNorm, config.rmsNormEps()), classifier, threads);
+            LinearLayer classifier, KernelThreads threads, HostCopies hostCopies) {
+        this(config, manager, tokenEmbedding, blocks, new RmsNorm(manager, finalNorm, config.rmsNormEps()), classifier, threads, hostCopies);
     }
 
     private LlamaWeights(ModelConfig config, NDManager manager, NDArray tokenEmbedding, List<Block> blocks, RmsNorm finalNorm,
-            LinearLayer classifier, KernelThreads threads) {
+            LinearLayer classifier, KernelThreads threads, HostCopies hostCopies) {
         this.config = config;
         this.manager = manager;
         this.threads = threads;
+        this.hostCopies = hostCopies;
         this.tokenEmbedding = tokenEmbedding;
         this.blocks = List.copyOf(blocks);
         this.finalNorm = finalNorm;
@@ -81,7 +83,8 @@ public final class LlamaWeights implements AutoCloseable {
         NDManager m = parent.newSubManager();
         boolean cpuKernel = !m.getDevice().isGpu(); // the linears take the base's form, as upload gives it
         KernelThreads threads = cpuKernel && (!dense || base.hostDecoding()) ? KernelThreads.like(m) : null;
-        KernelThreads hostCopies = dense && base.hostDecoding() ? threads : null;
+        HostCopies hostCopies = base.hostDecoding() ? new HostCopies(threads, base.hostCopies.bf16()) : null;
+        HostCopies denseCopies = dense ? hostCopies : null;
         try {
             DequantScratch scratch = new DequantScratch(m);
             List<Block> blocks = new ArrayList<>();
@@ -92,13 +95,13 @@ public final class LlamaWeights implements AutoCloseable {
                 requireEqual(shared.ffnNorm().weight().toFloatArray(), b.ffnNorm(), "ffn norm " + i);
                 Function<List<Projection>, LinearLayer> stacked = projections -> dense
                         ? new DenseLinear(m, concat(projections.stream().map(p -> b.linear(p).dequantize()).toArray(float[][]::new)),
-                                projections.stream().mapToInt(p -> p.outFeatures(c)).sum(), projections.get(0).inFeatures(c), hostCopies)
+                                projections.stream().mapToInt(p -> p.outFeatures(c)).sum(), projections.get(0).inFeatures(c), denseCopies)
                         : compressedLinear(m, projections.stream().map(b::linear).toList(), scratch, threads);
                 blocks.add(new Block(shared.attentionNorm(), stacked.apply(List.of(Projection.Q, Projection.K, Projection.V)),
                         stacked.apply(List.of(Projection.O)), shared.ffnNorm(), stacked.apply(List.of(Projection.GATE, Projection.UP)),
                         stacked.apply(List.of(Projection.DOWN))));
             }
-            return new LlamaWeights(c, m, base.tokenEmbedding, blocks, base.finalNorm, base.classifier, threads);
+            return new LlamaWeights(c, m, base.tokenEmbedding, blocks, base.finalNorm, base.classifier, threads, hostCopies);
         } catch (RuntimeException e) {
             m.close();
             if (threads != null) {
@@ -121,17 +124,19 @@ public final class LlamaWeights implements AutoCloseable {
 
     /** Uploads dense parameters into a new child manager of {@code parent}, without host decoding. */
     public static LlamaWeights upload(DenseParameters p, NDManager parent) {
-        return upload(p, parent, false);
+        return upload(p, parent, DecodePath.BACKEND);
     }
 
     /**
-     * Uploads dense parameters into a new child manager of {@code parent}; {@code hostDecode} (on the
-     * CPU) also keeps every linear's weights in Java arrays for {@link HostDecoder}, twice the memory.
+     * Uploads dense parameters into a new child manager of {@code parent}; a host decode path (on the
+     * CPU) also keeps every linear's weights in Java arrays for {@link HostDecoder} (fp32: twice the
+     * memory; bf16: 1.5 times).
      */
-    public static LlamaWeights upload(DenseParameters p, NDManager parent, boolean hostDecode) {
+    public static LlamaWeights upload(DenseParameters p, NDManager parent, DecodePath path) {
         ModelConfig c = p.config();
         NDManager m = parent.newSubManager();
-        KernelThreads threads = hostDecode && !m.getDevice().isGpu() ? KernelThreads.like(m) : null;
+        KernelThreads threads = path != DecodePath.BACKEND && !m.getDevice().isGpu() ? KernelThreads.like(m) : null;
+        HostCopies copies = threads == null ? null : new HostCopies(threads, path == DecodePath.HOST_BF16);
         int dim = c.hiddenSize();
         int kv = c.kvDim();
         int ff = c.intermediateSize();
@@ -140,24 +145,24 @@ public final class LlamaWeights implements AutoCloseable {
         for (DenseParameters.Layer l : p.layers()) {
             blocks.add(new Block(
                     new RmsNorm(m, l.attentionNorm(), eps),
-                    new DenseLinear(m, concat(l.query(), l.key(), l.value()), dim + 2 * kv, dim, threads),
-                    new DenseLinear(m, l.output(), dim, dim, threads),
+                    new DenseLinear(m, concat(l.query(), l.key(), l.value()), dim + 2 * kv, dim, copies),
+                    new DenseLinear(m, l.output(), dim, dim, copies),
                     new RmsNorm(m, l.ffnNorm(), eps),
-                    new DenseLinear(m, concat(l.gate(), l.up()), 2 * ff, dim, threads),
-                    new DenseLinear(m, l.down(), dim, ff, threads)));
+                    new DenseLinear(m, concat(l.gate(), l.up()), 2 * ff, dim, copies),
+                    new DenseLinear(m, l.down(), dim, ff, copies)));
         }
         NDArray embedding = m.create(p.tokenEmbedding(), new Shape(c.vocabSize(), dim));
-        LinearLayer classifier = classifier(m, embedding, p.tokenEmbedding(), p.classifier(), c, threads);
-        return new LlamaWeights(c, m, embedding, blocks, p.finalNorm(), classifier, threads);
+        LinearLayer classifier = classifier(m, embedding, p.tokenEmbedding(), p.classifier(), c, copies);
+        return new LlamaWeights(c, m, embedding, blocks, p.finalNorm(), classifier, threads, copies);
     }
 
     /** The classifier: the embedding's own array when tied; with {@code hostCopies}, also kept on the host. */
     private static LinearLayer classifier(NDManager m, NDArray embedding, float[] embeddingData, float[] classifierData, ModelConfig c,
-            KernelThreads hostCopies) {
+            HostCopies copies) {
         if (classifierData != embeddingData) {
-            return new DenseLinear(m, classifierData, c.vocabSize(), c.hiddenSize(), hostCopies);
+            return new DenseLinear(m, classifierData, c.vocabSize(), c.hiddenSize(), copies);
         }
-        return new DenseLinear(embedding, hostCopies == null ? null : new HostMatrix(embeddingData, c.vocabSize(), c.hiddenSize(), hostCopies));
+        return new DenseLinear(embedding, copies == null ? null : copies.of(embeddingData, c.vocabSize(), c.hiddenSize()));
     }
 
     /** Row-major [out_i, in] weights stacked along out. */
@@ -177,15 +182,16 @@ public final class LlamaWeights implements AutoCloseable {
      * the kept codes; other formats (and other devices) are dequantized per call.
      */
     public static LlamaWeights upload(CompressedParameters p, NDManager parent) {
-        return upload(p, parent, false);
+        return upload(p, parent, DecodePath.BACKEND);
     }
 
-    /** As above; {@code hostDecode} (on the CPU) also keeps the classifier in a Java array for {@link HostDecoder}. */
-    public static LlamaWeights upload(CompressedParameters p, NDManager parent, boolean hostDecode) {
+    /** As above; a host decode path (on the CPU) also keeps the classifier in a Java array for {@link HostDecoder}. */
+    public static LlamaWeights upload(CompressedParameters p, NDManager parent, DecodePath path) {
         ModelConfig c = p.config();
         NDManager m = parent.newSubManager();
         DequantScratch scratch = new DequantScratch(m);
         KernelThreads threads = m.getDevice().isGpu() ? null : KernelThreads.like(m);
+        HostCopies copies = threads == null || path == DecodePath.BACKEND ? null : new HostCopies(threads, path == DecodePath.HOST_BF16);
         try {
             float eps = c.rmsNormEps();
             List<Block> blocks = new ArrayList<>();
@@ -197,9 +203,8 @@ public final class LlamaWeights implements AutoCloseable {
                         linear.apply(List.of(Projection.GATE, Projection.UP)), linear.apply(List.of(Projection.DOWN))));
             }
             NDArray embedding = m.create(p.tokenEmbedding(), new Shape(c.vocabSize(), c.hiddenSize()));
-            LinearLayer classifier = classifier(m, embedding, p.tokenEmbedding(), p.tied() ? p.tokenEmbedding() : p.classifier(), c,
-                    hostDecode ? threads : null);
-            return new LlamaWeights(c, m, embedding, blocks, p.finalNorm(), classifier, threads);
+            LinearLayer classifier = classifier(m, embedding, p.tokenEmbedding(), p.tied() ? p.tokenEmbedding() : p.classifier(), c, copies);
+            return new LlamaWeights(c, m, embedding, blocks, p.finalNorm(), classifier, threads, copies);
         } catch (RuntimeException e) {
             m.close();
             if (threads != null) {
@@ -254,9 +259,9 @@ public final class LlamaWeights implements AutoCloseable {
         return total;
     }
 
-    /** Whether the weights are also kept for the host decode path (the classifier tells: it has a host copy in every such model). */
+    /** Whether the weights are also kept for the host decode path. */
     boolean hostDecoding() {
-        return classifier.onHost() != null;
+        return hostCopies != null;
     }
 
     public boolean classifierSharesEmbedding() {

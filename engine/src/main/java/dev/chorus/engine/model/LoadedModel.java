@@ -50,26 +50,27 @@ public final class LoadedModel implements AutoCloseable {
     }
 
     /**
-     * As above, decoding on {@code decodePath}. HOST on the CPU keeps the dense weights also in Java
-     * arrays (all of them for a dense model, the classifier for a compressed one); when that copy would
-     * take more than a quarter of the Java heap the model decodes on the backend instead.
+     * As above, decoding on {@code decodePath}. A host path on the CPU keeps the dense weights also in
+     * Java arrays (all of them for a dense model, the classifier for a compressed one); when that copy
+     * would take more than a quarter of the Java heap the model decodes on the backend instead.
      */
     public static LoadedModel load(Path path, Optional<Path> tokenizer, String deviceName, DecodePath decodePath) {
         Checkpoint checkpoint = Checkpoints.open(path);
         Device device = device(deviceName);
         ModelConfig config;
         Function<NDManager, LlamaWeights> upload;
-        boolean host = decodePath == DecodePath.HOST && !device.isGpu();
+        boolean host = decodePath != DecodePath.BACKEND && !device.isGpu();
+        int bytesPerCopy = decodePath == DecodePath.HOST_BF16 ? 2 : 4;
         if (checkpoint instanceof Checkpoint.Compressed compressedCheckpoint) {
             CompressedParameters compressed = compressedCheckpoint.read();
             config = compressed.config();
-            boolean fits = host && 4L * config.vocabSize() * config.hiddenSize() <= Runtime.getRuntime().maxMemory() / 4;
-            upload = m -> LlamaWeights.upload(compressed, m, fits);
+            boolean fits = host && (long) bytesPerCopy * config.vocabSize() * config.hiddenSize() <= Runtime.getRuntime().maxMemory() / 4;
+            upload = m -> LlamaWeights.upload(compressed, m, fits ? decodePath : DecodePath.BACKEND);
         } else {
             DenseParameters dense = checkpoint.dense();
             config = dense.config();
-            boolean fits = host && 4L * linearParameters(config) <= Runtime.getRuntime().maxMemory() / 4;
-            upload = m -> LlamaWeights.upload(dense, m, fits);
+            boolean fits = host && bytesPerCopy * linearParameters(config) <= Runtime.getRuntime().maxMemory() / 4;
+            upload = m -> LlamaWeights.upload(dense, m, fits ? decodePath : DecodePath.BACKEND);
         }
         if (tokenizer.isPresent() && !Files.isRegularFile(tokenizer.get())) {
             throw new CheckpointFormatException(tokenizer.get() + ": tokenizer file not found");

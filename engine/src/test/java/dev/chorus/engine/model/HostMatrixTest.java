@@ -6,8 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
-/** The host kernel against a plain double-precision product, on shapes that leave partial panels and odd batches. */
+/**
+ * The host kernels (fp32 and bf16 copies) against a plain double-precision product of the weights
+ * they hold, on shapes that leave partial panels and odd batches.
+ */
 class HostMatrixTest {
     private static float[] random(int n, Random r) {
         float[] a = new float[n];
@@ -17,15 +22,21 @@ class HostMatrixTest {
         return a;
     }
 
-    @Test
-    void productsEqualThePlainProduct() {
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void productsEqualThePlainProduct(boolean bf16) {
         Random r = new Random(7);
         try (KernelThreads threads = new KernelThreads(2)) {
             for (int[] shape : new int[][] {{1, 1}, {5, 3}, {16, 8}, {17, 9}, {33, 100}, {40, 288}, {4100, 300}}) {
                 int out = shape[0];
                 int in = shape[1];
                 float[] w = random(out * in, r);
-                HostMatrix m = new HostMatrix(w, out, in, threads);
+                HostLinear m = new HostCopies(threads, bf16).of(w, out, in);
+                if (bf16) { // the oracle multiplies what the copy holds: each weight rounded to bf16
+                    for (int i = 0; i < w.length; i++) {
+                        w[i] = Float.intBitsToFloat(HostBf16Matrix.toBf16(w[i]) << 16);
+                    }
+                }
                 for (int rows = 1; rows <= 9; rows++) {
                     float[] x = random(rows * in, r);
                     float[] y = new float[rows * out];
