@@ -13,7 +13,7 @@ import java.nio.FloatBuffer;
  * are split by rows over the model's {@link KernelThreads}. Its buffers (input layout, workspaces,
  * output) are reused across calls, so calls on one layer are serialized.
  */
-final class SparseInt4Linear implements LinearLayer {
+final class SparseInt4Linear implements LinearLayer, HostLinear {
     /** Multiply-adds below which a product stays on the calling thread (waking a worker costs more). */
     private static final long PARALLEL_FROM = 1L << 20;
     private static final int ROW_ALIGN = 4; // the kernel's row tile
@@ -52,25 +52,13 @@ final class SparseInt4Linear implements LinearLayer {
 
     @Override
     public HostLinear onHost() {
-        return new HostLinear() {
-            @Override
-            public void multiply(float[] x, int batch, float[] out) {
-                synchronized (SparseInt4Linear.this) {
-                    input.load(FloatBuffer.wrap(x, 0, batch * weight.cols()), batch);
-                    multiplyLoaded(batch, out);
-                }
-            }
+        return this;
+    }
 
-            @Override
-            public int inFeatures() {
-                return weight.cols();
-            }
-
-            @Override
-            public int outFeatures() {
-                return weight.rows();
-            }
-        };
+    @Override
+    public synchronized void multiply(float[] x, int batch, float[] out) {
+        input.load(FloatBuffer.wrap(x, 0, batch * weight.cols()), batch);
+        multiplyLoaded(batch, out);
     }
 
     /** out [batch, rows] = the loaded input · Wᵀ, split by rows over the threads when large. */
