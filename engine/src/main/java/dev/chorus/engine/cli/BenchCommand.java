@@ -80,7 +80,7 @@ final class BenchCommand {
         Options o = Options.parse(argv.subList(1, argv.size()));
         try (LoadedModel model = LoadedModel.load(o.model(), Optional.empty(), o.device(), o.decode());
                 LoadedModel against = o.against().map(p -> LoadedModel.load(p, Optional.empty(), o.device(), o.decode())).orElse(null);
-                MatmulFloor floor = new MatmulFloor(model.config(), o.batch(), model.manager())) {
+                MatmulFloor floor = new MatmulFloor(model.config(), o.batch(), model.manager(), o.decode() == DecodePath.HOST_BF16)) {
             int capacity = model.config().maxPositions();
             if (PROMPT + WARMUP_STEPS + o.tokens() > capacity) {
                 throw new UsageException("--tokens " + o.tokens() + " does not fit the context of " + capacity + " (max "

@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
 import dev.chorus.engine.llama.ModelConfig;
+import dev.chorus.engine.model.HostBf16Matrix;
+import dev.chorus.engine.model.HostLinear;
 import dev.chorus.engine.model.HostMatrix;
 import dev.chorus.engine.model.KernelThreads;
 import java.util.ArrayList;
@@ -23,10 +25,11 @@ final class MatmulFloor implements AutoCloseable {
     private final NDArray hidden; // [B, 1, dim]
     private final NDArray wide; // [B, 1, intermediate]
     private final KernelThreads threads; // the host kernels' workers
-    private final List<HostMatrix> hostWeights = new ArrayList<>(); // the same products for the host kernel
+    private final List<HostLinear> hostWeights = new ArrayList<>(); // the same products for the host kernel (fp32 or bf16 copies)
     private final int batch;
 
-    MatmulFloor(ModelConfig c, int batch, NDManager parent) {
+    /** {@code bf16}: the host kernel's products over bf16 copies, as the host-bf16 decode path multiplies. */
+    MatmulFloor(ModelConfig c, int batch, NDManager parent, boolean bf16) {
         manager = parent.newSubManager();
         threads = KernelThreads.like(manager);
         this.batch = batch;
@@ -40,7 +43,9 @@ final class MatmulFloor implements AutoCloseable {
         }
         weights.add(random(c.vocabSize(), dim));
         for (NDArray w : weights) {
-            hostWeights.add(new HostMatrix(w.toFloatArray(), (int) w.getShape().get(0), (int) w.getShape().get(1), threads));
+            int out = (int) w.getShape().get(0);
+            int in = (int) w.getShape().get(1);
+            hostWeights.add(bf16 ? new HostBf16Matrix(w.toFloatArray(), out, in, threads) : new HostMatrix(w.toFloatArray(), out, in, threads));
         }
         hidden = manager.randomUniform(-1f, 1f, new Shape(batch, 1, dim));
         wide = manager.randomUniform(-1f, 1f, new Shape(batch, 1, ff));
@@ -51,13 +56,13 @@ final class MatmulFloor implements AutoCloseable {
         return host ? hostMsPerStep(steps) : msPerStep(steps);
     }
 
-    /** As {@link #msPerStep(int)}, through {@link HostMatrix}'s kernel (the host decode path's products). */
+    /** As {@link #msPerStep(int)}, through the host kernel (the host decode path's products). */
     double hostMsPerStep(int steps) {
         float[] h = hidden.toFloatArray();
         float[] s = wide.toFloatArray();
         long t0 = System.nanoTime();
         for (int step = 0; step < steps; step++) {
-            for (HostMatrix w : hostWeights) {
+            for (HostLinear w : hostWeights) {
                 w.multiply(w.inFeatures() == h.length / batch ? h : s, batch, new float[batch * w.outFeatures()]);
             }
         }

@@ -2,29 +2,32 @@ package dev.chorus.engine.model;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A dense weight in bf16 panels ({@link PanelMatrix}): half the bytes of {@link HostMatrix}, which a
  * single input's product is bound by reading. Arithmetic stays fp32: a bf16 value is the top half of
- * an fp32 one, so a load widens eight of them with one shift. The tolerance this costs is tested
+ * an fp32 one, so a load of eight ints (sixteen bf16 values) gives two float vectors with one shift and one mask. The tolerance this costs is tested
  * (HostDecoderTest).
  */
 public final class HostBf16Matrix extends PanelMatrix {
-    private static final VectorSpecies<Short> H = ShortVector.SPECIES_128;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
 
-    private final short[] panels; // [ceil(out / PANEL), in, PANEL] bf16; outputs past out are zero
+    // [ceil(out / PANEL), in, LANES]: int k of a step holds a panel's outputs k (low half) and k + 8 (high
+    // half) in bf16, so one 256-bit load and one shift or mask per half give both vectors; outputs past out are zero
+    private final int[] panels;
 
     /** W [out, in] row-major, rounded to bf16 into panels. */
     public HostBf16Matrix(float[] w, int out, int in, KernelThreads threads) {
         super(w, out, in, threads);
-        panels = new short[panelEntries()];
+        panels = new int[panelEntries() / 2];
         for (int o = 0; o < out; o++) {
+            int lane = o % PANEL;
             for (int j = 0; j < in; j++) {
-                panels[at(o, j)] = toBf16(w[o * in + j]);
+                int at = (o / PANEL * in + j) * LANES + lane % LANES;
+                int half = toBf16(w[o * in + j]) & 0xFFFF;
+                panels[at] |= lane < LANES ? half : half << 16;
             }
         }
     }
@@ -43,10 +46,11 @@ public final class HostBf16Matrix extends PanelMatrix {
         FloatVector b2 = a0;
         FloatVector a3 = a0;
         FloatVector b3 = a0;
-        int w = p * in * PANEL;
-        for (int j = 0; j < in; j++, w += PANEL) {
-            FloatVector lo = load(panels, w);
-            FloatVector hi = load(panels, w + LANES);
+        int w = p * in * LANES;
+        for (int j = 0; j < in; j++, w += LANES) {
+            IntVector pair = IntVector.fromArray(I, panels, w);
+            FloatVector lo = pair.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector hi = pair.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats();
             FloatVector v = FloatVector.broadcast(F, x[x0 + j]);
             a0 = lo.fma(v, a0);
             b0 = hi.fma(v, b0);
@@ -81,14 +85,16 @@ public final class HostBf16Matrix extends PanelMatrix {
         FloatVector b0 = a0;
         FloatVector a1 = a0;
         FloatVector b1 = a0;
-        int w0 = p * in * PANEL;
-        int w1 = w0 + in * PANEL;
-        for (int j = 0; j < in; j++, w0 += PANEL, w1 += PANEL) {
+        int w0 = p * in * LANES;
+        int w1 = w0 + in * LANES;
+        for (int j = 0; j < in; j++, w0 += LANES, w1 += LANES) {
             FloatVector v = FloatVector.broadcast(F, x[x0 + j]);
-            a0 = load(panels, w0).fma(v, a0);
-            b0 = load(panels, w0 + LANES).fma(v, b0);
-            a1 = load(panels, w1).fma(v, a1);
-            b1 = load(panels, w1 + LANES).fma(v, b1);
+            IntVector pair0 = IntVector.fromArray(I, panels, w0);
+            IntVector pair1 = IntVector.fromArray(I, panels, w1);
+            a0 = pair0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v, a0);
+            b0 = pair0.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats().fma(v, b0);
+            a1 = pair1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(v, a1);
+            b1 = pair1.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats().fma(v, b1);
         }
         a0.intoArray(spill, 0);
         b0.intoArray(spill, LANES);
@@ -96,12 +102,6 @@ public final class HostBf16Matrix extends PanelMatrix {
         b1.intoArray(spill, PANEL + LANES);
         store(spill, 0, t, p, y);
         store(spill, 1, t, p + 1, y);
-    }
-
-    /** Eight bf16 values from a[at] widened to floats. */
-    private static FloatVector load(short[] a, int at) {
-        return ((IntVector) ShortVector.fromArray(H, a, at).convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16)
-                .reinterpretAsFloats();
     }
 
     /** fp32 → bf16, round to nearest even (weights are finite). */
