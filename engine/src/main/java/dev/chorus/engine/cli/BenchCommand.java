@@ -80,7 +80,7 @@ final class BenchCommand {
         Options o = Options.parse(argv.subList(1, argv.size()));
         try (LoadedModel model = LoadedModel.load(o.model(), Optional.empty(), o.device(), o.decode());
                 LoadedModel against = o.against().map(p -> LoadedModel.load(p, Optional.empty(), o.device(), o.decode())).orElse(null);
-                MatmulFloor floor = new MatmulFloor(model.config(), o.batch(), model.manager(), o.decode() == DecodePath.HOST_BF16)) {
+                MatmulFloor floor = new MatmulFloor(model.config(), o.batch(), model.manager(), o.decode())) {
             int capacity = model.config().maxPositions();
             if (PROMPT + WARMUP_STEPS + o.tokens() > capacity) {
                 throw new UsageException("--tokens " + o.tokens() + " does not fit the context of " + capacity + " (max "
@@ -100,7 +100,9 @@ final class BenchCommand {
             }
             boolean host = model.model().decodesOnHost();
             floor.msPerStep(Math.min(o.tokens(), 64), host);
-            floor.msPerStep(Math.min(o.tokens(), 64), !host);
+            if (host) {
+                floor.msPerStep(Math.min(o.tokens(), 64)); // the backend's floor, printed beside
+            }
             Trials t = new Trials(o.trials());
             for (int trial = 0; trial < o.trials(); trial++) {
                 Result r = measure(model, o.batch(), PROMPT, o.tokens(), null);
@@ -123,7 +125,8 @@ final class BenchCommand {
             }
             String head = String.format(Locale.ROOT,
                     "\"model\":\"%s\",\"batch\":%d,\"tokens\":%d,\"decode\":\"%s\",\"bytes_resident\":%d,\"bytes_fp32\":%d",
-                    model.name(), o.batch(), o.tokens(), host ? "host" : "backend", model.model().weights().linearBytesResident(),
+                    model.name(), o.batch(), o.tokens(), host ? o.decode().name().toLowerCase(Locale.ROOT).replace('_', '-') : "backend",
+                    model.model().weights().linearBytesResident(),
                     linearBytesFp32(model));
             if (against != null) {
                 head += String.format(Locale.ROOT, ",\"against\":\"%s\"", against.name());

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
 import dev.chorus.engine.llama.ModelConfig;
+import dev.chorus.engine.model.DecodePath;
 import dev.chorus.engine.model.HostBf16Matrix;
 import dev.chorus.engine.model.HostLinear;
 import dev.chorus.engine.model.HostMatrix;
@@ -28,8 +29,11 @@ final class MatmulFloor implements AutoCloseable {
     private final List<HostLinear> hostWeights = new ArrayList<>(); // the same products for the host kernel (fp32 or bf16 copies)
     private final int batch;
 
-    /** {@code bf16}: the host kernel's products over bf16 copies, as the host-bf16 decode path multiplies. */
-    MatmulFloor(ModelConfig c, int batch, NDManager parent, boolean bf16) {
+    /**
+     * {@code path}: which host products to time besides the backend's (fp32 copies for HOST, bf16 for
+     * HOST_BF16, none for BACKEND).
+     */
+    MatmulFloor(ModelConfig c, int batch, NDManager parent, DecodePath path) {
         manager = parent.newSubManager();
         threads = KernelThreads.like(manager);
         this.batch = batch;
@@ -42,10 +46,11 @@ final class MatmulFloor implements AutoCloseable {
             weights.add(random(dim, ff));
         }
         weights.add(random(c.vocabSize(), dim));
-        for (NDArray w : weights) {
+        for (NDArray w : path == DecodePath.BACKEND ? List.<NDArray>of() : weights) {
             int out = (int) w.getShape().get(0);
             int in = (int) w.getShape().get(1);
-            hostWeights.add(bf16 ? new HostBf16Matrix(w.toFloatArray(), out, in, threads) : new HostMatrix(w.toFloatArray(), out, in, threads));
+            float[] data = w.toFloatArray();
+            hostWeights.add(path == DecodePath.HOST_BF16 ? new HostBf16Matrix(data, out, in, threads) : new HostMatrix(data, out, in, threads));
         }
         hidden = manager.randomUniform(-1f, 1f, new Shape(batch, 1, dim));
         wide = manager.randomUniform(-1f, 1f, new Shape(batch, 1, ff));
@@ -57,7 +62,7 @@ final class MatmulFloor implements AutoCloseable {
     }
 
     /** As {@link #msPerStep(int)}, through the host kernel (the host decode path's products). */
-    double hostMsPerStep(int steps) {
+    private double hostMsPerStep(int steps) {
         float[] h = hidden.toFloatArray();
         float[] s = wide.toFloatArray();
         long t0 = System.nanoTime();

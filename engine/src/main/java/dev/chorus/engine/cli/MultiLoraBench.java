@@ -112,7 +112,7 @@ final class MultiLoraBench {
                 pool.add(RandomAdapters.generate(c, AdapterType.LORA, o.rank(), o.targets(), 0.02, 1000 + i, null));
             }
             try (AdapterSlots slots = new AdapterSlots(c, new AdapterSlots.Settings(o.adapters(), o.rank(), o.targets(), o.storage()), model.manager());
-                    MatmulFloor floor = new MatmulFloor(c, o.batch(), model.manager(), o.decode() == DecodePath.HOST_BF16)) {
+                    MatmulFloor floor = new MatmulFloor(c, o.batch(), model.manager(), o.decode())) {
                 double[] loadMs = coldLoads(pool, slots, c, o.rank());
                 Trials t = throughput(model, slots, floor, assign(o.pattern(), o.batch(), o.adapters()), o.tokens(), o.trials(),
                         o.sequential());

@@ -55,7 +55,7 @@ public final class DenseLinear implements LinearLayer {
 
     @Override
     public long bytesResident() {
-        return weight.getShape().size() * Float.BYTES; // the device's copy; the host copy is counted by the weights
+        return weight.getShape().size() * Float.BYTES; // the device's copy only, not the host decode path's
     }
 
     @Override

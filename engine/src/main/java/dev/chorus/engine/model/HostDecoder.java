@@ -30,7 +30,7 @@ final class HostDecoder {
     private final List<Block> blocks;
     private final float[] finalNorm; // [dim]
     private final HostLinear classifier; // [vocab, dim]
-    private final float[] cos; // [positions, headDim/2], times headDim^(-1/4) as in RopeRotations
+    private final float[] cos; // [positions, headDim/2], times headDim^(-1/4) (RopeRotations.scaledAngles)
     private final float[] sin; // [positions, headDim/2], the same scale
 
     private HostDecoder(ModelConfig config, FloatBuffer embedding, List<Block> blocks, float[] finalNorm, HostLinear classifier) {
@@ -39,21 +39,13 @@ final class HostDecoder {
         this.blocks = blocks;
         this.finalNorm = finalNorm;
         this.classifier = classifier;
-        float[][] angles = LlamaOps.ropeTables(config, config.maxPositions());
-        double scale = Math.pow(config.headDim(), -0.25);
-        cos = new float[angles[0].length];
-        sin = new float[angles[1].length];
-        for (int i = 0; i < cos.length; i++) {
-            cos[i] = (float) (angles[0][i] * scale);
-            sin[i] = (float) (angles[1][i] * scale);
-        }
+        float[][] angles = RopeRotations.scaledAngles(config, config.maxPositions());
+        cos = angles[0];
+        sin = angles[1];
     }
 
-    /** The host path over {@code w}, or null when some linear has no host form or the embedding is not host memory. */
+    /** The host path over {@code w} (weights kept for host decoding, so on the CPU), or null when some block linear has no host form. */
     static HostDecoder of(LlamaWeights w) {
-        if (w.classifier.onHost() == null || w.manager().getDevice().isGpu()) {
-            return null;
-        }
         List<Block> blocks = new ArrayList<>();
         for (LlamaWeights.Block b : w.blocks) {
             if (b.linears().stream().anyMatch(l -> l.onHost() == null)) {

@@ -12,11 +12,13 @@ import dev.chorus.engine.checkpoint.Llama2cCheckpoint;
 import dev.chorus.engine.compressed.CompressedParameters;
 import dev.chorus.engine.llama.DenseParameters;
 import dev.chorus.engine.llama.ModelConfig;
+import dev.chorus.engine.llama.Projection;
 import dev.chorus.engine.llama.RopeStyle;
 import dev.chorus.engine.tokenizer.Tokenizer;
 import dev.chorus.engine.tokenizer.Tokenizers;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
@@ -93,8 +95,7 @@ public final class LoadedModel implements AutoCloseable {
 
     /** Parameters of every block linear and the classifier. */
     private static long linearParameters(ModelConfig c) {
-        long dim = c.hiddenSize();
-        long block = dim * (dim + 2L * c.kvDim()) + dim * dim + 3 * dim * c.intermediateSize();
+        long block = Arrays.stream(Projection.values()).mapToLong(p -> (long) p.outFeatures(c) * p.inFeatures(c)).sum();
         return c.numLayers() * block + (long) c.vocabSize() * c.hiddenSize();
     }
 

@@ -17,18 +17,32 @@ final class RopeRotations {
     private RopeRotations() {
     }
 
+    /**
+     * {cos, sin} [positions, headDim/2] of every position and pair, times headDim^(−1/4): the entries
+     * of the rotations below, and what the host decode path rotates by.
+     */
+    static float[][] scaledAngles(ModelConfig c, int positions) {
+        float[][] angles = LlamaOps.ropeTables(c, positions);
+        double scale = Math.pow(c.headDim(), -0.25);
+        for (float[] table : angles) {
+            for (int i = 0; i < table.length; i++) {
+                table[i] = (float) (table[i] * scale);
+            }
+        }
+        return angles;
+    }
+
     /** [positions, headDim, headDim]: R(p)[i][j], the weight of x[i] in the rotated x[j]. */
     static NDArray table(ModelConfig c, int positions, NDManager m) {
         int d = c.headDim();
         int half = d / 2;
-        float[][] angles = LlamaOps.ropeTables(c, positions);
-        double scale = Math.pow(d, -0.25);
+        float[][] angles = scaledAngles(c, positions);
         float[] r = new float[positions * d * d];
         for (int p = 0; p < positions; p++) {
             int base = p * d * d;
             for (int j = 0; j < half; j++) {
-                float cos = (float) (angles[0][p * half + j] * scale);
-                float sin = (float) (angles[1][p * half + j] * scale);
+                float cos = angles[0][p * half + j];
+                float sin = angles[1][p * half + j];
                 // The pair (a, b) rotates to (a·cos − b·sin, a·sin + b·cos).
                 int a = c.ropeStyle() == RopeStyle.INTERLEAVED ? 2 * j : j;
                 int b = c.ropeStyle() == RopeStyle.INTERLEAVED ? 2 * j + 1 : j + half;
