@@ -67,14 +67,12 @@ public record QuantizedMatrix(
     }
 
     /**
-     * INT4: the kept codes with a row offset each and a kept count per group ({@link SparseInt4Matrix});
-     * INT8: every code. Plus scales, zero points, mask and any folded shifts.
+     * INT4: the kept codes, two per byte, with a row offset each ({@link SparseInt4Matrix}); INT8:
+     * every code. Plus scales, zero points, mask and any folded shifts.
      */
     @Override
     public long residentBytes() {
-        long codeBytes = spec.bits() == 4
-                ? KeptInt4Codes.length(mask, spec.groupSize()) + (long) rows * Integer.BYTES + zeros.length
-                : (long) rows * cols;
+        long codeBytes = spec.bits() == 4 ? (mask.keptCount() + 1) / 2 + (long) rows * Integer.BYTES : (long) rows * cols;
         return codeBytes + (long) scales.length * Float.BYTES + zeros.length + mask.packedBytes()
                 + (zeroShift == null ? 0 : (long) zeroShift.length * Float.BYTES);
     }

@@ -1,44 +1,46 @@
 package dev.chorus.engine.compressed;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.List;
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * A sparse INT4 group-quantized weight as it stays resident for inference: only the kept codes
- * ({@link KeptInt4Codes}), the bit mask, and per-group scales and zero points; y = W x computed
- * straight from them with the Vector API, one row at a time, so no dense weight (not even one
- * layer's) is ever built. Matrices that read the same input (q, k, v) are stacked row-wise into one.
+ * A sparse INT4 group-quantized weight as it stays resident for inference: only the kept codes, the
+ * bit mask, and per-group scales and zero points; y = W x computed straight from them with the Vector
+ * API, so no dense weight (not even one layer's) is ever built. Matrices that read the same input
+ * (q, k, v) are stacked row-wise into one.
  *
- * <p>Per row and group: the group's kept codes are unpacked into consecutive lanes as (Q − z), each
- * 8-column chunk's values are moved to their columns by a shuffle chosen by the chunk's mask byte,
- * pruned columns take (z_int − z) (0 unless a QA-LoRA shift was folded in), and the chunk is
- * multiplied with x's chunk; the group's sum is scaled once.
+ * <p>The kept codes of a row follow each other as one nibble stream (code i at nibble i, low nibble
+ * first). An 8-column chunk with mask byte m and k = popcount(m) kept codes is expanded without a
+ * lookup of its values: its next k nibbles are read as one int (the eighth nibble set to the group's
+ * integer zero point when k < 8), broadcast, and lane i shifted right by 4·rank(i) for a kept column
+ * or by 28 (the zero point) for a pruned one, so every lane holds its dense code Q, and a chunk
+ * costs one conversion, one subtraction of z and one fused multiply-add; the scale is applied once
+ * per group. A folded QA-LoRA shift moves z off the integer grid; pruned columns hold the integer
+ * zero point, so they come out at −s·shift, as {@link QuantizedMatrix} defines. Each part of a stack
+ * starts on a byte, so the stack holds exactly its parts' bytes.
  */
 public final class SparseInt4Matrix {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
-    private static final VectorSpecies<Byte> B = ByteVector.SPECIES_64;
-    private static final VectorSpecies<Integer> I = IntVector.SPECIES_256; // codes are widened to int lanes: x86 has no byte shifts
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256; // 512-bit vectors are slow on JDK 17 here
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
     private static final int LANES = 8;
     private static final int TILE = SlabProduct.ROWS; // rows expanded together for a slab of inputs
-    private static final VectorShuffle<Float>[] EXPAND = ChunkTables.expandShuffles(F); // mask byte -> lane i takes kept value rank(i)
-    private static final VectorShuffle<Float>[] COMPRESS = ChunkTables.compressShuffles(F); // mask byte -> lane j takes the j-th kept lane
-    private static final VectorMask<Float>[] PRUNED = ChunkTables.prunedMasks(F); // mask byte -> lanes whose bit is clear
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final int[] SHIFTS = chunkShifts(); // [256 masks, LANES]: lane i's right shift within a chunk's code word
 
     private final int rows;
     private final int cols;
     private final int groupSize;
     private final int groups;
     private final int maskStride;
-    private final byte[] codes; // kept codes, KeptInt4Codes layout, plus LANES bytes of padding for vector loads
-    private final int[] rowStart; // [rows]: offset of each row's codes
-    private final byte[] mask; // [rows, ceil(cols/8)], bit set = kept
-    private final byte[] kept; // [rows, groups]: kept entries per group (unsigned, at most 128), so rows need no popcounts
+    private final byte[] codes; // the kept codes' nibble stream, rows one after another, plus 8 bytes of padding for long reads
+    private final int[] rowStart; // [rows]: nibble where each row's codes start
+    private final byte[] mask; // [rows, maskStride], bit set = kept
     private final float[] scales; // [rows, groups]
     private final byte[] zeros; // [rows, groups] unsigned integer zero points
     private final float[] zeroShift; // [rows, groups] or null
@@ -56,17 +58,6 @@ public final class SparseInt4Matrix {
         this.scales = scales;
         this.zeros = zeros;
         this.zeroShift = zeroShift;
-        this.kept = new byte[rows * groups];
-        for (int r = 0; r < rows; r++) {
-            for (int g = 0; g < groups; g++) {
-                int chunk0 = g * groupSize / LANES;
-                int n = 0;
-                for (int chunk = chunk0; chunk < Math.min(maskStride, chunk0 + groupSize / LANES); chunk++) {
-                    n += Integer.bitCount(mask[r * maskStride + chunk] & 0xFF);
-                }
-                kept[r * groups + g] = (byte) n;
-            }
-        }
     }
 
     /** The matrices (all INT4 with the same inputs and group size) stacked along the output axis. */
@@ -76,42 +67,44 @@ public final class SparseInt4Matrix {
         int groupSize = first.spec().groupSize();
         int groups = first.spec().groups(cols);
         int rows = 0;
+        long keptBytes = 0;
         boolean shifted = false;
         for (QuantizedMatrix q : parts) {
             if (q.spec().bits() != 4 || q.cols() != cols || q.spec().groupSize() != groupSize) {
                 throw new IllegalArgumentException("stacked matrices must all be INT4 with " + cols + " inputs and groups of " + groupSize);
             }
             rows += q.rows();
+            keptBytes += (q.mask().keptCount() + 1) / 2;
             shifted |= q.zeroShift() != null;
         }
-        byte[][] packed = new byte[parts.size()][];
-        int codeBytes = 0;
-        for (int i = 0; i < parts.size(); i++) {
-            packed[i] = KeptInt4Codes.pack(parts.get(i).codes(), parts.get(i).mask(), groupSize);
-            codeBytes += packed[i].length;
-        }
-        byte[] codes = new byte[codeBytes + LANES];
+        byte[] codes = new byte[Math.toIntExact(keptBytes + Long.BYTES)];
         int[] rowStart = new int[rows];
-        byte[] mask = new byte[rows * SparsityMask.bytesPerRow(cols)];
+        int stride = SparsityMask.bytesPerRow(cols);
+        byte[] mask = new byte[rows * stride];
         float[] scales = new float[rows * groups];
         byte[] zeros = new byte[rows * groups];
         float[] shift = shifted ? new float[rows * groups] : null;
         int row = 0;
-        int at = 0;
-        for (int i = 0; i < parts.size(); i++) {
-            QuantizedMatrix q = parts.get(i);
-            System.arraycopy(packed[i], 0, codes, at, packed[i].length);
-            byte[] bits = q.mask().packed();
-            System.arraycopy(bits, 0, mask, row * SparsityMask.bytesPerRow(cols), bits.length);
+        int nibble = 0;
+        for (QuantizedMatrix q : parts) {
+            nibble += nibble & 1; // each part on a byte of its own
+            System.arraycopy(q.mask().packed(), 0, mask, row * stride, q.rows() * stride);
             System.arraycopy(q.scales(), 0, scales, row * groups, q.scales().length);
             System.arraycopy(q.zeros(), 0, zeros, row * groups, q.zeros().length);
             if (q.zeroShift() != null) {
                 System.arraycopy(q.zeroShift(), 0, shift, row * groups, q.zeroShift().length);
             }
             for (int r = 0; r < q.rows(); r++, row++) {
-                rowStart[row] = at;
-                for (int c0 = 0; c0 < cols; c0 += groupSize) {
-                    at += (keptInGroup(mask, row, c0, Math.min(cols, c0 + groupSize), SparsityMask.bytesPerRow(cols)) + 1) / 2;
+                rowStart[row] = nibble;
+                for (int c = 0; c < cols; c++) {
+                    if (q.mask().kept(r, c)) {
+                        int code = q.code(r, c);
+                        if (code > 15) {
+                            throw new IllegalArgumentException("code " + code + " at (" + r + ", " + c + ") does not fit in 4 bits");
+                        }
+                        codes[nibble >>> 1] |= (byte) (code << ((nibble & 1) << 2));
+                        nibble++;
+                    }
                 }
             }
         }
@@ -126,9 +119,9 @@ public final class SparseInt4Matrix {
         return cols;
     }
 
-    /** Bytes held: kept codes, row offsets, mask, kept counts, scales, zero points (and folded shifts); not the 8 bytes of load padding. */
+    /** Bytes held: kept codes, row offsets, mask, scales, zero points (and folded shifts); not the 8 bytes of read padding. */
     public long residentBytes() {
-        return (long) codes.length - LANES + (long) rowStart.length * Integer.BYTES + mask.length + kept.length + (long) scales.length * Float.BYTES
+        return (long) codes.length - Long.BYTES + (long) rowStart.length * Integer.BYTES + mask.length + (long) scales.length * Float.BYTES
                 + zeros.length + (zeroShift == null ? 0 : (long) zeroShift.length * Float.BYTES);
     }
 
@@ -144,7 +137,7 @@ public final class SparseInt4Matrix {
 
     /** A per-thread workspace for {@link #multiplyRows}: sized for this matrix, reused across calls. */
     public Workspace newWorkspace() {
-        return new Workspace(groupSize, paddedCols());
+        return new Workspace(paddedCols());
     }
 
     /** y [batch, rows] = x [batch, cols] · Wᵀ on the calling thread; allocates its buffers each call (hot paths: {@link #multiplyRows}). */
@@ -158,10 +151,9 @@ public final class SparseInt4Matrix {
     /**
      * Rows [from, to) of y [batch, rows] = x · Wᵀ, x already laid out by {@code in}. Disjoint row
      * ranges may run on different threads, each with its own workspace, sharing {@code in} and y.
-     * One input: x is gathered to each row's kept columns. Fewer than {@link SparseInt4Input#SLAB_FROM}:
-     * each expanded 8-column chunk is multiplied in registers with up to 4 inputs. More: rows are
-     * expanded 4 at a time into the workspace and each of their weights is broadcast against a whole
-     * slab of inputs (register tile of 4 rows × slab).
+     * Fewer than {@link SparseInt4Input#SLAB_FROM} inputs: each expanded chunk meets up to 4 inputs
+     * in registers. More: rows are expanded 4 at a time into the workspace and each of their weights
+     * is broadcast against a whole slab of inputs (register tile of 4 rows × slab).
      */
     public void multiplyRows(SparseInt4Input in, float[] y, int from, int to, Workspace ws) {
         int batch = in.batch();
@@ -171,14 +163,15 @@ public final class SparseInt4Matrix {
         }
         if (!in.slabbed()) {
             float[] xp = in.rowMajor();
-            float[] xsum = batch == 1 && zeroShift != null ? groupSums(xp, ws.xsum) : null;
+            if (batch == 1) {
+                for (int r = from; r < to; r++) {
+                    y[r] = rowTimes(r, xp);
+                }
+                return;
+            }
             for (int r = from; r < to; r++) {
-                if (batch == 1) {
-                    y[r] = rowTimes(r, xp, xsum, ws);
-                } else {
-                    for (int b0 = 0; b0 < batch; b0 += 4) {
-                        rowTimes4(r, xp, b0, batch, y, ws.unpacked);
-                    }
+                for (int b0 = 0; b0 < batch; b0 += 4) {
+                    rowTimes4(r, xp, b0, batch, y);
                 }
             }
             return;
@@ -188,7 +181,7 @@ public final class SparseInt4Matrix {
             int count = Math.min(TILE, to - r0);
             for (int k = 0; k < TILE; k++) {
                 if (k < count) {
-                    expandRow(r0 + k, ws.tile, k * padded, ws.unpacked);
+                    expandRow(r0 + k, ws.tile, k * padded);
                 } else {
                     java.util.Arrays.fill(ws.tile, k * padded, (k + 1) * padded, 0f);
                 }
@@ -198,75 +191,86 @@ public final class SparseInt4Matrix {
     }
 
     /**
-     * Row r of W times the single input x (padded to whole chunks). Here x is gathered instead of W
-     * expanded: each chunk of x is compacted to its kept columns (a shuffle and a store, no blend),
-     * then the group's kept values meet it in a plain dot product. Pruned entries hold −shift, so a
-     * folded shift adds −shift·Σ_group x, which {@code xsum} [groups] holds (null when unshifted).
+     * Row r of W times the single input x (padded to whole chunks): per group Σ (Q − z)·x over four
+     * accumulation chains (the chunks are independent; one chain would wait on the FMA latency),
+     * then scaled. (Σ Q·x − z·Σ x would save a subtraction per chunk but cancels: a row's result
+     * would drift from its value in a batch.)
      */
-    private float rowTimes(int r, float[] x, float[] xsum, Workspace ws) {
-        float[] unpacked = ws.unpacked;
-        float[] gathered = ws.gathered;
-        FloatVector acc = FloatVector.zero(F);
-        float shifted = 0f;
-        int at = rowStart[r];
+    private float rowTimes(int r, float[] x) {
+        int nibble = rowStart[r];
         int maskRow = r * maskStride;
+        int perGroup = groupSize / LANES;
+        float y = 0f;
         for (int g = 0; g < groups; g++) {
-            int i = r * groups + g;
-            int n = kept[i] & 0xFF;
-            at += unpackGroup(at, n, unpacked, zeros[i] & 0xFF);
-            int chunk0 = g * groupSize / LANES;
-            int chunk1 = Math.min(maskStride, chunk0 + groupSize / LANES);
-            int k = 0;
-            for (int chunk = chunk0; chunk < chunk1; chunk++) {
-                int bits = mask[maskRow + chunk] & 0xFF;
-                FloatVector.fromArray(F, x, chunk * LANES).rearrange(COMPRESS[bits]).intoArray(gathered, k);
-                k += Integer.bitCount(bits);
+            int top = zeroNibble(r, g);
+            float zero = effectiveZero(r, g);
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            int chunk = g * perGroup;
+            int end = Math.min(maskStride, chunk + perGroup);
+            for (; chunk + 4 <= end; chunk += 4) {
+                int m0 = mask[maskRow + chunk] & 0xFF;
+                int m1 = mask[maskRow + chunk + 1] & 0xFF;
+                int m2 = mask[maskRow + chunk + 2] & 0xFF;
+                int m3 = mask[maskRow + chunk + 3] & 0xFF;
+                int n1 = nibble + Integer.bitCount(m0);
+                int n2 = n1 + Integer.bitCount(m1);
+                int n3 = n2 + Integer.bitCount(m2);
+                int n4 = n3 + Integer.bitCount(m3);
+                FloatVector q0 = codesOf(word(nibble, n1, top), m0).sub(zero);
+                FloatVector q1 = codesOf(word(n1, n2, top), m1).sub(zero);
+                FloatVector q2 = codesOf(word(n2, n3, top), m2).sub(zero);
+                FloatVector q3 = codesOf(word(n3, n4, top), m3).sub(zero);
+                a0 = q0.fma(FloatVector.fromArray(F, x, chunk * LANES), a0);
+                a1 = q1.fma(FloatVector.fromArray(F, x, (chunk + 1) * LANES), a1);
+                a2 = q2.fma(FloatVector.fromArray(F, x, (chunk + 2) * LANES), a2);
+                a3 = q3.fma(FloatVector.fromArray(F, x, (chunk + 3) * LANES), a3);
+                nibble = n4;
             }
-            FloatVector.zero(F).intoArray(gathered, n); // the last vector's lanes past n meet zeros
-            FloatVector sum = FloatVector.zero(F);
-            for (int j = 0; j < n; j += LANES) {
-                sum = FloatVector.fromArray(F, unpacked, j).fma(FloatVector.fromArray(F, gathered, j), sum);
+            for (; chunk < end; chunk++) {
+                int m = mask[maskRow + chunk] & 0xFF;
+                int next = nibble + Integer.bitCount(m);
+                a0 = codesOf(word(nibble, next, top), m).sub(zero).fma(FloatVector.fromArray(F, x, chunk * LANES), a0);
+                nibble = next;
             }
-            acc = sum.fma(FloatVector.broadcast(F, scales[i]), acc);
-            if (xsum != null) {
-                shifted += scales[i] * zeroShift[i] * xsum[g];
-            }
+            y += scales[r * groups + g] * a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
         }
-        return acc.reduceLanes(VectorOperators.ADD) - shifted;
+        return y;
     }
 
     /**
      * Row r of W times inputs b0..b0+3 of x [≥ b0+4, padded] (rows past the batch are padding):
-     * each chunk is expanded once and multiplied with the four inputs while in registers.
+     * each chunk is expanded once, as Q − z, and multiplied with the four inputs while in registers.
      */
-    private void rowTimes4(int r, float[] x, int b0, int batch, float[] y, float[] unpacked) {
+    private void rowTimes4(int r, float[] x, int b0, int batch, float[] y) {
         int padded = paddedCols();
         int x0 = b0 * padded;
+        int nibble = rowStart[r];
+        int maskRow = r * maskStride;
+        int perGroup = groupSize / LANES;
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = acc0;
         FloatVector acc2 = acc0;
         FloatVector acc3 = acc0;
-        int at = rowStart[r];
-        int maskRow = r * maskStride;
         for (int g = 0; g < groups; g++) {
-            int chunk0 = g * groupSize / LANES;
-            int chunk1 = Math.min(maskStride, chunk0 + groupSize / LANES);
-            at += unpackGroup(r, g, at, kept[r * groups + g] & 0xFF, unpacked);
-            FloatVector pruned = FloatVector.broadcast(F, prunedValue(r, g));
+            int top = zeroNibble(r, g);
+            float zero = effectiveZero(r, g);
             FloatVector s0 = FloatVector.zero(F);
             FloatVector s1 = s0;
             FloatVector s2 = s0;
             FloatVector s3 = s0;
-            int k = 0;
-            for (int chunk = chunk0; chunk < chunk1; chunk++) {
-                int bits = mask[maskRow + chunk] & 0xFF;
-                FloatVector w = FloatVector.fromArray(F, unpacked, k).rearrange(EXPAND[bits]).blend(pruned, PRUNED[bits]);
+            for (int chunk = g * perGroup, end = Math.min(maskStride, chunk + perGroup); chunk < end; chunk++) {
+                int m = mask[maskRow + chunk] & 0xFF;
+                int next = nibble + Integer.bitCount(m);
+                FloatVector w = codesOf(word(nibble, next, top), m).sub(zero);
+                nibble = next;
                 int c = x0 + chunk * LANES;
                 s0 = w.fma(FloatVector.fromArray(F, x, c), s0);
                 s1 = w.fma(FloatVector.fromArray(F, x, c + padded), s1);
                 s2 = w.fma(FloatVector.fromArray(F, x, c + 2 * padded), s2);
                 s3 = w.fma(FloatVector.fromArray(F, x, c + 3 * padded), s3);
-                k += Integer.bitCount(bits);
             }
             FloatVector scale = FloatVector.broadcast(F, scales[r * groups + g]);
             acc0 = s0.fma(scale, acc0);
@@ -287,55 +291,43 @@ public final class SparseInt4Matrix {
         }
     }
 
-    /** Row r of W into out[off, off + ceil(cols/8)·8) (rows of a tile: the kernel's only dense scratch). */
-    private void expandRow(int r, float[] out, int off, float[] unpacked) {
-        int at = rowStart[r];
+    /** Row r of W, s·(Q − z), into out[off, off + paddedCols) (rows of a tile: the kernel's only dense scratch). */
+    private void expandRow(int r, float[] out, int off) {
+        int nibble = rowStart[r];
         int maskRow = r * maskStride;
+        int perGroup = groupSize / LANES;
         for (int g = 0; g < groups; g++) {
-            int chunk0 = g * groupSize / LANES;
-            int chunk1 = Math.min(maskStride, chunk0 + groupSize / LANES);
-            at += unpackGroup(r, g, at, kept[r * groups + g] & 0xFF, unpacked);
+            int top = zeroNibble(r, g);
+            float zero = effectiveZero(r, g);
             FloatVector scale = FloatVector.broadcast(F, scales[r * groups + g]);
-            FloatVector pruned = FloatVector.broadcast(F, prunedValue(r, g));
-            int k = 0;
-            for (int chunk = chunk0; chunk < chunk1; chunk++) {
-                int bits = mask[maskRow + chunk] & 0xFF;
-                FloatVector w = FloatVector.fromArray(F, unpacked, k).rearrange(EXPAND[bits]).blend(pruned, PRUNED[bits]);
-                w.mul(scale).intoArray(out, off + chunk * LANES);
-                k += Integer.bitCount(bits);
+            for (int chunk = g * perGroup, end = Math.min(maskStride, chunk + perGroup); chunk < end; chunk++) {
+                int m = mask[maskRow + chunk] & 0xFF;
+                int next = nibble + Integer.bitCount(m);
+                codesOf(word(nibble, next, top), m).sub(zero).mul(scale).intoArray(out, off + chunk * LANES);
+                nibble = next;
             }
         }
     }
 
-    /** Unpacks the group's n kept codes as (Q − z) into out[0..n), z its effective zero point; returns the group's byte count. */
-    private int unpackGroup(int r, int g, int at, int n, float[] out) {
-        return unpackGroup(at, n, out, effectiveZero(r, g));
+    /** The dense codes Q of a chunk with mask byte m, from its code word: lane i = (word >>> shift(m, i)) & 15. */
+    private static FloatVector codesOf(int word, int m) {
+        return (FloatVector) IntVector.broadcast(I, word).lanewise(VectorOperators.LSHR, IntVector.fromArray(I, SHIFTS, m * LANES)).and(15)
+                .convert(VectorOperators.I2F, 0);
     }
 
-    /** Unpacks n kept codes from byte {@code at} on as (Q − zero) into out[0..n); returns their byte count. */
-    private int unpackGroup(int at, int n, float[] out, float zero) {
-        int h = (n + 1) / 2;
-        for (int j = 0; j < h; j += LANES) { // low nibbles: kept codes 0..h-1
-            IntVector b = (IntVector) ByteVector.fromArray(B, codes, at + j).convertShape(VectorOperators.B2I, I, 0);
-            ((FloatVector) b.and(0x0F).convert(VectorOperators.I2F, 0)).sub(zero).intoArray(out, j);
-        }
-        for (int j = 0; j < h; j += LANES) { // high nibbles: kept codes h..2h-1 (after the low ones: they may overrun into this range)
-            IntVector b = (IntVector) ByteVector.fromArray(B, codes, at + j).convertShape(VectorOperators.B2I, I, 0);
-            ((FloatVector) b.lanewise(VectorOperators.LSHR, 4).and(0x0F).convert(VectorOperators.I2F, 0)).sub(zero).intoArray(out, h + j);
-        }
-        return h;
+    /**
+     * The code word of the chunk whose kept codes are nibbles [from, to) of the stream: those codes
+     * in nibbles 0..k−1, and, when k < 8, the group's integer zero point in nibble 7 for pruned lanes.
+     */
+    private int word(int from, int to, int zeroNibble) {
+        int kept = (int) ((1L << ((to - from) << 2)) - 1);
+        int bits = (int) ((long) LONGS.get(codes, from >>> 1) >>> ((from & 1) << 2));
+        return bits & kept | zeroNibble & ~kept;
     }
 
-    /** Σ of x over each group's columns. */
-    private float[] groupSums(float[] x, float[] out) {
-        for (int g = 0; g < groups; g++) {
-            float sum = 0f;
-            for (int c = g * groupSize; c < Math.min(cols, (g + 1) * groupSize); c++) {
-                sum += x[c];
-            }
-            out[g] = sum;
-        }
-        return out;
+    /** The integer zero point of (row, group) in the top nibble of a code word. */
+    private int zeroNibble(int r, int g) {
+        return (zeros[r * groups + g] & 0xFF) << 28;
     }
 
     private float effectiveZero(int r, int g) {
@@ -343,31 +335,24 @@ public final class SparseInt4Matrix {
         return (zeros[i] & 0xFF) + (zeroShift == null ? 0f : zeroShift[i]);
     }
 
-    /** What a pruned entry holds before scaling: its code is the integer zero point, so (z_int − z) = −shift. */
-    private float prunedValue(int r, int g) {
-        return zeroShift == null ? 0f : -zeroShift[r * groups + g];
-    }
-
-    private static int keptInGroup(byte[] mask, int row, int c0, int c1, int stride) {
-        int n = 0;
-        for (int c = c0; c < c1; c++) {
-            n += mask[row * stride + (c >>> 3)] >>> (c & 7) & 1;
+    /** For each mask byte, each lane's shift: 4·(its rank among the kept lanes) if kept, 28 (the zero point's nibble) if pruned. */
+    private static int[] chunkShifts() {
+        int[] table = new int[256 * LANES];
+        for (int m = 0; m < 256; m++) {
+            int rank = 0;
+            for (int lane = 0; lane < LANES; lane++) {
+                table[m * LANES + lane] = (m >>> lane & 1) != 0 ? 4 * rank++ : 28;
+            }
         }
-        return n;
+        return table;
     }
 
-    /** One thread's buffers: a group's unpacked codes, a tile of expanded rows, a tile's sums. */
+    /** One thread's buffers: a tile of expanded rows and a tile's sums. */
     public static final class Workspace {
-        final float[] unpacked; // [groupSize + 16]
-        final float[] gathered; // [groupSize + 16]: one group's kept inputs
-        final float[] xsum; // [groups]
         final float[] tile; // [TILE, paddedCols]
         final float[] out; // [TILE, slab lanes]
 
-        Workspace(int groupSize, int paddedCols) {
-            this.unpacked = new float[groupSize + 2 * LANES];
-            this.gathered = new float[groupSize + 2 * LANES];
-            this.xsum = new float[(paddedCols + groupSize - 1) / groupSize];
+        Workspace(int paddedCols) {
             this.tile = new float[TILE * paddedCols];
             this.out = new float[TILE * SlabProduct.LANES];
         }
