@@ -55,7 +55,7 @@ public final class DenseLinear implements LinearLayer {
 
     @Override
     public long bytesResident() {
-        return weight.getShape().size() * Float.BYTES; // the device's copy only, not the host decode path's
+        return weight.getShape().size() * Float.BYTES + (host == null ? 0 : host.bytes()); // and the host decode path's copy
     }
 
     @Override

@@ -19,6 +19,11 @@ public final class HostBf16Matrix extends PanelMatrix {
     private final int[] panels;
 
     /** W [out, in] row-major, rounded to bf16 into panels. */
+    @Override
+    public long bytes() {
+        return (long) panels.length * Integer.BYTES;
+    }
+
     public HostBf16Matrix(float[] w, int out, int in, KernelThreads threads) {
         super(w, out, in, threads);
         panels = new int[panelEntries() / 2];

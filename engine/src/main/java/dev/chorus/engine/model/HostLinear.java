@@ -8,4 +8,7 @@ public interface HostLinear {
     int inFeatures();
 
     int outFeatures();
+
+    /** Bytes of the weight this host form holds. */
+    long bytes();
 }

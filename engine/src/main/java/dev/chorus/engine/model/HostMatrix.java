@@ -18,6 +18,11 @@ public final class HostMatrix extends PanelMatrix {
     }
 
     @Override
+    public long bytes() {
+        return (long) panels.length * Float.BYTES;
+    }
+
+    @Override
     void fourInputs(float[] x, int t, int p, float[] y, float[] spill, int n) {
         int x0 = t * in;
         int x1 = (n > 1 ? t + 1 : t) * in;

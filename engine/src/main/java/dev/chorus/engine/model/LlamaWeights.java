@@ -233,7 +233,7 @@ public final class LlamaWeights implements AutoCloseable {
         return new DenseLinear(m, matrix.dequantize(), matrix.rows(), matrix.cols());
     }
 
-    /** Bytes of the block linears (all seven projections) of every block as they sit on the device. */
+    /** Bytes of the block linears (all seven projections) of every block: on the device and in any Java copies for host decoding. */
     public long linearBytesResident() {
         long total = 0;
         for (Block b : blocks) {
@@ -244,11 +244,13 @@ public final class LlamaWeights implements AutoCloseable {
         return total;
     }
 
-    /** Bytes resident for all weights; a tied classifier shares the embedding's storage. */
+    /** Bytes resident for all weights, Java copies for host decoding included; a tied classifier shares the embedding's device array. */
     public long bytesResident() {
         long total = tokenEmbedding.getShape().size() * Float.BYTES + finalNorm.bytesResident();
         if (!classifierSharesEmbedding()) {
             total += classifier.bytesResident();
+        } else if (classifier.onHost() != null) {
+            total += classifier.onHost().bytes(); // the embedding's host copy is the classifier's own
         }
         for (Block b : blocks) {
             total += b.attentionNorm.bytesResident() + b.ffnNorm.bytesResident();

@@ -93,6 +93,11 @@ final class SparseInt4Linear implements LinearLayer, HostLinear {
     }
 
     @Override
+    public long bytes() {
+        return weight.residentBytes(); // its only form: the same bytes as bytesResident, not a copy
+    }
+
+    @Override
     public void close() {
         // plain Java arrays: nothing held by the backend; the threads belong to the model
     }

@@ -1,6 +1,7 @@
 package dev.chorus.engine.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -163,6 +164,24 @@ class HostDecoderTest {
             slots.load(i + 1, adapters.get(i));
         }
         return slots;
+    }
+
+    /**
+     * The Java copies are memory like any other (a merged variant's budget counts them): TinyStories-656K
+     * holds 2 × (256·128 + 128·128 + 768·128 + 128·384) = 393 216 block-linear weights and a tied
+     * 2048 × 128 classifier, 655 360 weights copied at 4 bytes (fp32) or 2 (bf16), on top of the device's.
+     */
+    @Test
+    void hostCopiesCountInTheResidentBytes() {
+        DenseParameters p = HfCheckpoint.read(TestModels.tinyStories656k());
+        try (NDManager root = NDManager.newBaseManager();
+                LlamaWeights backend = LlamaWeights.upload(p, root, DecodePath.BACKEND);
+                LlamaWeights fp32 = LlamaWeights.upload(p, root, DecodePath.HOST);
+                LlamaWeights bf16 = LlamaWeights.upload(p, root, DecodePath.HOST_BF16)) {
+            assertEquals(655_360L * 4, fp32.bytesResident() - backend.bytesResident());
+            assertEquals(655_360L * 2, bf16.bytesResident() - backend.bytesResident());
+            assertEquals(393_216L * 4, fp32.linearBytesResident() - backend.linearBytesResident());
+        }
     }
 
     /** A row's logits on the host path are the same bits whether it decodes alone or beside others. */
