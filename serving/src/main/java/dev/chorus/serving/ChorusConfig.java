@@ -164,7 +164,7 @@ public interface ChorusConfig {
         @WithDefault("2")
         int maxModels();
 
-        /** Device bytes all merged models together may add to the base's. */
+        /** Bytes all merged models together may add to the base's (device arrays and host decode copies). */
         @WithDefault("1073741824")
         long maxBytes();
 

@@ -14,7 +14,7 @@ import java.time.Duration;
  * the batch slots.
  *
  * @param maxModels merged variants resident at once (0: none)
- * @param maxBytes device bytes all variants may add to the base's
+ * @param maxBytes bytes all variants may add to the base's (device arrays and host decode copies)
  * @param dynamic whether hot exactly-mergeable adapters are merged on demand
  */
 public record MergeSettings(int maxModels, long maxBytes, boolean dynamic, double mergeAt, double stayAt, double mergeShare,

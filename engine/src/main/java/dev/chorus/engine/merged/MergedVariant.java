@@ -48,7 +48,7 @@ public final class MergedVariant implements AutoCloseable {
         return weights;
     }
 
-    /** Device bytes this variant adds to the base's (its block linears). */
+    /** Bytes this variant adds to the base's: its block linears, on the device and in any host decode copies. */
     public long bytes() {
         return bytes;
     }
