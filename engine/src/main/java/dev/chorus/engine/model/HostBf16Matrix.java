@@ -19,11 +19,6 @@ public final class HostBf16Matrix extends PanelMatrix {
     private final int[] panels;
 
     /** W [out, in] row-major, rounded to bf16 into panels. */
-    @Override
-    public long bytes() {
-        return (long) panels.length * Integer.BYTES;
-    }
-
     public HostBf16Matrix(float[] w, int out, int in, KernelThreads threads) {
         super(w, out, in, threads);
         panels = new int[panelEntries() / 2];
@@ -35,6 +30,11 @@ public final class HostBf16Matrix extends PanelMatrix {
                 panels[at] |= lane < LANES ? half : half << 16;
             }
         }
+    }
+
+    @Override
+    public long bytes() {
+        return (long) panels.length * Integer.BYTES;
     }
 
     @Override
