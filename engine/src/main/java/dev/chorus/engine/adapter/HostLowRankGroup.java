@@ -136,14 +136,10 @@ final class HostLowRankGroup {
 
     private void store(boolean down, int at, float v) {
         if (bf16) {
-            (down ? downH : upH)[at] = toBf16(v);
+            (down ? downH : upH)[at] = HostBf16Matrix.toBf16(v);
         } else {
             (down ? downF : upF)[at] = v;
         }
-    }
-
-    static short toBf16(float v) {
-        return HostBf16Matrix.toBf16(v);
     }
 
     static float fromBf16(short h) {

@@ -6,9 +6,8 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
 import dev.chorus.engine.llama.ModelConfig;
 import dev.chorus.engine.model.DecodePath;
-import dev.chorus.engine.model.HostBf16Matrix;
+import dev.chorus.engine.model.HostCopies;
 import dev.chorus.engine.model.HostLinear;
-import dev.chorus.engine.model.HostMatrix;
 import dev.chorus.engine.model.KernelThreads;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,11 +45,9 @@ final class MatmulFloor implements AutoCloseable {
             weights.add(random(dim, ff));
         }
         weights.add(random(c.vocabSize(), dim));
+        HostCopies copies = new HostCopies(threads, path == DecodePath.HOST_BF16);
         for (NDArray w : path == DecodePath.BACKEND ? List.<NDArray>of() : weights) {
-            int out = (int) w.getShape().get(0);
-            int in = (int) w.getShape().get(1);
-            float[] data = w.toFloatArray();
-            hostWeights.add(path == DecodePath.HOST_BF16 ? new HostBf16Matrix(data, out, in, threads) : new HostMatrix(data, out, in, threads));
+            hostWeights.add(copies.of(w.toFloatArray(), (int) w.getShape().get(0), (int) w.getShape().get(1)));
         }
         hidden = manager.randomUniform(-1f, 1f, new Shape(batch, 1, dim));
         wide = manager.randomUniform(-1f, 1f, new Shape(batch, 1, ff));

@@ -23,7 +23,7 @@ public final class HostMatrix extends PanelMatrix {
     }
 
     @Override
-    void fourInputs(float[] x, int t, int p, float[] y, float[] spill, int n) {
+    void fourInputs(float[] x, int t, int p, float[] spill, int n) {
         int x0 = t * in;
         int x1 = (n > 1 ? t + 1 : t) * in;
         int x2 = (n > 2 ? t + 2 : t) * in;
@@ -53,7 +53,6 @@ public final class HostMatrix extends PanelMatrix {
             a3 = lo.fma(v, a3);
             b3 = hi.fma(v, b3);
         }
-        // Vectors stay in this method (passed to another, they may be boxed): sums go through spill.
         a0.intoArray(spill, 0);
         b0.intoArray(spill, LANES);
         a1.intoArray(spill, PANEL);
@@ -62,13 +61,10 @@ public final class HostMatrix extends PanelMatrix {
         b2.intoArray(spill, 2 * PANEL + LANES);
         a3.intoArray(spill, 3 * PANEL);
         b3.intoArray(spill, 3 * PANEL + LANES);
-        for (int k = 0; k < n; k++) {
-            store(spill, k, t + k, p, y);
-        }
     }
 
     @Override
-    void oneInputTwoPanels(float[] x, int t, int p, float[] y, float[] spill) {
+    void oneInputTwoPanels(float[] x, int t, int p, float[] spill) {
         int x0 = t * in;
         FloatVector a0 = FloatVector.zero(F);
         FloatVector b0 = a0;
@@ -87,7 +83,5 @@ public final class HostMatrix extends PanelMatrix {
         b0.intoArray(spill, LANES);
         a1.intoArray(spill, PANEL);
         b1.intoArray(spill, PANEL + LANES);
-        store(spill, 0, t, p, y);
-        store(spill, 1, t, p + 1, y);
     }
 }

@@ -72,28 +72,38 @@ abstract sealed class PanelMatrix implements HostLinear permits HostMatrix, Host
         if (rows == 1) {
             int p = from;
             for (; p + 2 <= to; p += 2) {
-                oneInputTwoPanels(x, 0, p, y, spill);
+                oneInputTwoPanels(x, 0, p, spill);
+                store(spill, 0, 0, p, y);
+                store(spill, 1, 0, p + 1, y);
             }
             if (p < to) {
-                fourInputs(x, 0, p, y, spill, 1);
+                fourInputs(x, 0, p, spill, 1);
+                store(spill, 0, 0, p, y);
             }
             return;
         }
         for (int p = from; p < to; p++) {
             for (int t = 0; t < rows; t += 4) {
-                fourInputs(x, t, p, y, spill, Math.min(4, rows - t));
+                int n = Math.min(4, rows - t);
+                fourInputs(x, t, p, spill, n);
+                for (int k = 0; k < n; k++) {
+                    store(spill, k, t + k, p, y);
+                }
             }
         }
     }
 
-    /** Panel p for inputs t..t+n−1 (n ≤ 4; absent inputs repeat input t and are not stored), through spill. */
-    abstract void fourInputs(float[] x, int t, int p, float[] y, float[] spill, int n);
+    /**
+     * Panel p for inputs t..t+n−1 (n ≤ 4; absent inputs repeat input t): input t+k's sums into
+     * spill[k·PANEL ...]. Vectors stay in the kernel (passed to another method, they may be boxed).
+     */
+    abstract void fourInputs(float[] x, int t, int p, float[] spill, int n);
 
-    /** Panels p and p+1 for input t, four chains, each output's the same as in {@link #fourInputs}, through spill. */
-    abstract void oneInputTwoPanels(float[] x, int t, int p, float[] y, float[] spill);
+    /** Panels p and p+1 for input t, four chains, each output's the same as in {@link #fourInputs}: their sums into spill[0 ..] and spill[PANEL ..]. */
+    abstract void oneInputTwoPanels(float[] x, int t, int p, float[] spill);
 
     /** The k-th panel of sums in spill into y[t, p·PANEL ...], only the outputs that exist. */
-    final void store(float[] spill, int k, int t, int p, float[] y) {
+    private void store(float[] spill, int k, int t, int p, float[] y) {
         int o = p * PANEL;
         System.arraycopy(spill, k * PANEL, y, t * out + o, Math.min(PANEL, out - o));
     }

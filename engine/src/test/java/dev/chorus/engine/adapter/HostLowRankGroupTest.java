@@ -3,6 +3,7 @@ package dev.chorus.engine.adapter;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.chorus.engine.model.HostBf16Matrix;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -87,7 +88,7 @@ class HostLowRankGroupTest {
     }
 
     private static double stored(float w, boolean bf16) {
-        return bf16 ? HostLowRankGroup.fromBf16(HostLowRankGroup.toBf16(w)) : w;
+        return bf16 ? HostLowRankGroup.fromBf16(HostBf16Matrix.toBf16(w)) : w;
     }
 
     private static void check(boolean bf16, int[] slotOfRow, int tokensPerRow) {
@@ -145,12 +146,12 @@ class HostLowRankGroupTest {
 
     @Test
     void bf16RoundsToNearestEven() {
-        assertEquals((short) 0x3F80, HostLowRankGroup.toBf16(1f));
-        assertEquals((short) 0x3F80, HostLowRankGroup.toBf16(Float.intBitsToFloat(0x3F808000))); // tie, even stays
-        assertEquals((short) 0x3F82, HostLowRankGroup.toBf16(Float.intBitsToFloat(0x3F818000))); // tie, odd rounds up
-        assertEquals((short) 0x3F81, HostLowRankGroup.toBf16(Float.intBitsToFloat(0x3F808001))); // above the tie
-        assertEquals((short) 0xBF80, HostLowRankGroup.toBf16(-1f));
+        assertEquals((short) 0x3F80, HostBf16Matrix.toBf16(1f));
+        assertEquals((short) 0x3F80, HostBf16Matrix.toBf16(Float.intBitsToFloat(0x3F808000))); // tie, even stays
+        assertEquals((short) 0x3F82, HostBf16Matrix.toBf16(Float.intBitsToFloat(0x3F818000))); // tie, odd rounds up
+        assertEquals((short) 0x3F81, HostBf16Matrix.toBf16(Float.intBitsToFloat(0x3F808001))); // above the tie
+        assertEquals((short) 0xBF80, HostBf16Matrix.toBf16(-1f));
         assertEquals(-1.5f, HostLowRankGroup.fromBf16((short) 0xBFC0));
-        assertTrue(Math.abs(HostLowRankGroup.fromBf16(HostLowRankGroup.toBf16(0.1f)) - 0.1f) <= 0.1f / 256);
+        assertTrue(Math.abs(HostLowRankGroup.fromBf16(HostBf16Matrix.toBf16(0.1f)) - 0.1f) <= 0.1f / 256);
     }
 }
