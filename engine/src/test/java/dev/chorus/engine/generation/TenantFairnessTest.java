@@ -191,14 +191,20 @@ class TenantFairnessTest {
     @Test
     void aFloodingTenantDoesNotHoldBackAnotherTenantsRequest() {
         // One slot: requests run one at a time. acme queues eight, then globex one; globex's runs second or
-        // third (round-robin), not ninth (first come, first served).
+        // third (round-robin), not ninth (first come, first served). A third tenant's request holds the slot
+        // until all nine are queued, so the order does not depend on how fast this thread submits.
         try (EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(1, 32, 512))) {
             ConcurrentLinkedQueue<String> finished = new ConcurrentLinkedQueue<>();
+            RecordingSink blocker = submit(engine, "initech", "initech", new ConcurrentLinkedQueue<>(), LONG);
+            MergeRecorder.await(() -> engine.stats().running() == 1, "the slot held");
             List<RecordingSink> sinks = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
                 sinks.add(submit(engine, "acme-" + i, "acme", finished));
             }
             sinks.add(submit(engine, "globex", "globex", finished));
+            MergeRecorder.await(() -> engine.stats().waiting() == 9, "nine requests queued");
+            engine.cancel("initech");
+            assertEquals(FinishReason.CANCELLED, blocker.await());
             sinks.forEach(RecordingSink::await);
             int place = new ArrayList<>(finished).indexOf("globex");
             assertTrue(place <= 2, "globex finished at place " + place + " of " + finished);
@@ -226,22 +232,31 @@ class TenantFairnessTest {
         // 2 slots + 6 waiting places = 8; a tenant's share is 2 + 3 = 5, the other 3 places stay for the others.
         try (EngineLoop engine = new EngineLoop(model, new EngineLoop.Settings(2, 6, 512))) {
             List<RecordingSink> sinks = new ArrayList<>();
-            for (int i = 0; i < 5; i++) {
-                sinks.add(submit(engine, "acme-" + i, "acme", new ConcurrentLinkedQueue<>()));
+            for (int i = 0; i < 5; i++) { // long enough that none finishes while this test fills the queue
+                sinks.add(submit(engine, "acme-" + i, "acme", new ConcurrentLinkedQueue<>(), LONG));
             }
             EngineOverloadedException e = assertThrows(EngineOverloadedException.class,
                     () -> submit(engine, "acme-over", "acme", new ConcurrentLinkedQueue<>()));
             assertTrue(e.getMessage().contains("its share"), e.getMessage());
             for (int i = 0; i < 3; i++) {
-                sinks.add(submit(engine, "globex-" + i, "globex", new ConcurrentLinkedQueue<>()));
+                sinks.add(submit(engine, "globex-" + i, "globex", new ConcurrentLinkedQueue<>(), LONG));
             }
             assertThrows(EngineOverloadedException.class, () -> submit(engine, "initech", "initech", new ConcurrentLinkedQueue<>()),
                     "the engine's whole queue is full");
+            for (int i = 0; i < 5; i++) {
+                engine.cancel("acme-" + i);
+            }
+            for (int i = 0; i < 3; i++) {
+                engine.cancel("globex-" + i);
+            }
             sinks.forEach(RecordingSink::await);
             sinks.add(submit(engine, "acme-later", "acme", new ConcurrentLinkedQueue<>())); // finished requests give their places back
             sinks.get(sinks.size() - 1).await();
         }
     }
+
+    /** Tokens for a request that must outlast the test's submissions; it is cancelled, never run to the end. */
+    static final int LONG = 400;
 
     static RecordingSink submit(EngineLoop engine, String id, String tenant, ConcurrentLinkedQueue<String> finishOrder) {
         return submit(engine, id, tenant, finishOrder, 24);
